@@ -1,0 +1,2 @@
+// The public API of lib/data (filled by its stage).
+export {};

@@ -1,0 +1,2 @@
+// The public API of lib/dicom (filled by its stage).
+export {};

@@ -1,0 +1,2 @@
+// The public API of lib/embed (filled by its stage).
+export {};

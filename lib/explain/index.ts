@@ -1,0 +1,2 @@
+// The public API of lib/explain (filled by its stage).
+export {};

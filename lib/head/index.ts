@@ -1,0 +1,2 @@
+// The public API of lib/head (filled by its stage).
+export {};

@@ -1,0 +1,2 @@
+// The public API of lib/metrics (filled by its stage).
+export {};

@@ -1,0 +1,2 @@
+// The public API of lib/plot (filled by its stage).
+export {};

@@ -1,0 +1,2 @@
+// The public API of lib/preprocess (filled by its stage).
+export {};

@@ -1,0 +1,2 @@
+// The public API of lib/tiling (filled by its stage).
+export {};

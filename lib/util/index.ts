@@ -1,0 +1,4 @@
+export * from "./rng";
+export * from "./atomic";
+export * from "./progress";
+export * from "./paths";

@@ -1,0 +1,19 @@
+import { Command } from "commander";
+import * as commands from "./commands";
+
+/** The `milpf` command line: thin over lib/ and the runner. Each stage registers its subcommands. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program.name("milpf").description("MIL-PF mammography toolkit: notebooks, pipeline and stage commands");
+  for (const register of Object.values(commands)) register(program);
+  return program;
+}
+
+if (require.main === module || process.argv[1]?.endsWith("milpf.js")) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((e: unknown) => {
+      process.stderr.write(`milpf: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    });
+}

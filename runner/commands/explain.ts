@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+
+/** Subcommands of the explain stage (filled by that stage). */
+export function register(_program: Command): void {}
