@@ -1,1 +1,5 @@
 export * from "./format";
+export * from "./float16";
+export { StoreWriter, writeStore, validateStoreData } from "./write";
+export type { ImageEmbeddings, StoreWriterOptions } from "./write";
+export { openStore, readStoreData } from "./read";
