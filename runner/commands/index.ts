@@ -6,3 +6,4 @@ export { register as registerTile } from "./tile";
 export { register as registerEmbed } from "./embed";
 export { register as registerTrain } from "./train";
 export { register as registerExplain } from "./explain";
+export { register as registerMetrics } from "./metrics";
