@@ -1,2 +1,7 @@
-// The public API of lib/preprocess (filled by its stage).
-export {};
+// The public API of lib/preprocess: orientation, breast mask, crop/pad/resize, coordinates.
+export * from "./grey16";
+export * from "./morphology";
+export * from "./orient";
+export * from "./mask";
+export * from "./transform";
+export * from "./preprocess";

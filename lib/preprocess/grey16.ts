@@ -1,0 +1,93 @@
+import sharp from "sharp";
+
+/**
+ * 16-bit grey image I/O and resampling through sharp (libvips). Pixels are row-major
+ * Uint16Array, one channel; [0, 1] intensity = value / 65535.
+ */
+
+/** A 16-bit single-channel image. */
+export interface Grey16Image {
+  pixels: Uint16Array;
+  widthPx: number;
+  heightPx: number;
+}
+
+/** libvips kernel used for resizing. "linear" is a triangle filter widened by the shrink
+ * factor when downscaling (an area-like average without the overshoot of lanczos). */
+export type ResizeKernel = "nearest" | "linear" | "cubic" | "lanczos3";
+
+function toUint16(buf: Buffer): Uint16Array {
+  // sharp's Buffer may sit at an odd byte offset in a pooled ArrayBuffer: copy to be safe.
+  if (buf.byteOffset % 2 === 0) return new Uint16Array(buf.buffer, buf.byteOffset, buf.length / 2).slice();
+  const out = new Uint16Array(buf.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = buf.readUInt16LE(i * 2);
+  return out;
+}
+
+function checkSize(pixels: Uint16Array, widthPx: number, heightPx: number, what: string): void {
+  if (!Number.isInteger(widthPx) || !Number.isInteger(heightPx) || widthPx <= 0 || heightPx <= 0)
+    throw new Error(`${what}: bad image size ${widthPx} x ${heightPx}`);
+  if (pixels.length !== widthPx * heightPx)
+    throw new Error(`${what}: ${pixels.length} pixels for a ${widthPx} x ${heightPx} image`);
+}
+
+/** Resize a 16-bit grey image with sharp (exact output size, no aspect fitting). */
+export async function resizeGrey16(
+  img: Grey16Image,
+  outWidthPx: number,
+  outHeightPx: number,
+  kernel: ResizeKernel = "linear",
+): Promise<Uint16Array> {
+  checkSize(img.pixels, img.widthPx, img.heightPx, "resizeGrey16");
+  if (outWidthPx === img.widthPx && outHeightPx === img.heightPx) return img.pixels.slice();
+  const { data } = await sharp(img.pixels, { raw: { width: img.widthPx, height: img.heightPx, channels: 1 } })
+    .resize(outWidthPx, outHeightPx, { fit: "fill", kernel })
+    .toColourspace("grey16")
+    .raw({ depth: "ushort" })
+    .toBuffer({ resolveWithObject: true });
+  return toUint16(data);
+}
+
+/** Encode a 16-bit grey PNG. */
+export async function encodeGrey16Png(img: Grey16Image): Promise<Buffer> {
+  checkSize(img.pixels, img.widthPx, img.heightPx, "encodeGrey16Png");
+  return sharp(img.pixels, { raw: { width: img.widthPx, height: img.heightPx, channels: 1 } })
+    .toColourspace("grey16")
+    .png({ compressionLevel: 3 })
+    .toBuffer();
+}
+
+/** Encode an 8-bit grey PNG of a 0/1 mask (stored as 0/255). */
+export async function encodeMaskPng(mask: Uint8Array, widthPx: number, heightPx: number): Promise<Buffer> {
+  const bytes = Buffer.alloc(mask.length);
+  for (let i = 0; i < mask.length; i++) bytes[i] = mask[i] ? 255 : 0;
+  return sharp(bytes, { raw: { width: widthPx, height: heightPx, channels: 1 } }).png({ compressionLevel: 6 }).toBuffer();
+}
+
+/** Decode a mask PNG written by encodeMaskPng back to 0/1. */
+export async function decodeMaskPng(source: string | Buffer): Promise<{ mask: Uint8Array; widthPx: number; heightPx: number }> {
+  const what = typeof source === "string" ? source : "mask PNG";
+  try {
+    const { data, info } = await sharp(source).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    const mask = new Uint8Array(data.length);
+    for (let i = 0; i < data.length; i++) mask[i] = data[i] >= 128 ? 1 : 0;
+    return { mask, widthPx: info.width, heightPx: info.height };
+  } catch (e) {
+    throw new Error(`${what}: cannot decode mask PNG (${(e as Error).message})`);
+  }
+}
+
+/** Decode a 16-bit grey PNG (file path or bytes) to its exact 16-bit values. */
+export async function decodeGrey16Png(source: string | Buffer): Promise<Grey16Image> {
+  const what = typeof source === "string" ? source : "16-bit PNG";
+  try {
+    const { data, info } = await sharp(source)
+      .toColourspace("grey16")
+      .raw({ depth: "ushort" })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1) throw new Error(`expected 1 channel, got ${info.channels}`);
+    return { pixels: toUint16(data), widthPx: info.width, heightPx: info.height };
+  } catch (e) {
+    throw new Error(`${what}: cannot decode 16-bit grey PNG (${(e as Error).message})`);
+  }
+}

@@ -1,0 +1,172 @@
+import type { ImageTransform, Laterality } from "../types";
+import { resizeGrey16, type ResizeKernel } from "./grey16";
+import { breastMask, DEFAULT_MASK_PARAMS, type MaskParams } from "./mask";
+import { maskBoundingBox } from "./morphology";
+import { decideOrientation, type OrientationDecision } from "./orient";
+import { makeTransform } from "./transform";
+
+/**
+ * Per-image preprocessing, 16-bit throughout: orientation, breast mask, crop to the mask's box,
+ * pad to a square (breast against the left edge, padding on the right; centred vertically),
+ * resize to the working size, scale to [0, 1] (value / 65535), and the global view.
+ */
+
+/** A presentation-ready image: intensities in [0, 1] (Float32) or value / 65535 (Uint16),
+ * MONOCHROME1 already inverted, VOI applied, background dark. */
+export interface PresentationImage {
+  pixels: Float32Array | Uint16Array;
+  widthPx: number;
+  heightPx: number;
+  /** The laterality tag, when the dataset or the DICOM has one. */
+  laterality?: Laterality | null;
+  /** Source name for error messages (e.g. the DICOM path). */
+  source?: string;
+}
+
+export interface PreprocessOptions {
+  /** Side of the square working image (4096 for real data; 1024 for the synthetic default). */
+  workingSizePx: number;
+  /** Side of the global view (the encoder's input size). */
+  globalSizePx: number;
+  /** Max side of the copy the mask is computed on. */
+  maskMaxSidePx?: number;
+  mask?: Partial<MaskParams>;
+  /** Resampling kernel (sharp/libvips); "linear" is area-like when shrinking. */
+  kernel?: ResizeKernel;
+}
+
+export interface PreprocessResult {
+  /** Working image, workingSizePx^2, [0, 1] = value / 65535, max of the crop -> 65535. */
+  working: Uint16Array;
+  workingSizePx: number;
+  /** Breast mask in the working frame (0/1). */
+  mask: Uint8Array;
+  transform: ImageTransform;
+  /** Global view: the working image resized to globalSizePx^2. */
+  global: Uint16Array;
+  globalSizePx: number;
+  orientation: OrientationDecision;
+  /** Fraction of the working image inside the mask. */
+  maskFraction: number;
+}
+
+function toUint16(pixels: Float32Array | Uint16Array): Uint16Array {
+  if (pixels instanceof Uint16Array) return pixels;
+  const out = new Uint16Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i];
+    out[i] = v >= 1 ? 65535 : v > 0 ? Math.round(v * 65535) : 0; // NaN -> 0
+  }
+  return out;
+}
+
+/** Bilinear sample of a 0/1 mask at continuous (x, y) in its pixel frame (centres at i + 0.5). */
+function sampleMask(mask: Uint8Array, w: number, h: number, x: number, y: number): number {
+  const fx = x - 0.5;
+  const fy = y - 0.5;
+  let x0 = Math.floor(fx);
+  let y0 = Math.floor(fy);
+  const ax = fx - x0;
+  const ay = fy - y0;
+  let x1 = x0 + 1;
+  let y1 = y0 + 1;
+  if (x0 < 0) x0 = 0;
+  if (y0 < 0) y0 = 0;
+  if (x1 > w - 1) x1 = w - 1;
+  if (y1 > h - 1) y1 = h - 1;
+  if (x0 > w - 1) x0 = w - 1;
+  if (y0 > h - 1) y0 = h - 1;
+  const top = mask[y0 * w + x0] * (1 - ax) + mask[y0 * w + x1] * ax;
+  const bot = mask[y1 * w + x0] * (1 - ax) + mask[y1 * w + x1] * ax;
+  return top * (1 - ay) + bot * ay;
+}
+
+export async function preprocessPixels(img: PresentationImage, opts: PreprocessOptions): Promise<PreprocessResult> {
+  const what = img.source ?? "image";
+  const W = img.widthPx;
+  const H = img.heightPx;
+  if (!Number.isInteger(W) || !Number.isInteger(H) || W < 8 || H < 8)
+    throw new Error(`${what}: image too small or bad size (${W} x ${H})`);
+  if (img.pixels.length !== W * H) throw new Error(`${what}: ${img.pixels.length} pixels for ${W} x ${H}`);
+  if (!(opts.workingSizePx >= 8) || !(opts.globalSizePx >= 8))
+    throw new Error(`${what}: bad working/global size ${opts.workingSizePx}/${opts.globalSizePx}`);
+  const kernel = opts.kernel ?? "linear";
+  const full = toUint16(img.pixels);
+
+  // 1. Small copy for orientation and mask.
+  const maxSide = opts.maskMaxSidePx ?? 512;
+  const f = Math.min(1, maxSide / Math.max(W, H));
+  const lw = Math.max(8, Math.round(W * f));
+  const lh = Math.max(8, Math.round(H * f));
+  const low = lw === W && lh === H ? full : await resizeGrey16({ pixels: full, widthPx: W, heightPx: H }, lw, lh, kernel);
+
+  // 2. Orientation (tag confirmed by column sums).
+  const orientation = decideOrientation(low, lw, lh, img.laterality);
+  const flipped = orientation.flip;
+
+  // 3. Mask on the small copy (unflipped frame).
+  const { mask: lowMask } = breastMask(low, lw, lh, { ...DEFAULT_MASK_PARAMS, ...opts.mask });
+  const box = maskBoundingBox(lowMask, lw, lh);
+  if (!box) throw new Error(`${what}: no breast found (empty mask after Otsu threshold)`);
+
+  // 4. Crop box in original pixels (rounded outwards), then in the flipped frame.
+  const sx = W / lw;
+  const sy = H / lh;
+  const ox0 = Math.max(0, Math.floor(box.x0 * sx));
+  const ox1 = Math.min(W, Math.ceil(box.x1 * sx));
+  const oy0 = Math.max(0, Math.floor(box.y0 * sy));
+  const oy1 = Math.min(H, Math.ceil(box.y1 * sy));
+  const crop = flipped ? { x0: W - ox1, y0: oy0, x1: W - ox0, y1: oy1 } : { x0: ox0, y0: oy0, x1: ox1, y1: oy1 };
+  const N = opts.workingSizePx;
+  const transform = makeTransform({ originalWidthPx: W, originalHeightPx: H, flipped, crop, workingSizePx: N });
+  const S = transform.squareSizePx;
+  const cw = crop.x1 - crop.x0;
+  const ch = crop.y1 - crop.y0;
+
+  // 5. Max of the crop -> 65535 ("scale to [0, 1]").
+  let maxV = 0;
+  for (let y = oy0; y < oy1; y++) {
+    const row = y * W;
+    for (let x = ox0; x < ox1; x++) if (full[row + x] > maxV) maxV = full[row + x];
+  }
+  if (maxV === 0) throw new Error(`${what}: the breast region is all zero`);
+  const gain = 65535 / maxV;
+
+  // 6. Flip + crop + pad into the square (padding = 0 = background).
+  const square = new Uint16Array(S * S);
+  for (let yc = 0; yc < ch; yc++) {
+    const srcRow = (crop.y0 + yc) * W;
+    const dstRow = (yc + transform.padYPx) * S + transform.padXPx;
+    for (let xc = 0; xc < cw; xc++) {
+      const xf = crop.x0 + xc;
+      const xo = flipped ? W - 1 - xf : xf;
+      const v = Math.round(full[srcRow + xo] * gain);
+      square[dstRow + xc] = v > 65535 ? 65535 : v;
+    }
+  }
+
+  // 7. Working image and global view (sharp).
+  const working = await resizeGrey16({ pixels: square, widthPx: S, heightPx: S }, N, N, kernel);
+  const G = opts.globalSizePx;
+  const global = await resizeGrey16({ pixels: working, widthPx: N, heightPx: N }, G, G, kernel);
+
+  // 8. Mask in the working frame: each working pixel centre mapped back to the small copy.
+  const mask = new Uint8Array(N * N);
+  let inside = 0;
+  const inv = 1 / transform.scale;
+  for (let yw = 0; yw < N; yw++) {
+    const yOrig = (yw + 0.5) * inv - transform.padYPx + crop.y0;
+    if (yOrig < crop.y0 || yOrig >= crop.y1) continue;
+    const yl = yOrig / sy;
+    for (let xw = 0; xw < N; xw++) {
+      const xf = (xw + 0.5) * inv - transform.padXPx + crop.x0;
+      if (xf < crop.x0 || xf >= crop.x1) continue;
+      const xOrig = flipped ? W - xf : xf;
+      if (sampleMask(lowMask, lw, lh, xOrig / sx, yl) >= 0.5) {
+        mask[yw * N + xw] = 1;
+        inside++;
+      }
+    }
+  }
+  return { working, workingSizePx: N, mask, transform, global, globalSizePx: G, orientation, maskFraction: inside / (N * N) };
+}

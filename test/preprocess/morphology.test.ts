@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import {
+  dilate,
+  erode,
+  fillHoles,
+  gaussianBlur,
+  labelComponents,
+  largestComponent,
+  maskBoundingBox,
+  maskIoU,
+  otsuThreshold,
+  otsuThresholdBin,
+} from "../../lib/preprocess";
+
+function grid(rows: string[]): { mask: Uint8Array; w: number; h: number } {
+  const h = rows.length;
+  const w = rows[0].length;
+  const mask = new Uint8Array(w * h);
+  rows.forEach((r, y) => [...r].forEach((c, x) => (mask[y * w + x] = c === "#" ? 1 : 0)));
+  return { mask, w, h };
+}
+function show(mask: Uint8Array, w: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < mask.length; i += w) out.push([...mask.slice(i, i + w)].map((v) => (v ? "#" : ".")).join(""));
+  return out;
+}
+
+describe("otsu", () => {
+  it("splits a known bimodal histogram between the modes", () => {
+    // Two equal-weight spikes at bins 10 and 50: any t in (10, 50] separates them perfectly;
+    // the first maximiser of the between-class variance is t = 11.
+    const hist = new Array(64).fill(0);
+    hist[10] = 100;
+    hist[50] = 100;
+    expect(otsuThresholdBin(hist)).toBe(11);
+    // Unequal Gaussian-ish modes: the threshold lies in the valley.
+    const h2 = new Array(100).fill(0).map((_, i) => 1000 * Math.exp(-((i - 20) ** 2) / 20) + 300 * Math.exp(-((i - 70) ** 2) / 30));
+    const t = otsuThresholdBin(h2);
+    expect(t).toBeGreaterThan(30);
+    expect(t).toBeLessThan(62);
+  });
+  it("matches a brute-force between-class variance search", () => {
+    const hist = [5, 9, 2, 0, 7, 30, 12, 1, 0, 3, 22, 8];
+    const total = hist.reduce((a, b) => a + b, 0);
+    let best = -1;
+    let bestT = -1;
+    for (let t = 1; t < hist.length; t++) {
+      const lo = hist.slice(0, t);
+      const hi = hist.slice(t);
+      const w0 = lo.reduce((a, b) => a + b, 0);
+      const w1 = total - w0;
+      if (!w0 || !w1) continue;
+      const m0 = lo.reduce((a, b, i) => a + b * i, 0) / w0;
+      const m1 = hi.reduce((a, b, i) => a + b * (i + t), 0) / w1;
+      const v = (w0 / total) * (w1 / total) * (m0 - m1) ** 2;
+      if (v > best + 1e-12) {
+        best = v;
+        bestT = t;
+      }
+    }
+    expect(otsuThresholdBin(hist)).toBe(bestT);
+  });
+  it("value threshold separates two value clusters", () => {
+    const v = [...new Array(500).fill(0).map((_, i) => 1000 + (i % 7)), ...new Array(300).fill(0).map((_, i) => 40000 + (i % 11))];
+    const t = otsuThreshold(v, 1024);
+    expect(t).toBeGreaterThan(1006);
+    expect(t).toBeLessThanOrEqual(40000);
+  });
+});
+
+describe("connected components", () => {
+  const g = grid([
+    "##....#",
+    "##...##",
+    "......#",
+    ".#.....",
+    "#.#..##",
+    ".....##",
+  ]);
+  it("labels a hand-made grid with 8-connectivity", () => {
+    const { count, sizes, labels } = labelComponents(g.mask, g.w, g.h, 8);
+    // Components: top-left 2x2 (4), right arm (4), diagonal X-ish {(1,3),(0,4),(2,4)} (3), bottom-right 2x2 (4).
+    expect(count).toBe(4);
+    expect(sizes.slice(1)).toEqual([4, 4, 3, 4]);
+    expect(labels[3 * g.w + 1]).toBe(labels[4 * g.w + 0]);
+  });
+  it("4-connectivity splits diagonal neighbours", () => {
+    const { count } = labelComponents(g.mask, g.w, g.h, 4);
+    expect(count).toBe(6);
+  });
+  it("largestComponent keeps the first of the largest", () => {
+    const big = grid(["###..", "#....", "....#", "...##"]);
+    expect(show(largestComponent(big.mask, big.w, big.h), big.w)).toEqual(["###..", "#....", ".....", "....."]);
+  });
+  it("fillHoles fills enclosed background only", () => {
+    const r = grid(["#####..", "#..##..", "#####..", ".......", "..###..", "..#.#..", "..#...."]);
+    expect(show(fillHoles(r.mask, r.w, r.h), r.w)).toEqual(["#####..", "#####..", "#####..", ".......", "..###..", "..#.#..", "..#...."]);
+  });
+});
+
+describe("morphology", () => {
+  it("erode and dilate a square with a square element", () => {
+    const w = 11;
+    const m = new Uint8Array(w * w);
+    for (let y = 3; y < 8; y++) for (let x = 3; x < 8; x++) m[y * w + x] = 1;
+    const e = erode(m, w, w, 1);
+    expect(maskBoundingBox(e, w, w)).toEqual({ x0: 4, y0: 4, x1: 7, y1: 7 });
+    expect(e.reduce((a, b) => a + b, 0)).toBe(9);
+    const d = dilate(m, w, w, 2);
+    expect(maskBoundingBox(d, w, w)).toEqual({ x0: 1, y0: 1, x1: 10, y1: 10 });
+    expect(d.reduce((a, b) => a + b, 0)).toBe(81);
+    // Opening restores a shape wider than the element, removes a 1-px line.
+    const line = m.slice();
+    for (let x = 0; x < w; x++) line[0 * w + x] = 1;
+    expect(maskIoU(dilate(erode(line, w, w, 1), w, w, 1), m)).toBe(1);
+  });
+  it("erosion treats outside as background", () => {
+    const m = new Uint8Array(25).fill(1);
+    const e = erode(m, 5, 5, 1);
+    expect(maskBoundingBox(e, 5, 5)).toEqual({ x0: 1, y0: 1, x1: 4, y1: 4 });
+  });
+  it("gaussian blur keeps the mean of a constant and of a centred impulse", () => {
+    const w = 41;
+    const img = new Float32Array(w * w);
+    img[20 * w + 20] = 1;
+    const b = gaussianBlur(img, w, w, 2);
+    const sum = b.reduce((a, v) => a + v, 0);
+    expect(sum).toBeCloseTo(1, 5);
+    // Variance along x of the blurred impulse = sigma^2.
+    let vx = 0;
+    for (let y = 0; y < w; y++) for (let x = 0; x < w; x++) vx += b[y * w + x] * (x - 20) ** 2;
+    expect(vx).toBeCloseTo(4, 1);
+    const c = gaussianBlur(new Float32Array(100).fill(3), 10, 10, 1.5);
+    for (const v of c) expect(v).toBeCloseTo(3, 5);
+  });
+});
