@@ -2,3 +2,4 @@ export * from "./rng";
 export * from "./atomic";
 export * from "./progress";
 export * from "./paths";
+export * from "./backend";
