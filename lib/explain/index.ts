@@ -1,2 +1,7 @@
-// The public API of lib/explain (filled by its stage).
-export {};
+// The public API of lib/explain: attention heat maps, lesion boxes, detection AP, overlays.
+export * from "./heatmap";
+export * from "./frames";
+export * from "./boxes";
+export * from "./detection";
+export * from "./colormap";
+export * from "./overlay";

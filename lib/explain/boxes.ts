@@ -1,0 +1,179 @@
+import type { BoxPx } from "../types";
+
+/**
+ * Lesion boxes from a heat map (the protocol of Mourao et al., mil-pf.md section 9):
+ * threshold at the 0.95 quantile, 8-connected components, drop small ones, score each box by the
+ * attention summed inside it, non-maximum suppression, at most 100 boxes.
+ *
+ * Choices (documented here and in docs/EXPLAIN.md):
+ * - The quantile is taken over the pixels that at least one tile covers (the breast), not over
+ *   the background; pixels >= the quantile are kept (>= so that a flat top plateau survives;
+ *   the authors smooth their maps first, which we do not).
+ * - A component is dropped when its pixel count OR its bounding-box area is under `minAreaPx`
+ *   (both tests appear in the public reference code). `minAreaPx` is in the map's own pixels:
+ *   the caller scales the protocol's 1024 px^2 (stated at 4096 px) by (mapSize / 4096)^2.
+ * - Score = sum of the map over the box (the reference code's "cumulative attention").
+ * - NMS with IoU threshold 0.5 by default (the default of the reference code's box extractor;
+ *   the protocol text itself gives no value), then the best `maxBoxes` are kept.
+ */
+export interface ScoredBox extends BoxPx {
+  score: number;
+}
+
+export interface BoxOptions {
+  /** Quantile of the map used as threshold (default 0.95). */
+  quantile?: number;
+  /** Minimum component size and box area, in map pixels^2 (default 1024). */
+  minAreaPx?: number;
+  /** Maximum number of boxes returned (default 100). */
+  maxBoxes?: number;
+  /** IoU above which NMS drops the lower-scored box (default 0.5). */
+  nmsIou?: number;
+  /** Pixels that belong to the map (non-zero = covered); default all finite pixels. */
+  mask?: ArrayLike<number>;
+}
+
+/**
+ * The q-quantile with linear interpolation between order statistics (numpy's default "linear"
+ * method): position q (n - 1) in the sorted values. Non-finite values and pixels outside `mask`
+ * are ignored. NaN when nothing is left.
+ */
+export function quantile(values: ArrayLike<number>, q: number, mask?: ArrayLike<number>): number {
+  if (!(q >= 0 && q <= 1)) throw new Error(`quantile: q must be in [0, 1], got ${q}`);
+  let n = 0;
+  const kept = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    if (mask && !mask[i]) continue;
+    const v = values[i];
+    if (Number.isFinite(v)) kept[n++] = v;
+  }
+  if (n === 0) return NaN;
+  const sorted = kept.subarray(0, n).sort();
+  const pos = q * (n - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+}
+
+export interface Component extends BoxPx {
+  /** Number of pixels in the component. */
+  areaPx: number;
+}
+
+/**
+ * 8-connected components of a binary image (`widthPx x heightPx`, non-zero = foreground).
+ * Returns the label image (0 = background, 1..k) and each component's bounding box
+ * [x0, x1) x [y0, y1) and pixel count. Flood fill with an explicit stack: O(pixels).
+ * Hand-written: the project has no image-processing library with labelling.
+ */
+export function connectedComponents(
+  binary: ArrayLike<number>,
+  widthPx: number,
+  heightPx: number,
+): { labels: Int32Array; components: Component[] } {
+  if (binary.length !== widthPx * heightPx) {
+    throw new Error(`connectedComponents: ${binary.length} pixels is not ${widthPx} x ${heightPx}`);
+  }
+  const labels = new Int32Array(widthPx * heightPx);
+  const stack = new Int32Array(widthPx * heightPx);
+  const components: Component[] = [];
+  for (let start = 0; start < labels.length; start++) {
+    if (!binary[start] || labels[start] !== 0) continue;
+    const label = components.length + 1;
+    const c: Component = { x0: widthPx, y0: heightPx, x1: 0, y1: 0, areaPx: 0 };
+    let top = 0;
+    stack[top++] = start;
+    labels[start] = label;
+    while (top > 0) {
+      const p = stack[--top];
+      const x = p % widthPx;
+      const y = (p - x) / widthPx;
+      c.areaPx++;
+      if (x < c.x0) c.x0 = x;
+      if (y < c.y0) c.y0 = y;
+      if (x + 1 > c.x1) c.x1 = x + 1;
+      if (y + 1 > c.y1) c.y1 = y + 1;
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= heightPx) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx < 0 || xx >= widthPx || (dx === 0 && dy === 0)) continue;
+          const q = yy * widthPx + xx;
+          if (binary[q] && labels[q] === 0) {
+            labels[q] = label;
+            stack[top++] = q;
+          }
+        }
+      }
+    }
+    components.push(c);
+  }
+  return { labels, components };
+}
+
+export function boxArea(b: BoxPx): number {
+  return Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);
+}
+
+/** Intersection over union of two boxes (0 when both are empty). */
+export function iou(a: BoxPx, b: BoxPx): number {
+  const iw = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);
+  const ih = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+  if (iw <= 0 || ih <= 0) return 0;
+  const inter = iw * ih;
+  const union = boxArea(a) + boxArea(b) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/**
+ * Greedy non-maximum suppression: boxes in decreasing score order; a box is kept unless its IoU
+ * with an already kept box is above `iouThreshold`. Returns the kept boxes, best first.
+ */
+export function nms<B extends ScoredBox>(boxes: readonly B[], iouThreshold: number): B[] {
+  const order = [...boxes].sort((a, b) => b.score - a.score);
+  const kept: B[] = [];
+  for (const b of order) {
+    if (kept.every((k) => iou(k, b) <= iouThreshold)) kept.push(b);
+  }
+  return kept;
+}
+
+/** Sum of a square-or-rectangular map over a box (integer pixel edges, clipped). */
+export function sumInBox(map: ArrayLike<number>, widthPx: number, heightPx: number, b: BoxPx): number {
+  let s = 0;
+  const x0 = Math.max(0, Math.floor(b.x0));
+  const y0 = Math.max(0, Math.floor(b.y0));
+  const x1 = Math.min(widthPx, Math.ceil(b.x1));
+  const y1 = Math.min(heightPx, Math.ceil(b.y1));
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const v = map[y * widthPx + x];
+      if (Number.isFinite(v)) s += v;
+    }
+  }
+  return s;
+}
+
+/** Boxes from a square map of side `sizePx` by the protocol above. */
+export function boxesFromHeatmap(map: Float32Array, sizePx: number, opts: BoxOptions = {}): ScoredBox[] {
+  if (map.length !== sizePx * sizePx) throw new Error(`boxesFromHeatmap: map of ${map.length} values is not ${sizePx} x ${sizePx}`);
+  const q = opts.quantile ?? 0.95;
+  const minArea = opts.minAreaPx ?? 1024;
+  const maxBoxes = opts.maxBoxes ?? 100;
+  const nmsIou = opts.nmsIou ?? 0.5;
+  const threshold = quantile(map, q, opts.mask);
+  if (!Number.isFinite(threshold)) return [];
+  const binary = new Uint8Array(map.length);
+  for (let i = 0; i < map.length; i++) {
+    if (opts.mask && !opts.mask[i]) continue;
+    if (map[i] >= threshold) binary[i] = 1;
+  }
+  const { components } = connectedComponents(binary, sizePx, sizePx);
+  const scored: ScoredBox[] = [];
+  for (const c of components) {
+    if (c.areaPx < minArea || boxArea(c) < minArea) continue;
+    scored.push({ x0: c.x0, y0: c.y0, x1: c.x1, y1: c.y1, score: sumInBox(map, sizePx, sizePx, c) });
+  }
+  return nms(scored, nmsIou).slice(0, maxBoxes);
+}

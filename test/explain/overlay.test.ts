@@ -1,0 +1,51 @@
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { JET_LUT, jet } from "../../lib/explain/colormap";
+import { renderOverlay, tileGallery } from "../../lib/explain/overlay";
+
+describe("jet colour map", () => {
+  it("runs blue -> green -> red", () => {
+    expect(jet(0)).toEqual([0, 0, 128]); // b = 1.5 - 1 = 0.5
+    // 0.5 -> LUT index 128, v = 128/255: r = 1.5 - |4v - 3| = 0.50784 -> 129.5 -> 130,
+    // g = 1.5 - |4v - 2| > 1 -> 255, b = 1.5 - |4v - 1| = 0.49216 -> 125.5 -> 126
+    expect(jet(0.5)).toEqual([130, 255, 126]);
+    expect(jet(1)).toEqual([128, 0, 0]);
+    expect(JET_LUT.length).toBe(768);
+  });
+});
+
+describe("overlay and gallery PNGs", () => {
+  const W = 40;
+  const H = 30;
+  const pixels = new Float32Array(W * H).fill(0.5);
+
+  it("blends the heat map at the set opacity and draws the boxes", async () => {
+    const heat = new Float32Array(W * H);
+    heat[5 * W + 5] = 1; // one hot pixel: jet(1) = (128, 0, 0)
+    const png = await renderOverlay(
+      { widthPx: W, heightPx: H, pixels },
+      { heat, opacity: 0.5, groundTruth: [{ x0: 20, y0: 10, x1: 35, y1: 25 }], predictions: [], lineWidthPx: 1 },
+    );
+    const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([W, H]);
+    const px = (x: number, y: number) => Array.from(data.subarray((y * W + x) * 3, (y * W + x) * 3 + 3));
+    // grey 0.5 -> 127.5; blend 0.5 * 127.5 + 0.5 * (128, 0, 0) = (127.75, 63.75, 63.75)
+    const hot = px(5, 5);
+    expect(Math.abs(hot[0] - 128)).toBeLessThanOrEqual(1);
+    expect(Math.abs(hot[1] - 64)).toBeLessThanOrEqual(1);
+    expect(px(2, 2)).toEqual([128, 128, 128]);
+    // the green ground-truth edge at y = 10 between x 20..35
+    const edge = px(27, 10);
+    expect(edge[1]).toBeGreaterThan(edge[0] + 50);
+  });
+
+  it("puts the top-k tiles in a grid, best first", async () => {
+    const img = new Float32Array(W * H);
+    for (let i = 0; i < img.length; i++) img[i] = (i % W) / W; // brightness grows with x
+    const tiles = [0, 10, 20, 30].map((x) => ({ xPx: x, yPx: 0, sizePx: 10 }));
+    const { png, shown } = await tileGallery({ widthPx: W, heightPx: H, pixels: img }, tiles, [0.1, 0.4, 0.3, 0.2], { topK: 3, columns: 2, cellPx: 10 });
+    expect(shown.map((s) => s.tile.xPx)).toEqual([10, 20, 30]);
+    const meta = await sharp(png).metadata();
+    expect([meta.width, meta.height]).toEqual([2 * 18, 2 * 18]); // cells of 10 + 2 x 4 border
+  });
+});
