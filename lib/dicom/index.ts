@@ -1,2 +1,7 @@
-// The public API of lib/dicom (filled by its stage).
-export {};
+// The public API of lib/dicom: read, write, present DICOM mammograms.
+export { DicomError } from "./errors";
+export { TRANSFER_SYNTAX_UIDS, TRANSFER_SYNTAX_NAMES, WRITABLE_TRANSFER_SYNTAXES, MG_FOR_PRESENTATION_SOP_CLASS } from "./uids";
+export type { TransferSyntaxName, WritableTransferSyntax } from "./uids";
+export type { DicomElement, DicomVr } from "./elements";
+export { writeDicom, encodeDicom, formatDs } from "./write";
+export type { DicomWriteInput, DicomWriteTags } from "./write";

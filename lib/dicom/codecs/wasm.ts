@@ -1,0 +1,167 @@
+/**
+ * JPEG 2000 (OpenJPEG) and JPEG-LS (CharLS) through the cornerstone wasm builds. The modules are
+ * loaded once, lazily, with their stdout chatter ([INFO] lines) silenced. A codec that throws
+ * (bad data can abort the wasm instance) is dropped and re-instantiated on the next call.
+ */
+
+import { readJpegFrameHeader } from "./jpegHeader";
+
+export interface FrameInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+  isSigned?: boolean;
+}
+
+interface WasmDecoder {
+  getEncodedBuffer(length: number): Uint8Array;
+  getDecodedBuffer(): Uint8Array;
+  readHeader?(): void;
+  decode(): void;
+  getFrameInfo(): FrameInfo;
+  delete(): void;
+}
+interface WasmEncoder {
+  getDecodedBuffer(info: FrameInfo): Uint8Array;
+  getEncodedBuffer(): Uint8Array;
+  encode(): void;
+  delete(): void;
+  setDecompositions?(n: number): void;
+  setQuality?(lossless: boolean, quality: number): void;
+  setNearLossless?(n: number): void;
+}
+interface OpenJpegModule {
+  J2KDecoder: new () => WasmDecoder;
+  J2KEncoder: new () => WasmEncoder;
+}
+interface CharlsModule {
+  JpegLSDecoder: new () => WasmDecoder;
+  JpegLSEncoder: new () => WasmEncoder;
+}
+type Factory<T> = (overrides?: Record<string, unknown>) => Promise<T>;
+
+const quiet = { print: (): void => undefined, printErr: (): void => undefined };
+
+let openjpeg: Promise<OpenJpegModule> | null = null;
+let charls: Promise<CharlsModule> | null = null;
+
+function loadOpenJpeg(): Promise<OpenJpegModule> {
+  if (!openjpeg) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const factory = require("@cornerstonejs/codec-openjpeg/wasmjs") as Factory<OpenJpegModule>;
+    openjpeg = factory({ ...quiet });
+  }
+  return openjpeg;
+}
+function loadCharls(): Promise<CharlsModule> {
+  if (!charls) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const factory = require("@cornerstonejs/codec-charls/wasmjs") as Factory<CharlsModule>;
+    charls = factory({ ...quiet });
+  }
+  return charls;
+}
+
+/** Turn whatever a wasm codec threw (often a bare number) into a message. */
+function codecMessage(e: unknown, what: string): string {
+  if (e instanceof Error) return `${what}: ${e.message}`;
+  return `${what} failed (codec error ${String(e)})`;
+}
+
+function copyOut(buf: Uint8Array): Uint8Array {
+  return Uint8Array.from(buf);
+}
+
+function runEncoder(enc: WasmEncoder, info: FrameInfo, samplesLe: Uint8Array): Uint8Array {
+  const input = enc.getDecodedBuffer(info);
+  if (input.length !== samplesLe.length) throw new Error(`encoder expected ${input.length} bytes, got ${samplesLe.length}`);
+  input.set(samplesLe);
+  enc.encode();
+  return copyOut(enc.getEncodedBuffer());
+}
+
+/** Lossless JPEG 2000 codestream (.j2k, no JP2 box) of one frame. */
+export async function encodeJpeg2000(samplesLe: Uint8Array, info: FrameInfo): Promise<Uint8Array> {
+  const m = await loadOpenJpeg();
+  const enc = new m.J2KEncoder();
+  try {
+    // OpenJPEG needs 2^decompositions <= the smaller image side.
+    const minSide = Math.max(1, Math.min(info.width, info.height));
+    enc.setDecompositions?.(Math.min(5, Math.floor(Math.log2(minSide))));
+    return runEncoder(enc, info, samplesLe);
+  } catch (e) {
+    openjpeg = null;
+    throw new Error(codecMessage(e, "JPEG 2000 encode"));
+  } finally {
+    safeDelete(enc);
+  }
+}
+
+export async function encodeJpegLs(samplesLe: Uint8Array, info: FrameInfo): Promise<Uint8Array> {
+  const m = await loadCharls();
+  const enc = new m.JpegLSEncoder();
+  try {
+    return runEncoder(enc, info, samplesLe);
+  } catch (e) {
+    charls = null;
+    throw new Error(codecMessage(e, "JPEG-LS encode"));
+  } finally {
+    safeDelete(enc);
+  }
+}
+
+export interface DecodedFrame {
+  info: FrameInfo;
+  /** Little-endian samples as the codec returns them (1 or 2 bytes each). */
+  bytes: Uint8Array;
+}
+
+/**
+ * Decode with a header check first: the frame must be `expect.width x expect.height`, one
+ * component, at most 16 bits, so a corrupt header cannot make the codec allocate gigabytes.
+ */
+async function runDecoder(make: () => Promise<WasmDecoder>, data: Uint8Array, expect: { width: number; height: number }, what: string, reset: () => void): Promise<DecodedFrame> {
+  const dec = await make();
+  try {
+    let h: FrameInfo;
+    if (dec.readHeader) {
+      dec.getEncodedBuffer(data.length).set(data);
+      dec.readHeader();
+      h = dec.getFrameInfo();
+    } else {
+      const sof = readJpegFrameHeader(data);
+      if (sof.marker !== 0xfff7) throw new Error(`${what} codestream has no SOF55 (JPEG-LS) frame header`);
+      h = { width: sof.columns, height: sof.rows, bitsPerSample: sof.precision, componentCount: sof.components };
+      dec.getEncodedBuffer(data.length).set(data);
+    }
+    if (h.width !== expect.width || h.height !== expect.height) {
+      throw new Error(`${what} frame is ${h.width} x ${h.height}, the dataset says ${expect.width} x ${expect.height}`);
+    }
+    if (h.componentCount !== 1) throw new Error(`${what} frame has ${h.componentCount} components, expected 1`);
+    if (h.bitsPerSample < 1 || h.bitsPerSample > 16) throw new Error(`${what} frame has ${h.bitsPerSample} bits per sample`);
+    dec.decode();
+    return { info: { ...dec.getFrameInfo() }, bytes: copyOut(dec.getDecodedBuffer()) };
+  } catch (e) {
+    if (!(e instanceof Error)) reset();
+    throw new Error(codecMessage(e, `${what} decode`));
+  } finally {
+    safeDelete(dec);
+  }
+}
+
+export function decodeJpeg2000(data: Uint8Array, expect: { width: number; height: number }): Promise<DecodedFrame> {
+  return runDecoder(async () => new (await loadOpenJpeg()).J2KDecoder(), data, expect, "JPEG 2000", () => (openjpeg = null));
+}
+
+export function decodeJpegLs(data: Uint8Array, expect: { width: number; height: number }): Promise<DecodedFrame> {
+  return runDecoder(async () => new (await loadCharls()).JpegLSDecoder(), data, expect, "JPEG-LS", () => (charls = null));
+}
+
+function safeDelete(x: { delete(): void }): void {
+  try {
+    x.delete();
+  } catch {
+    // a codec that aborted may refuse to free; the module is re-created anyway
+  }
+}
