@@ -28,7 +28,8 @@ describe("overlay and gallery PNGs", () => {
     );
     const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([W, H]);
-    const px = (x: number, y: number) => Array.from(data.subarray((y * W + x) * 3, (y * W + x) * 3 + 3));
+    const bytes = new Uint8Array(data);
+    const px = (x: number, y: number): number[] => Array.from(bytes.subarray((y * W + x) * 3, (y * W + x) * 3 + 3));
     // grey 0.5 -> 127.5; blend 0.5 * 127.5 + 0.5 * (128, 0, 0) = (127.75, 63.75, 63.75)
     const hot = px(5, 5);
     expect(Math.abs(hot[0] - 128)).toBeLessThanOrEqual(1);
