@@ -113,6 +113,10 @@ export interface ManifestImage {
   /** Lesion boxes mapped into the working frame. */
   lesionsWorking: LesionBox[];
   tiles: TileRecord[];
+  /** 8-bit PNG of the breast mask in the working frame (0/255; relative), where written. */
+  maskFile?: string;
+  /** Notes from preprocessing (e.g. laterality tag overridden by the column sums). */
+  notes?: string[];
 }
 
 export interface TileManifest {
