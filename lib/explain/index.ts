@@ -5,3 +5,4 @@ export * from "./boxes";
 export * from "./detection";
 export * from "./colormap";
 export * from "./overlay";
+export * from "./explainBag";

@@ -1,0 +1,212 @@
+import type { ImageTransform, LesionBox, TileRecord, TilingParams } from "../types";
+import { cropTile } from "../tiling/crop";
+import { selectTiles } from "../tiling/grid";
+import { boxesFromHeatmap, type ScoredBox } from "./boxes";
+import { PROTOCOL_RESOLUTION_PX } from "./detection";
+import { workingBoxToOriginal } from "./frames";
+import { attentionHeatmapWithCoverage } from "./heatmap";
+
+/**
+ * The explanation of one bag (breast): every view tiled at the explanation overlap (75 % by
+ * default) with the tiling stage's tissue rule, all tiles embedded with the run's encoder, the bag
+ * scored once by the trained head (attention = softmax over ALL tiles of the bag, all views, as in
+ * training), then per image: heat maps of attention and of contribution, and boxes.
+ */
+
+/** What the explain stage needs from an encoder (lib/embed's Encoder satisfies it). */
+export interface TileEmbedder {
+  /** Side of the encoder input in pixels (tiles are resampled to it). */
+  readonly inputSizePx: number;
+  /** `count` grey images of inputSizePx^2 in [0, 1], row-major -> count x dim embeddings. */
+  embed(batch: Float32Array, count: number): Promise<Float32Array>;
+}
+
+/** What the explain stage needs from a trained head (lib/head's TrainedHead satisfies it). */
+export interface BagScorer {
+  scoreBag(
+    globals: Float32Array,
+    nGlobal: number,
+    tiles: Float32Array,
+    nTiles: number,
+  ): { logit: number; probability: number; tileAttention: Float32Array; tileContribution: Float32Array };
+}
+
+/** One view of the bag, decoded. */
+export interface ExplainImageInput {
+  imageId: string;
+  /** 16-bit working image, square of side workingSizePx ([0, 1] = value / 65535). */
+  working: Uint16Array;
+  workingSizePx: number;
+  /** Breast mask of the working image (1 = tissue) for the tissue rule. */
+  mask: Uint8Array;
+  /** The global view at the encoder input size, [0, 1]. */
+  globalView: Float32Array;
+  lesionsWorking: LesionBox[];
+  transform: ImageTransform;
+}
+
+export interface ExplainParams {
+  /** Tile overlap for the maps (default 0.75). */
+  overlap: number;
+  /** Tiling rule and tile size (from the manifest's TilingParams). */
+  tiling: Pick<TilingParams, "tileSizePx" | "tissueRule" | "minTissueFraction" | "meanIntensityFactor">;
+  /** Tiles per encoder call (default 32). */
+  batchSize?: number;
+  /** Side of the maps (default workingSizePx). */
+  mapSizePx?: number;
+  /** Box quantile (default 0.95), NMS IoU (default 0.5), max boxes (default 100). */
+  quantile?: number;
+  nmsIou?: number;
+  maxBoxes?: number;
+  /**
+   * Minimum component area at the protocol resolution (default 1024 px^2 at 4096 px); scaled to
+   * the map by (mapSizePx / 4096)^2, e.g. 64 px^2 for a 1024 px map.
+   */
+  minAreaProtocolPx?: number;
+  /** Called after each encoder batch with the number of tiles done. */
+  onTiles?: (n: number) => void;
+}
+
+export interface ImageExplanation {
+  imageId: string;
+  tiles: TileRecord[];
+  /** Bag-level attention of this image's tiles (not renormalised per image). */
+  attention: Float32Array;
+  contribution: Float32Array;
+  mapSizePx: number;
+  /** Per-pixel mean attention of the covering tiles (0 where no tile). */
+  attentionMap: Float32Array;
+  contributionMap: Float32Array;
+  coverage: Uint16Array;
+  /** Predicted boxes in the working frame (pixels of workingSizePx). */
+  boxes: ScoredBox[];
+  /** The same boxes in the original DICOM frame. */
+  boxesOriginal: ScoredBox[];
+  lesionsWorking: LesionBox[];
+  transform: ImageTransform;
+}
+
+export interface BagExplanation {
+  logit: number;
+  probability: number;
+  tileCount: number;
+  images: ImageExplanation[];
+}
+
+/** Embed tiles of one image in batches. */
+async function embedTiles(
+  img: ExplainImageInput,
+  tiles: readonly TileRecord[],
+  encoder: TileEmbedder,
+  batchSize: number,
+  onTiles?: (n: number) => void,
+): Promise<Float32Array[]> {
+  const S = encoder.inputSizePx;
+  const out: Float32Array[] = [];
+  for (let start = 0; start < tiles.length; start += batchSize) {
+    const count = Math.min(batchSize, tiles.length - start);
+    const batch = new Float32Array(count * S * S);
+    for (let b = 0; b < count; b++) {
+      const crop = cropTile(img.working, img.workingSizePx, tiles[start + b], S);
+      const off = b * S * S;
+      for (let i = 0; i < crop.length; i++) batch[off + i] = crop[i] / 65535;
+    }
+    out.push(await encoder.embed(batch, count));
+    onTiles?.(count);
+  }
+  return out;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const n = parts.reduce((s, p) => s + p.length, 0);
+  const out = new Float32Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export async function explainBag(
+  images: readonly ExplainImageInput[],
+  encoder: TileEmbedder,
+  head: BagScorer,
+  params: ExplainParams,
+): Promise<BagExplanation> {
+  if (images.length === 0) throw new Error("explainBag: a bag needs at least one image");
+  const batchSize = params.batchSize ?? 32;
+  const S = encoder.inputSizePx;
+  // Tiles of every view at the explanation overlap, with the tiling stage's tissue rule.
+  const tilesPerImage = images.map((img) =>
+    selectTiles(img.working, img.mask, { ...params.tiling, overlap: params.overlap }),
+  );
+  const embParts: Float32Array[] = [];
+  for (let i = 0; i < images.length; i++) {
+    embParts.push(...(await embedTiles(images[i], tilesPerImage[i], encoder, batchSize, params.onTiles)));
+  }
+  const tileEmb = concat(embParts);
+  const nTiles = tilesPerImage.reduce((s, t) => s + t.length, 0);
+  const globalBatch = new Float32Array(images.length * S * S);
+  images.forEach((img, i) => {
+    if (img.globalView.length !== S * S) throw new Error(`explainBag: global view of ${img.imageId} has ${img.globalView.length} pixels, encoder wants ${S} x ${S}`);
+    globalBatch.set(img.globalView, i * S * S);
+  });
+  const globalEmb = await encoder.embed(globalBatch, images.length);
+  const score = head.scoreBag(globalEmb, images.length, tileEmb, nTiles);
+  if (score.tileAttention.length !== nTiles) throw new Error(`explainBag: head returned ${score.tileAttention.length} attention values for ${nTiles} tiles`);
+
+  const out: ImageExplanation[] = [];
+  let offset = 0;
+  for (let i = 0; i < images.length; i++) {
+    const img = images[i];
+    const tiles = tilesPerImage[i];
+    const attention = score.tileAttention.slice(offset, offset + tiles.length);
+    const contribution = score.tileContribution.slice(offset, offset + tiles.length);
+    offset += tiles.length;
+    const mapSizePx = params.mapSizePx ?? img.workingSizePx;
+    const att = attentionHeatmapWithCoverage(img.workingSizePx, tiles, attention, { outSizePx: mapSizePx });
+    const con = attentionHeatmapWithCoverage(img.workingSizePx, tiles, contribution, { outSizePx: mapSizePx });
+    const k = mapSizePx / PROTOCOL_RESOLUTION_PX;
+    const mapBoxes = tiles.length
+      ? boxesFromHeatmap(att.values, mapSizePx, {
+          quantile: params.quantile,
+          nmsIou: params.nmsIou,
+          maxBoxes: params.maxBoxes,
+          minAreaPx: (params.minAreaProtocolPx ?? 1024) * k * k,
+          mask: att.coverage,
+        })
+      : [];
+    const toWorking = img.workingSizePx / mapSizePx;
+    const boxes = mapBoxes.map((b) => ({ x0: b.x0 * toWorking, y0: b.y0 * toWorking, x1: b.x1 * toWorking, y1: b.y1 * toWorking, score: b.score }));
+    out.push({
+      imageId: img.imageId,
+      tiles,
+      attention,
+      contribution,
+      mapSizePx,
+      attentionMap: att.values,
+      contributionMap: con.values,
+      coverage: att.coverage,
+      boxes,
+      boxesOriginal: boxes.map((b) => workingBoxToOriginal(b, img.transform)),
+      lesionsWorking: img.lesionsWorking,
+      transform: img.transform,
+    });
+  }
+  return { logit: score.logit, probability: score.probability, tileCount: nTiles, images: out };
+}
+
+/** `explainBag` for the bag of one image, returning that image's explanation. */
+export async function explainImage(
+  imageId: string,
+  bag: readonly ExplainImageInput[],
+  encoder: TileEmbedder,
+  head: BagScorer,
+  params: ExplainParams,
+): Promise<ImageExplanation & { bagProbability: number }> {
+  if (!bag.some((b) => b.imageId === imageId)) throw new Error(`explainImage: image ${imageId} is not in the bag given`);
+  const r = await explainBag(bag, encoder, head, params);
+  const img = r.images.find((x) => x.imageId === imageId)!;
+  return { ...img, bagProbability: r.probability };
+}
