@@ -1,2 +1,8 @@
-// The public API of lib/tiling (filled by its stage).
-export {};
+// The public API of lib/tiling: tile grid, tissue rules, tile crops, the tile manifest.
+export * from "./params";
+export * from "./grid";
+export * from "./crop";
+export { fileStem, processImage, jobKey, doneRecordFile, type ProcessedImage, type TileJob, type PresentationLoader } from "./process";
+export { workerScriptPath, type WorkerMemory } from "./pool";
+export * from "./manifest";
+export * from "./images";

@@ -1,0 +1,33 @@
+import type { TilingParams } from "../types";
+
+/** Paper defaults (DINOv2: 518 px tiles and global views on a 4096 px working image). The
+ * synthetic pipeline passes workingSizePx 1024, tileSizePx 128, globalSizePx 128. */
+export const DEFAULT_TILING_PARAMS: TilingParams = {
+  workingSizePx: 4096,
+  tileSizePx: 518,
+  overlap: 0,
+  tissueRule: "maskFraction",
+  // 0 = keep every tile that touches the breast mask (so every tissue pixel is covered).
+  minTissueFraction: 0,
+  meanIntensityFactor: 0.05,
+  globalSizePx: 518,
+};
+
+/** Fill defaults and validate; one clear error per bad value. */
+export function resolveTilingParams(p: Partial<TilingParams> = {}): TilingParams {
+  const out: TilingParams = { ...DEFAULT_TILING_PARAMS, ...p };
+  const posInt = (k: "workingSizePx" | "tileSizePx" | "globalSizePx"): void => {
+    if (!Number.isInteger(out[k]) || out[k] < 8) throw new Error(`tiling params: ${k} must be an integer >= 8, got ${out[k]}`);
+  };
+  posInt("workingSizePx");
+  posInt("tileSizePx");
+  posInt("globalSizePx");
+  if (!(out.overlap >= 0 && out.overlap < 1)) throw new Error(`tiling params: overlap must be in [0, 1), got ${out.overlap}`);
+  if (out.tissueRule !== "maskFraction" && out.tissueRule !== "meanIntensity")
+    throw new Error(`tiling params: tissueRule must be maskFraction or meanIntensity, got ${String(out.tissueRule)}`);
+  if (!(out.minTissueFraction >= 0 && out.minTissueFraction <= 1))
+    throw new Error(`tiling params: minTissueFraction must be in [0, 1], got ${out.minTissueFraction}`);
+  if (!(out.meanIntensityFactor >= 0 && out.meanIntensityFactor < 1))
+    throw new Error(`tiling params: meanIntensityFactor must be in [0, 1), got ${out.meanIntensityFactor}`);
+  return out;
+}

@@ -1,0 +1,100 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { decodeGrey16Png } from "../../lib/preprocess";
+import { readManifest, runTiling, runTilingWithStats, type PresentationLoader } from "../../lib/tiling";
+import type { ImageRecord, TileManifest } from "../../lib/types";
+import { simplePhantom } from "../preprocess/phantom";
+
+const params = { workingSizePx: 128, tileSizePx: 32, globalSizePx: 32, overlap: 0 };
+
+function makeRecords(dir: string, n: number): ImageRecord[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const out: ImageRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const file = path.join(dir, `img${i}.json`);
+    fs.writeFileSync(file, JSON.stringify({ seed: i, side: i % 2 ? "right" : "left", bad: i === 3 }));
+    out.push({
+      patientId: `p${i >> 1}`,
+      studyId: `s${i >> 1}`,
+      imageId: `img${i}`,
+      breastId: `s${i >> 1}_${i % 2 ? "R" : "L"}`,
+      laterality: i % 2 ? "R" : "L",
+      view: i % 4 < 2 ? "CC" : "MLO",
+      filePath: file,
+      birads: 1,
+      label: i === 5 ? null : ((i % 3 === 0 ? 1 : 0) as 0 | 1),
+      density: null,
+      split: i === 6 ? null : i < 5 ? "train" : "test",
+      lesions: [{ x0: 10, y0: 60, x1: 30, y1: 80, kind: "mass", birads: 4 }],
+    });
+  }
+  return out;
+}
+
+/** Test loader: the "DICOM" is a JSON recipe for the simple phantom; bad = throws. */
+const loader: PresentationLoader = async (rec) => {
+  const spec = JSON.parse(fs.readFileSync(rec.filePath, "utf8")) as { seed: number; side: "left" | "right"; bad: boolean };
+  if (spec.bad) throw new Error(`${rec.filePath}: unreadable (test)`);
+  const ph = simplePhantom({ widthPx: 120, heightPx: 160, chestWall: spec.side, seed: spec.seed });
+  return { pixels: ph.pixels, widthPx: 120, heightPx: 160 };
+};
+
+function stripVolatile(m: TileManifest): unknown {
+  return { ...m, createdAt: undefined };
+}
+
+describe("runTiling (in-process)", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "milpf-tile-"));
+  const data = path.join(root, "data");
+  const records = makeRecords(data, 8);
+  const base = { datasetDir: data, adapter: "test", splitsFile: path.join(root, "splits.csv"), params, workers: 0, loader, records, progress: false };
+
+  it("writes a manifest with labelled, split images; skips bad ones without stopping", async () => {
+    const out = path.join(root, "clean");
+    const { manifest, stats } = await runTilingWithStats({ ...base, outDir: out });
+    // img5 has no label, img6 no split; img3 is bad.
+    expect(manifest.images.map((m) => m.imageId)).toEqual(["img0", "img1", "img2", "img4", "img7"]);
+    expect(manifest.skipped).toEqual([{ file: records[3].filePath, error: `${records[3].filePath}: unreadable (test)` }]);
+    expect(stats).toMatchObject({ processed: 6, reused: 0, images: 5, skipped: 1 });
+    const onDisk = readManifest(path.join(out, "manifest.json"));
+    expect(onDisk).toEqual(manifest);
+    for (const m of manifest.images) {
+      const w = await decodeGrey16Png(path.join(out, m.workingImageFile));
+      expect([w.widthPx, w.heightPx]).toEqual([128, 128]);
+      const g = await decodeGrey16Png(path.join(out, m.globalViewFile));
+      expect([g.widthPx, g.heightPx]).toEqual([32, 32]);
+      expect(m.tiles.length).toBeGreaterThan(0);
+      expect(m.transform.flipped).toBe(m.laterality === "R");
+      expect(m.lesionsWorking).toHaveLength(1);
+    }
+    // The flipped right breast puts the lesion at working x ~ (W - x) mapped, not at x.
+    const r1 = manifest.images[1];
+    expect(r1.lesionsWorking[0].x0).toBeGreaterThan(0);
+    // Second run reuses everything and gives the same manifest.
+    const again = await runTilingWithStats({ ...base, outDir: out });
+    expect(again.stats).toMatchObject({ processed: 1, reused: 5 }); // the bad image is retried
+    expect(stripVolatile(again.manifest)).toEqual(stripVolatile(manifest));
+  });
+
+  it("resume: a run interrupted half way then re-run equals a clean run", async () => {
+    const clean = await runTiling({ ...base, outDir: path.join(root, "clean2") });
+    const out = path.join(root, "resumed");
+    await expect(runTiling({ ...base, outDir: out, abortAfter: 3 })).rejects.toThrow(/aborted after 3/);
+    expect(fs.existsSync(path.join(out, "manifest.json"))).toBe(false);
+    expect(fs.readdirSync(path.join(out, "done"))).toHaveLength(3);
+    const { manifest, stats } = await runTilingWithStats({ ...base, outDir: out });
+    expect(stats.reused).toBe(3);
+    expect(stats.processed).toBe(3);
+    expect(stripVolatile(manifest)).toEqual(stripVolatile(clean));
+    // Changed parameters invalidate the done-records.
+    const other = await runTilingWithStats({ ...base, outDir: out, params: { ...params, tileSizePx: 16 } });
+    expect(other.stats.reused).toBe(0);
+    expect(other.manifest.images[0].tiles[0].sizePx).toBe(16);
+  });
+
+  it("rejects bad parameters with one clear error", async () => {
+    await expect(runTiling({ ...base, outDir: path.join(root, "x"), params: { ...params, overlap: 1 } })).rejects.toThrow(/overlap must be in \[0, 1\)/);
+  });
+});
