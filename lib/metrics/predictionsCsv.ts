@@ -32,22 +32,26 @@ export function parseCsv(text: string, source = "CSV"): CsvRecord[] {
   const records: CsvRecord[] = [];
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
+  let recordLine = 1;
   let fields: string[] = [];
   let field = "";
-  let recordLine = 1;
-  let fieldStarted = false;
+  let atFieldStart = true;
+  // False while the record is a blank line (no character, no quote, no comma seen yet).
+  let recordHasContent = false;
   const endRecord = (): void => {
     fields.push(field);
-    if (!(fields.length === 1 && fields[0] === "" && !fieldStarted)) records.push({ fields, line: recordLine });
+    if (recordHasContent) records.push({ fields, line: recordLine });
     fields = [];
     field = "";
-    fieldStarted = false;
+    atFieldStart = true;
+    recordHasContent = false;
   };
   while (i < text.length) {
     const ch = text[i];
-    if (ch === '"' && field === "" && !fieldStarted) {
-      fieldStarted = true;
+    if (ch === '"' && atFieldStart) {
       const quoteLine = line;
+      atFieldStart = false;
+      recordHasContent = true;
       i++;
       for (;;) {
         if (i >= text.length) throw new Error(`${source}: unterminated quoted field starting on line ${quoteLine}`);
@@ -67,13 +71,6 @@ export function parseCsv(text: string, source = "CSV"): CsvRecord[] {
       }
       continue;
     }
-    if (ch === ",") {
-      fields.push(field);
-      field = "";
-      fieldStarted = true;
-      i++;
-      continue;
-    }
     if (ch === "\r" || ch === "\n") {
       endRecord();
       if (ch === "\r" && text[i + 1] === "\n") i++;
@@ -82,10 +79,18 @@ export function parseCsv(text: string, source = "CSV"): CsvRecord[] {
       recordLine = line;
       continue;
     }
-    field += ch;
+    recordHasContent = true;
+    if (ch === ",") {
+      fields.push(field);
+      field = "";
+      atFieldStart = true;
+    } else {
+      field += ch;
+      atFieldStart = false;
+    }
     i++;
   }
-  if (field !== "" || fields.length > 0 || fieldStarted) endRecord();
+  if (recordHasContent) endRecord();
   return records;
 }
 
