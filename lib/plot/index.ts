@@ -1,2 +1,10 @@
-// The public API of lib/plot (filled by its stage).
-export {};
+// lib/plot: figures (Plotly specs -> HTML + PNG + SVG + JSON), tables (CSV, Markdown, LaTeX) and
+// images (PNG), exported to the run's figures folder and shown inline in the notebook.
+export { show, table, image, figureHtml } from "./export";
+export type { FigureFiles, ShowOptions, TableFiles, TableOptions } from "./export";
+export { figuresDir, safeName } from "./output-dir";
+export { renderStatic, closeBrowser, staticExportAvailable, chromiumPath, CHROMIUM_FLAGS } from "./static-export";
+export type { FigureSpec, StaticImages } from "./static-export";
+export { toTableData, toCsv, toMarkdown, toLatex, toHtml, latexEscape } from "./table-format";
+export type { TableInput, TableRows, TableData, DataFrameLike } from "./table-format";
+export { displayInline } from "./inline";
