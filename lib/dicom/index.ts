@@ -5,3 +5,5 @@ export type { TransferSyntaxName, WritableTransferSyntax } from "./uids";
 export type { DicomElement, DicomVr } from "./elements";
 export { writeDicom, encodeDicom, formatDs } from "./write";
 export type { DicomWriteInput, DicomWriteTags } from "./write";
+export type { DicomImage } from "./types";
+export { readDicom, readDicomBytes, readDicomTagsBytes, MAX_PIXELS } from "./read";

@@ -39,3 +39,32 @@ export function readJpegFrameHeader(data: Uint8Array): JpegFrameHeader {
   }
   throw new Error("JPEG codestream has no frame header");
 }
+
+/**
+ * The SIZ segment of a JPEG 2000 codestream (ITU-T T.800 A.5.1): image size and the first
+ * component's precision. A JP2 file (boxes) is searched for its codestream first.
+ */
+export function readJ2kSize(data: Uint8Array): JpegFrameHeader {
+  let i = 0;
+  if (!(data.length >= 2 && data[0] === 0xff && data[1] === 0x4f)) {
+    // JP2 wrapper: find the contiguous codestream (SOC + SIZ)
+    i = -1;
+    for (let k = 0; k + 3 < data.length && k < 4096; k++) {
+      if (data[k] === 0xff && data[k + 1] === 0x4f && data[k + 2] === 0xff && data[k + 3] === 0x51) {
+        i = k;
+        break;
+      }
+    }
+    if (i < 0) throw new Error("JPEG 2000 frame does not start with an SOC marker");
+  }
+  const s = i + 2;
+  if (s + 42 > data.length || data[s] !== 0xff || data[s + 1] !== 0x51) throw new Error("JPEG 2000 codestream has no SIZ segment after SOC");
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const xsiz = dv.getUint32(s + 6);
+  const ysiz = dv.getUint32(s + 10);
+  const xo = dv.getUint32(s + 14);
+  const yo = dv.getUint32(s + 18);
+  const csiz = dv.getUint16(s + 38);
+  const ssiz = data[s + 40];
+  return { marker: 0xff51, precision: (ssiz & 0x7f) + 1, rows: ysiz - yo, columns: xsiz - xo, components: csiz };
+}

@@ -4,7 +4,7 @@
  * (bad data can abort the wasm instance) is dropped and re-instantiated on the next call.
  */
 
-import { readJpegFrameHeader } from "./jpegHeader";
+import { readJ2kSize, readJpegFrameHeader } from "./jpegHeader";
 
 export interface FrameInfo {
   width: number;
@@ -17,7 +17,6 @@ export interface FrameInfo {
 interface WasmDecoder {
   getEncodedBuffer(length: number): Uint8Array;
   getDecodedBuffer(): Uint8Array;
-  readHeader?(): void;
   decode(): void;
   getFrameInfo(): FrameInfo;
   delete(): void;
@@ -124,17 +123,10 @@ export interface DecodedFrame {
 async function runDecoder(make: () => Promise<WasmDecoder>, data: Uint8Array, expect: { width: number; height: number }, what: string, reset: () => void): Promise<DecodedFrame> {
   const dec = await make();
   try {
-    let h: FrameInfo;
-    if (dec.readHeader) {
-      dec.getEncodedBuffer(data.length).set(data);
-      dec.readHeader();
-      h = dec.getFrameInfo();
-    } else {
-      const sof = readJpegFrameHeader(data);
-      if (sof.marker !== 0xfff7) throw new Error(`${what} codestream has no SOF55 (JPEG-LS) frame header`);
-      h = { width: sof.columns, height: sof.rows, bitsPerSample: sof.precision, componentCount: sof.components };
-      dec.getEncodedBuffer(data.length).set(data);
-    }
+    const sof = what === "JPEG 2000" ? readJ2kSize(data) : readJpegFrameHeader(data);
+    if (what !== "JPEG 2000" && sof.marker !== 0xfff7) throw new Error(`${what} codestream has no SOF55 (JPEG-LS) frame header`);
+    const h: FrameInfo = { width: sof.columns, height: sof.rows, bitsPerSample: sof.precision, componentCount: sof.components };
+    dec.getEncodedBuffer(data.length).set(data);
     if (h.width !== expect.width || h.height !== expect.height) {
       throw new Error(`${what} frame is ${h.width} x ${h.height}, the dataset says ${expect.width} x ${expect.height}`);
     }

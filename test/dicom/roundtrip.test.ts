@@ -1,0 +1,113 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { WRITABLE_TRANSFER_SYNTAXES, TRANSFER_SYNTAX_UIDS, encodeDicom, readDicom, readDicomBytes, writeDicom } from "../../lib/dicom";
+import { baseInput, texturedPixels } from "./helpers";
+
+const sizes: [number, number][] = [
+  [37, 29],
+  [1, 1],
+  [64, 3],
+  [129, 130],
+];
+
+describe("round trip: pixels -> writeDicom -> readDicom is bit-exact", () => {
+  for (const ts of WRITABLE_TRANSFER_SYNTAXES) {
+    for (const bits of [12, 14, 16]) {
+      it(`${ts}, ${bits}-bit, odd sizes`, async () => {
+        for (const [rows, columns] of sizes) {
+          const px = texturedPixels(rows, columns, bits, rows * 1000 + columns + bits);
+          const bytes = await encodeDicom(baseInput(px, rows, columns, bits, ts));
+          const img = await readDicomBytes(bytes, `${ts}-${rows}x${columns}.dcm`);
+          expect(img.transferSyntaxUid).toBe(TRANSFER_SYNTAX_UIDS[ts]);
+          expect(img.rows).toBe(rows);
+          expect(img.columns).toBe(columns);
+          expect(img.bitsStored).toBe(bits);
+          expect(img.pixels).toBeInstanceOf(Uint16Array);
+          expect(img.pixels.length).toBe(px.length);
+          let firstDiff = -1;
+          for (let i = 0; i < px.length; i++) if (img.pixels[i] !== px[i]) { firstDiff = i; break; }
+          expect(firstDiff, `first differing pixel of ${rows}x${columns}`).toBe(-1);
+        }
+      });
+    }
+  }
+
+  it("signed (pixelRepresentation 1) pixels survive native, RLE, JPEG 2000 and JPEG-LS", async () => {
+    const rows = 23;
+    const columns = 31;
+    const u = texturedPixels(rows, columns, 12, 7);
+    const px = Int16Array.from(u, (v) => v - 2048);
+    for (const ts of ["explicit-le", "implicit-le", "explicit-be", "deflated-le", "rle", "jpeg2000-lossless", "jpegls-lossless"] as const) {
+      const input = { ...baseInput(new Uint16Array(0), rows, columns, 12, ts), pixels: px, pixelRepresentation: 1 as const };
+      const img = await readDicomBytes(await encodeDicom(input), `signed-${ts}.dcm`);
+      expect(img.pixelRepresentation).toBe(1);
+      expect(img.pixels).toBeInstanceOf(Int16Array);
+      expect(Array.from(img.pixels), ts).toEqual(Array.from(px));
+    }
+  });
+
+  it("tags come back as written, through a real file", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "milpf-dicom-"));
+    const file = path.join(dir, "a.dcm");
+    const px = texturedPixels(40, 30, 14, 3);
+    const input = baseInput(px, 40, 30, 14, "explicit-le");
+    input.photometric = "MONOCHROME1";
+    input.tags.windowCenter = [8000, 9000];
+    input.tags.windowWidth = [4000, 6000];
+    input.tags.rescaleSlope = 0.5;
+    input.tags.rescaleIntercept = -100;
+    input.tags.voiLutFunction = "SIGMOID";
+    input.tags.pixelPaddingValue = 16383;
+    await writeDicom(file, input);
+    const img = await readDicom(file);
+    expect(img.file).toBe(file);
+    expect(img.photometric).toBe("MONOCHROME1");
+    expect(img.windows).toEqual([{ center: 8000, width: 4000 }, { center: 9000, width: 6000 }]);
+    expect(img.rescaleSlope).toBe(0.5);
+    expect(img.rescaleIntercept).toBe(-100);
+    expect(img.voiLutFunction).toBe("SIGMOID");
+    expect(img.pixelPaddingValue).toBe(16383);
+    expect(img.laterality).toBe("R");
+    expect(img.viewPosition).toBe("MLO");
+    expect(img.patientId).toBe("P0001");
+    expect(img.studyInstanceUid).toBe("1.2.826.0.1.3680043.2.1125.1");
+    expect(img.seriesInstanceUid).toBe("1.2.826.0.1.3680043.2.1125.1.2");
+    expect(img.sopInstanceUid).toBe("1.2.826.0.1.3680043.2.1125.1.2.3");
+    expect(img.pixelSpacingMm).toEqual([0.085, 0.085]);
+    expect(img.presentationIntentType).toBe("FOR PRESENTATION");
+    expect(img.modality).toBe("MG");
+    expect(img.numberOfFrames).toBe(1);
+    expect(img.bitsAllocated).toBe(16);
+    expect(img.highBit).toBe(13);
+    // Part-10 structure: 128-byte preamble then "DICM"
+    const raw = fs.readFileSync(file);
+    expect(raw.subarray(128, 132).toString("latin1")).toBe("DICM");
+    expect(fs.readdirSync(dir)).toEqual(["a.dcm"]); // atomic write left no temp file
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a VOI LUT sequence is written and read back", async () => {
+    const lut = Uint16Array.from({ length: 4096 }, (_, i) => Math.round((i / 4095) ** 0.5 * 255));
+    const input = baseInput(texturedPixels(8, 8, 12, 1), 8, 8, 12, "implicit-le");
+    input.tags.voiLut = { firstMapped: 0, bits: 8, data: lut };
+    for (const ts of ["implicit-le", "explicit-be"] as const) {
+      const img = await readDicomBytes(await encodeDicom({ ...input, transferSyntax: ts }), "lut.dcm");
+      expect(img.voiLut?.firstMapped).toBe(0);
+      expect(img.voiLut?.bits).toBe(8);
+      expect(Array.from(img.voiLut?.data ?? [])).toEqual(Array.from(lut));
+    }
+  });
+
+  it("a dataset without preamble and meta (raw implicit VR LE) is read", async () => {
+    const px = texturedPixels(9, 11, 12, 5);
+    const bytes = await encodeDicom(baseInput(px, 9, 11, 12, "implicit-le"));
+    // skip preamble, DICM and the group-2 meta (group length element gives its size)
+    const metaLen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(132 + 8, true);
+    const raw = bytes.subarray(132 + 12 + metaLen);
+    const img = await readDicomBytes(raw, "raw.dcm");
+    expect(img.transferSyntaxUid).toBe(TRANSFER_SYNTAX_UIDS["implicit-le"]);
+    expect(Array.from(img.pixels)).toEqual(Array.from(px));
+  });
+});
