@@ -1,4 +1,4 @@
-import { dilate, erode, fillHoles, gaussianBlur, largestComponent, otsuThreshold } from "./morphology";
+import { dilate, erode, fillHoles, gaussianBlur, largestComponent, otsuThresholdBin, otsuThresholdBins3, valueHistogram } from "./morphology";
 
 /**
  * Breast mask on a small copy of the image (the caller downsizes it, e.g. to a max side of 512).
@@ -10,6 +10,11 @@ import { dilate, erode, fillHoles, gaussianBlur, largestComponent, otsuThreshold
  * all around the skin line (IoU against the true silhouette drops to ~0.7-0.8 on our phantoms),
  * so by default we dilate by the erosion radius (an opening: removes thin bright lines such as
  * labels and restores the eroded border). `dilateFraction` restores the authors' setting.
+ *
+ * Deviation: two-class Otsu on a dense breast splits fatty from dense tissue (the faint
+ * periphery falls out of the mask: IoU ~0.85 on density D phantoms). By default we use
+ * three-class Otsu and keep the LOWER threshold (air | fatty | dense), which lands in the
+ * air/tissue valley for every density; `otsuClasses: 2` gives the plain rule.
  */
 export interface MaskParams {
   /** Gaussian kernel size as a fraction of the larger side (authors: 1/100). */
@@ -18,12 +23,15 @@ export interface MaskParams {
   erodeFraction: number;
   /** Dilation radius as a fraction of the larger side (authors: 1/10; default = erodeFraction). */
   dilateFraction: number;
+  /** 2 = plain Otsu; 3 = three-class Otsu, lower threshold (default). */
+  otsuClasses: 2 | 3;
 }
 
 export const DEFAULT_MASK_PARAMS: MaskParams = {
   blurFraction: 1 / 100,
   erodeFraction: 1 / 500,
   dilateFraction: 1 / 500,
+  otsuClasses: 3,
 };
 
 export interface MaskResult {
@@ -43,7 +51,8 @@ export function breastMask(
   const k = Math.max(3, 2 * Math.floor((size * params.blurFraction) / 2) + 1);
   const sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8;
   const blurred = gaussianBlur(pixels, widthPx, heightPx, sigma);
-  const threshold = otsuThreshold(blurred, 1024);
+  const { hist, edge } = valueHistogram(blurred, params.otsuClasses === 3 ? 256 : 1024);
+  const threshold = edge(params.otsuClasses === 3 ? otsuThresholdBins3(hist)[0] : otsuThresholdBin(hist));
   let mask = new Uint8Array(blurred.length);
   for (let i = 0; i < mask.length; i++) mask[i] = blurred[i] >= threshold && blurred[i] > 0 ? 1 : 0;
   const er = Math.max(0, Math.round(size * params.erodeFraction));

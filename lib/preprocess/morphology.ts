@@ -270,3 +270,66 @@ export function maskIoU(a: Uint8Array, b: Uint8Array): number {
   }
   return union === 0 ? 1 : inter / union;
 }
+
+/**
+ * Three-class Otsu on a histogram: bin indices t1 < t2 maximising the between-class variance of
+ * {bins < t1}, {t1 <= bins < t2}, {bins >= t2} (exhaustive search, O(bins^2)).
+ */
+export function otsuThresholdBins3(histogram: ArrayLike<number>): [number, number] {
+  const bins = histogram.length;
+  const P = new Float64Array(bins + 1);
+  const S = new Float64Array(bins + 1);
+  for (let i = 0; i < bins; i++) {
+    P[i + 1] = P[i] + histogram[i];
+    S[i + 1] = S[i] + i * histogram[i];
+  }
+  const total = P[bins];
+  if (total === 0) return [0, 0];
+  // Between-class variance = sum_k S_k^2 / P_k - S^2 / total; the last term is constant.
+  const term = (a: number, b: number): number => {
+    const w = P[b] - P[a];
+    if (w <= 0) return -Infinity;
+    const s = S[b] - S[a];
+    return (s * s) / w;
+  };
+  let best = -Infinity;
+  let bt: [number, number] = [0, 0];
+  for (let t1 = 1; t1 < bins - 1; t1++) {
+    const a = term(0, t1);
+    if (a === -Infinity) continue;
+    for (let t2 = t1 + 1; t2 < bins; t2++) {
+      const b = term(t1, t2);
+      const c = term(t2, bins);
+      if (b === -Infinity || c === -Infinity) continue;
+      const v = a + b + c;
+      if (v > best) {
+        best = v;
+        bt = [t1, t2];
+      }
+    }
+  }
+  return bt;
+}
+
+/** Histogram of `bins` bins over [min, max] of the values, with the value of a bin edge. */
+export function valueHistogram(values: ArrayLike<number>, bins: number): { hist: Float64Array; edge: (bin: number) => number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const hist = new Float64Array(bins);
+  if (!(hi > lo)) {
+    hist[0] = values.length;
+    return { hist, edge: () => lo };
+  }
+  const scale = bins / (hi - lo);
+  for (let i = 0; i < values.length; i++) {
+    let b = Math.floor((values[i] - lo) * scale);
+    if (b >= bins) b = bins - 1;
+    hist[b]++;
+  }
+  return { hist, edge: (bin) => lo + bin / scale };
+}

@@ -1,4 +1,90 @@
 import type { Command } from "commander";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runTilingWithStats, type TilingStats } from "../../lib/tiling";
+import type { TileManifest, TilingParams } from "../../lib/types";
+import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 
-/** Subcommands of the tile stage (filled by that stage). */
-export function register(_program: Command): void {}
+/** Options of `milpf tile` as commander hands them over (strings until parsed). */
+export interface TileCommandOptions {
+  dataset: string;
+  adapter: string;
+  out: string;
+  splits: string;
+  workingSize: string;
+  tileSize: string;
+  globalSize: string;
+  overlap: string;
+  tissueRule: string;
+  minTissue: string;
+  workers?: string;
+  seed: string;
+  progress?: boolean;
+}
+
+function num(text: string, name: string, integer: boolean): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || (integer && !Number.isInteger(v))) throw new Error(`tile: --${name} must be ${integer ? "an integer" : "a number"}, got '${text}'`);
+  return v;
+}
+
+/** The action of `milpf tile`: runs the stage and prints a summary (and the skipped images). */
+export async function runTileCommand(
+  o: TileCommandOptions,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<{ manifest: TileManifest; stats: TilingStats }> {
+  if (o.tissueRule !== "maskFraction" && o.tissueRule !== "meanIntensity") throw new Error(`tile: --tissue-rule must be maskFraction or meanIntensity, got '${o.tissueRule}'`);
+  const params: Partial<TilingParams> = {
+    workingSizePx: num(o.workingSize, "working-size", true),
+    tileSizePx: num(o.tileSize, "tile-size", true),
+    globalSizePx: num(o.globalSize, "global-size", true),
+    overlap: num(o.overlap, "overlap", false),
+    tissueRule: o.tissueRule,
+    minTissueFraction: num(o.minTissue, "min-tissue", false),
+  };
+  const outDir = resolveProjectPath(o.out);
+  const res = await runTilingWithStats({
+    datasetDir: resolveProjectPath(o.dataset),
+    adapter: o.adapter,
+    outDir,
+    splitsFile: resolveProjectPath(o.splits),
+    params,
+    workers: o.workers === undefined ? os.cpus().length : num(o.workers, "workers", true),
+    seed: num(o.seed, "seed", true),
+    progress: o.progress !== false,
+  });
+  const { stats, manifest } = res;
+  write(
+    `tile: ${stats.images} images (${stats.processed} processed, ${stats.reused} reused), ${stats.tiles} tiles, ` +
+      `${stats.skipped} skipped, ${stats.seconds.toFixed(1)} s on ${stats.workers || "no"} worker(s)\n` +
+      `tile: manifest ${path.join(outDir, "manifest.json")}\n`,
+  );
+  for (const s of manifest.skipped) write(`tile: skipped ${s.file}: ${s.error}\n`);
+  return res;
+}
+
+/** Registers `milpf tile`. */
+export function register(program: Command): void {
+  program
+    .command("tile")
+    .description(
+      "Stage 1: orient, mask, crop and resize every labelled image with a split, write 16-bit working images, " +
+        "global views and the tile manifest. Parallel (worker threads), resumable, bad images skipped and reported.",
+    )
+    .option("--dataset <dir>", "dataset folder", DEFAULT_PATHS.syntheticDataset)
+    .option("--adapter <name>", "synthetic | vindr | rsna | embed", "synthetic")
+    .option("--out <dir>", "output folder (manifest.json + images)", DEFAULT_PATHS.tiles)
+    .option("--splits <file>", "split file (made from --seed when missing)", DEFAULT_PATHS.splits)
+    .option("--working-size <px>", "side of the square working image", "4096")
+    .option("--tile-size <px>", "tile side (= encoder input)", "518")
+    .option("--global-size <px>", "global view side (= encoder input)", "518")
+    .option("--overlap <f>", "tile overlap in [0, 1): 0 for training, 0.75 for explanation", "0")
+    .option("--tissue-rule <rule>", "maskFraction | meanIntensity", "maskFraction")
+    .option("--min-tissue <f>", "maskFraction rule: minimum mask fraction of a kept tile (0 = any tissue)", "0")
+    .option("--workers <n>", "worker threads (default: all cores; 0 = in-process)")
+    .option("--seed <s>", "seed for a new split file", "42")
+    .option("--no-progress", "no progress output")
+    .action(async (o: TileCommandOptions) => {
+      await runTileCommand(o);
+    });
+}

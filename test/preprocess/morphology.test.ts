@@ -134,3 +134,39 @@ describe("morphology", () => {
     for (const v of c) expect(v).toBeCloseTo(3, 5);
   });
 });
+
+describe("three-class otsu", () => {
+  it("puts the two thresholds in the two valleys of a trimodal histogram", async () => {
+    const { otsuThresholdBins3 } = await import("../../lib/preprocess");
+    const h = new Array(120).fill(0).map((_, i) => 2000 * Math.exp(-((i - 5) ** 2) / 4) + 400 * Math.exp(-((i - 45) ** 2) / 60) + 300 * Math.exp(-((i - 95) ** 2) / 60));
+    const [t1, t2] = otsuThresholdBins3(h);
+    expect(t1).toBeGreaterThan(10);
+    expect(t1).toBeLessThan(35);
+    expect(t2).toBeGreaterThan(55);
+    expect(t2).toBeLessThan(85);
+  });
+  it("equals a brute-force search on a small histogram", async () => {
+    const { otsuThresholdBins3 } = await import("../../lib/preprocess");
+    const h = [4, 0, 7, 1, 9, 3, 0, 0, 12, 5, 2, 8];
+    const tot = h.reduce((a, b) => a + b, 0);
+    const mean = h.reduce((a, b, i) => a + b * i, 0) / tot;
+    let best = -1;
+    let arg: [number, number] = [0, 0];
+    for (let a = 1; a < h.length; a++)
+      for (let b = a + 1; b < h.length; b++) {
+        let v = 0;
+        let ok = true;
+        for (const [lo, hi] of [[0, a], [a, b], [b, h.length]]) {
+          const w = h.slice(lo, hi).reduce((x, y) => x + y, 0);
+          if (!w) ok = false;
+          const m = h.slice(lo, hi).reduce((x, y, i) => x + y * (i + lo), 0) / (w || 1);
+          v += w * (m - mean) ** 2;
+        }
+        if (ok && v > best + 1e-9) {
+          best = v;
+          arg = [a, b];
+        }
+      }
+    expect(otsuThresholdBins3(h)).toEqual(arg);
+  });
+});
