@@ -1,2 +1,14 @@
-// The public API of lib/embed (filled by its stage).
-export {};
+// The public API of lib/embed: encoders (ONNX, built-in, tiny ViT) and the embedding run.
+export * from "./encoder";
+export { OnnxGraphBuilder } from "./onnxGraph";
+export type { OnnxAttr, OnnxDim } from "./onnxGraph";
+export { parsePreprocessorConfig, greyToPixelValues, resampleKernel } from "./preprocess";
+export type { PreprocessorConfig } from "./preprocess";
+export { loadOnnxEncoder, chooseOutput, createSession } from "./onnxEncoder";
+export type { OnnxEncoderOptions } from "./onnxEncoder";
+export { writeBuiltinEncoder, buildBuiltinModel, builtinFeatureCount, calibrationTiles, BUILTIN_MODEL_TYPE, BUILTIN_VERSION } from "./builtin";
+export type { BuiltinEncoderOptions } from "./builtin";
+export { buildTinyVit, writeTinyVit } from "./tinyVit";
+export type { TinyVitOptions } from "./tinyVit";
+export { loadEncoder } from "./loadEncoder";
+export type { LoadEncoderOptions } from "./loadEncoder";

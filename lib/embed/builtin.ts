@@ -1,0 +1,296 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as ort from "onnxruntime-node";
+import { writeFileAtomic, writeJsonAtomic, readJson } from "../util/atomic";
+import { Rng } from "../util/rng";
+import { OnnxGraphBuilder } from "./onnxGraph";
+import { createSession } from "./onnxEncoder";
+
+/**
+ * The built-in encoder: a fixed, hand-designed filter bank compiled to ONNX from code, so the
+ * default pipeline runs the same ONNX loading path as a real foundation model but needs no
+ * downloaded weights.
+ *
+ *   pixel_values [B,3,S,S] -> grey (channel mean)
+ *   three scales: S, S/4, S/16 (AveragePool 4x4 stride 4 between scales)
+ *   at each scale a Conv bank: difference-of-Gaussians (bright spots / blobs of several sizes)
+ *   and Gaussian-derivative edge filters at 4 orientations
+ *   rectification: Relu(+r), Relu(-r); global average AND global max pooling per channel
+ *   + intensity statistics (mean, max, mean of squares, -min)
+ *   -> F features -> standardised with fixed statistics -> fixed seeded projection F -> D
+ *   -> `pooler_output` [B, D]  (the loader L2-normalises it)
+ *
+ * Scales in working pixels at S = 128 (tile = 128 px of a 1024 px image): level 0 DoG sigma
+ * 0.8/1.6 px (calcification specks of 2-3 px); level 1 DoG sigma 2.4-16 px (masses 15-40 px);
+ * level 2 DoG sigma 11/22 px (masses up to 80 px). The standardisation statistics come from a
+ * fixed seeded set of procedural calibration tiles (smooth background, discs, speck clusters)
+ * run through the feature graph once, on one thread, rounded to 6 significant digits, so the
+ * model bytes are the same on every run.
+ */
+export interface BuiltinEncoderOptions {
+  /** Input side (= tile size = global view size), default 128. Must be a multiple of 16, >= 32. */
+  inputSizePx?: number;
+  /** Embedding dimension, default 256. */
+  dim?: number;
+  /** Seed of the projection and the calibration tiles, default 0. */
+  seed?: number;
+}
+
+/** Bump when the graph changes, so an old model folder is rebuilt. */
+export const BUILTIN_VERSION = 1;
+export const BUILTIN_MODEL_TYPE = "milpf-builtin";
+
+interface Bank {
+  kernelPx: number;
+  kernels: Float32Array[];
+}
+
+function gaussian(k: number, sigma: number): Float64Array {
+  const r = (k - 1) / 2;
+  const g = new Float64Array(k * k);
+  let s = 0;
+  for (let y = 0; y < k; y++)
+    for (let x = 0; x < k; x++) {
+      const v = Math.exp(-((x - r) ** 2 + (y - r) ** 2) / (2 * sigma * sigma));
+      g[y * k + x] = v;
+      s += v;
+    }
+  for (let i = 0; i < g.length; i++) g[i] /= s; // sums to 1 on the truncated support
+  return g;
+}
+
+/** Centre-surround difference of Gaussians (sums to 0, positive on a bright spot). */
+function dog(k: number, s1: number, s2: number): Float32Array {
+  const a = gaussian(k, s1);
+  const b = gaussian(k, s2);
+  const out = new Float32Array(k * k);
+  let l1 = 0;
+  for (let i = 0; i < out.length; i++) l1 += Math.abs(a[i] - b[i]);
+  for (let i = 0; i < out.length; i++) out[i] = (a[i] - b[i]) / l1;
+  return out;
+}
+
+/** Derivative of a Gaussian along direction theta (L1-normalised). */
+function edge(k: number, sigma: number, theta: number): Float32Array {
+  const r = (k - 1) / 2;
+  const g = gaussian(k, sigma);
+  const out = new Float32Array(k * k);
+  let l1 = 0;
+  for (let y = 0; y < k; y++)
+    for (let x = 0; x < k; x++) {
+      const u = (x - r) * Math.cos(theta) + (y - r) * Math.sin(theta);
+      const v = -u * g[y * k + x];
+      out[y * k + x] = v;
+      l1 += Math.abs(v);
+    }
+  for (let i = 0; i < out.length; i++) out[i] /= l1;
+  return out;
+}
+
+const ORIENTATIONS = [0, Math.PI / 4, Math.PI / 2, (3 * Math.PI) / 4];
+
+function banks(): Bank[] {
+  return [
+    { kernelPx: 7, kernels: [dog(7, 0.8, 1.6), dog(7, 1.2, 2.4), ...ORIENTATIONS.map((t) => edge(7, 1.0, t))] },
+    { kernelPx: 9, kernels: [dog(9, 0.6, 1.2), dog(9, 1.0, 2.0), dog(9, 1.6, 3.2), ...ORIENTATIONS.map((t) => edge(9, 1.0, t))] },
+    { kernelPx: 5, kernels: [dog(5, 0.7, 1.4), dog(5, 1.0, 2.0), ...ORIENTATIONS.map((t) => edge(5, 0.8, t))] },
+  ];
+}
+
+/** Number of features before the projection. */
+export function builtinFeatureCount(): number {
+  return banks().reduce((s, b) => s + b.kernels.length * 4, 0) + 4;
+}
+
+interface Head {
+  mean: Float32Array;
+  invStd: Float32Array;
+  projection: Float32Array;
+  dim: number;
+}
+
+/** The ONNX graph: features only (head null, output "features") or the full encoder. */
+function buildGraph(sizePx: number, head: Head | null): Uint8Array {
+  const g = new OnnxGraphBuilder("milpf_builtin");
+  const px = g.input("pixel_values", ["batch", 3, sizePx, sizePx]);
+  const grey = g.op("ReduceMean", [px], { axes: { ints: [1] }, keepdims: { i: 1 } });
+  const pooled: string[] = [];
+  let level = grey;
+  banks().forEach((bank, li) => {
+    if (li > 0) level = g.op("AveragePool", [level], { kernel_shape: { ints: [4, 4] }, strides: { ints: [4, 4] } });
+    const k = bank.kernelPx;
+    const w = new Float32Array(bank.kernels.length * k * k);
+    bank.kernels.forEach((ker, i) => w.set(ker, i * k * k));
+    const W = g.floatInit(`bank${li}`, [bank.kernels.length, 1, k, k], w);
+    const p = (k - 1) / 2;
+    const r = g.op("Conv", [level, W], { pads: { ints: [p, p, p, p] }, kernel_shape: { ints: [k, k] } });
+    const rect = g.op("Concat", [g.op("Relu", [r]), g.op("Relu", [g.op("Neg", [r])])], { axis: { i: 1 } });
+    pooled.push(g.op("GlobalAveragePool", [rect]), g.op("GlobalMaxPool", [rect]));
+  });
+  pooled.push(
+    g.op("GlobalAveragePool", [grey]),
+    g.op("GlobalMaxPool", [grey]),
+    g.op("GlobalAveragePool", [g.op("Mul", [grey, grey])]),
+    g.op("GlobalMaxPool", [g.op("Neg", [grey])]),
+  );
+  const feat4 = g.op("Concat", pooled, { axis: { i: 1 } });
+  const F = builtinFeatureCount();
+  if (!head) {
+    g.op("Flatten", [feat4], { axis: { i: 1 } }, "features");
+    g.output("features", ["batch", F]);
+    return g.toBytes();
+  }
+  const feat = g.op("Flatten", [feat4], { axis: { i: 1 } });
+  const mu = g.floatInit("feature_mean", [F], head.mean);
+  const inv = g.floatInit("feature_inv_std", [F], head.invStd);
+  const z = g.op("Mul", [g.op("Sub", [feat, mu]), inv]);
+  const P = g.floatInit("projection", [F, head.dim], head.projection);
+  g.op("MatMul", [z, P], {}, "pooler_output");
+  g.output("pooler_output", ["batch", head.dim]);
+  return g.toBytes();
+}
+
+/** Procedural calibration tiles (count x S x S grey in [0, 1]): plain, with a disc, with specks. */
+export function calibrationTiles(sizePx: number, count: number, seed: number): Float32Array {
+  const S = sizePx;
+  const out = new Float32Array(count * S * S);
+  const scale = S / 128;
+  for (let t = 0; t < count; t++) {
+    const rng = Rng.derive(seed, "builtin-calibration", t);
+    const img = out.subarray(t * S * S, (t + 1) * S * S);
+    const base = rng.range(0.15, 0.6);
+    const blobs = Array.from({ length: 3 }, () => ({
+      x: rng.range(0, S),
+      y: rng.range(0, S),
+      s: rng.range(S / 4, S),
+      a: rng.range(-0.12, 0.12),
+    }));
+    for (let y = 0; y < S; y++)
+      for (let x = 0; x < S; x++) {
+        let v = base + rng.normal(0, 0.02);
+        for (const b of blobs) v += b.a * Math.exp(-((x - b.x) ** 2 + (y - b.y) ** 2) / (2 * b.s * b.s));
+        img[y * S + x] = v;
+      }
+    const kind = t % 3;
+    if (kind === 1) {
+      const r = rng.range(4, 40) * scale;
+      const cx = rng.range(r, S - r);
+      const cy = rng.range(r, S - r);
+      const a = rng.range(0.15, 0.4);
+      for (let y = 0; y < S; y++)
+        for (let x = 0; x < S; x++) {
+          const d = Math.hypot(x - cx, y - cy);
+          img[y * S + x] += a / (1 + Math.exp((d - r) / 1.5));
+        }
+    } else if (kind === 2) {
+      const cx = rng.range(0.25 * S, 0.75 * S);
+      const cy = rng.range(0.25 * S, 0.75 * S);
+      const n = rng.int(5, 12);
+      for (let i = 0; i < n; i++) {
+        const sx = cx + rng.normal(0, 8 * scale);
+        const sy = cy + rng.normal(0, 8 * scale);
+        const a = rng.range(0.2, 0.45);
+        const rs = rng.range(0.8, 1.5);
+        for (let y = Math.max(0, Math.floor(sy - 4)); y < Math.min(S, sy + 4); y++)
+          for (let x = Math.max(0, Math.floor(sx - 4)); x < Math.min(S, sx + 4); x++)
+            img[y * S + x] += a * Math.exp(-((x - sx) ** 2 + (y - sy) ** 2) / (2 * rs * rs));
+      }
+    }
+    for (let i = 0; i < img.length; i++) img[i] = Math.min(1, Math.max(0, img[i]));
+  }
+  return out;
+}
+
+function round6(v: number): number {
+  return Number(v.toPrecision(6));
+}
+
+/** The model bytes for the given options (deterministic). */
+export async function buildBuiltinModel(opts: BuiltinEncoderOptions = {}): Promise<Uint8Array> {
+  const S = opts.inputSizePx ?? 128;
+  const dim = opts.dim ?? 256;
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(S) || S < 32 || S % 16 !== 0) throw new Error(`built-in encoder: inputSizePx must be a multiple of 16 and >= 32 (got ${S})`);
+  if (!Number.isInteger(dim) || dim <= 0) throw new Error(`built-in encoder: dim must be a positive integer (got ${dim})`);
+  const F = builtinFeatureCount();
+  // Calibration: features of fixed procedural tiles -> per-feature mean and std.
+  const session = await createSession(buildGraph(S, null), "cpu", 1, "built-in encoder (feature graph)");
+  const n = 96;
+  const tiles = calibrationTiles(S, n, seed);
+  const px = new Float32Array(n * 3 * S * S);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) px.set(tiles.subarray(i * S * S, (i + 1) * S * S), (i * 3 + c) * S * S);
+  const res = await session.run({ pixel_values: new ort.Tensor("float32", px, [n, 3, S, S]) });
+  await session.release();
+  const f = res.features.data as Float32Array;
+  const mean = new Float32Array(F);
+  const invStd = new Float32Array(F);
+  for (let j = 0; j < F; j++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += f[i * F + j];
+    const m = s / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (f[i * F + j] - m) ** 2;
+    const sd = Math.sqrt(v / n);
+    mean[j] = round6(m);
+    invStd[j] = round6(1 / Math.max(sd, 1e-4));
+  }
+  const rng = Rng.derive(seed, "builtin-projection");
+  const projection = new Float32Array(F * dim);
+  for (let i = 0; i < projection.length; i++) projection[i] = rng.normal() / Math.sqrt(F);
+  return buildGraph(S, { mean, invStd, projection, dim });
+}
+
+/**
+ * Write the built-in encoder as a Hugging Face style folder (model.onnx, config.json,
+ * preprocessor_config.json), loadable by loadOnnxEncoder. Returns the folder.
+ */
+export async function writeBuiltinEncoder(folder: string, opts: BuiltinEncoderOptions = {}): Promise<string> {
+  const S = opts.inputSizePx ?? 128;
+  const dim = opts.dim ?? 256;
+  const seed = opts.seed ?? 0;
+  const bytes = await buildBuiltinModel({ inputSizePx: S, dim, seed });
+  fs.mkdirSync(folder, { recursive: true });
+  writeFileAtomic(path.join(folder, "model.onnx"), bytes);
+  writeJsonAtomic(path.join(folder, "preprocessor_config.json"), {
+    image_processor_type: "MilpfBuiltinImageProcessor",
+    size: { height: S, width: S },
+    do_resize: true,
+    resample: 2,
+    do_rescale: true,
+    rescale_factor: 1 / 255,
+    do_normalize: true,
+    image_mean: [0, 0, 0],
+    image_std: [1, 1, 1],
+  });
+  // config.json last: loadEncoder("builtin") treats a folder with a matching config as complete.
+  writeJsonAtomic(path.join(folder, "config.json"), {
+    model_type: BUILTIN_MODEL_TYPE,
+    milpf_name: "milpf-builtin",
+    architectures: ["MilpfBuiltinFilterBank"],
+    builtin_version: BUILTIN_VERSION,
+    hidden_size: dim,
+    image_size: S,
+    seed,
+    feature_count: builtinFeatureCount(),
+    description: "Fixed multi-scale filter bank (DoG + oriented edges), rectified, global mean+max pooled, standardised, seeded projection. No learned weights.",
+  });
+  return folder;
+}
+
+/** True when `folder` holds a built-in encoder written with these options. */
+export function builtinFolderMatches(folder: string, opts: BuiltinEncoderOptions = {}): boolean {
+  const cfgFile = path.join(folder, "config.json");
+  if (!fs.existsSync(cfgFile) || !fs.existsSync(path.join(folder, "model.onnx"))) return false;
+  try {
+    const c = readJson<Record<string, unknown>>(cfgFile);
+    return (
+      c.model_type === BUILTIN_MODEL_TYPE &&
+      c.builtin_version === BUILTIN_VERSION &&
+      c.image_size === (opts.inputSizePx ?? 128) &&
+      c.hidden_size === (opts.dim ?? 256) &&
+      c.seed === (opts.seed ?? 0)
+    );
+  } catch {
+    return false;
+  }
+}

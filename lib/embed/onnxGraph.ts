@@ -1,0 +1,101 @@
+import { onnx } from "onnx-proto";
+
+/** One ONNX node attribute, typed explicitly (ints vs floats cannot be told apart in JS). */
+export type OnnxAttr = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
+
+/** A dimension: a fixed size, or a symbolic name (e.g. "batch") for a dynamic axis. */
+export type OnnxDim = number | string;
+
+/**
+ * A small builder over onnx-proto's generated classes: declare inputs, outputs, float
+ * initialisers and nodes, then `toBytes()` gives a serialized ModelProto that
+ * onnxruntime's InferenceSession.create accepts. Used for the built-in encoder, the tiny ViT
+ * and the test models, so that every model the project runs goes through the real ONNX path.
+ */
+export class OnnxGraphBuilder {
+  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly inits: onnx.ITensorProto[] = [];
+  private readonly inputs: onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private counter = 0;
+
+  constructor(
+    readonly name: string,
+    readonly opset = 17,
+  ) {}
+
+  private static valueInfo(name: string, dims: OnnxDim[]): onnx.IValueInfoProto {
+    return {
+      name,
+      type: {
+        tensorType: {
+          elemType: onnx.TensorProto.DataType.FLOAT,
+          shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
+        },
+      },
+    };
+  }
+
+  input(name: string, dims: OnnxDim[]): string {
+    this.inputs.push(OnnxGraphBuilder.valueInfo(name, dims));
+    return name;
+  }
+
+  output(name: string, dims: OnnxDim[]): string {
+    this.outputs.push(OnnxGraphBuilder.valueInfo(name, dims));
+    return name;
+  }
+
+  /** A float32 initialiser (weights), stored as raw little-endian bytes. */
+  floatInit(name: string, dims: number[], values: Float32Array | number[]): string {
+    const data = values instanceof Float32Array ? values : Float32Array.from(values);
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new Error(`initialiser ${name}: ${data.length} values for shape [${dims.join(", ")}]`);
+    const raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    this.inits.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw });
+    return name;
+  }
+
+  /** An int64 initialiser (shapes, axes, indices). */
+  int64Init(name: string, dims: number[], values: number[]): string {
+    this.inits.push({ name, dims, dataType: onnx.TensorProto.DataType.INT64, int64Data: values });
+    return name;
+  }
+
+  /** Add a node; returns its output names (fresh names unless given). */
+  node(opType: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, outputs?: string[] | number): string[] {
+    const outs =
+      Array.isArray(outputs) ? outputs : Array.from({ length: outputs ?? 1 }, () => `${opType.toLowerCase()}_${this.counter++}`);
+    const attribute: onnx.IAttributeProto[] = Object.entries(attrs).map(([name, a]) => {
+      const T = onnx.AttributeProto.AttributeType;
+      if ("i" in a) return { name, type: T.INT, i: a.i };
+      if ("f" in a) return { name, type: T.FLOAT, f: a.f };
+      if ("ints" in a) return { name, type: T.INTS, ints: a.ints };
+      if ("floats" in a) return { name, type: T.FLOATS, floats: a.floats };
+      return { name, type: T.STRING, s: new TextEncoder().encode(a.s) };
+    });
+    this.nodes.push({ opType, input: inputs, output: outs, attribute, name: `${opType}_${this.nodes.length}` });
+    return outs;
+  }
+
+  /** Single-output shorthand for node(). */
+  op(opType: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, output?: string): string {
+    return this.node(opType, inputs, attrs, output ? [output] : 1)[0];
+  }
+
+  toBytes(): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: "", version: this.opset }],
+      producerName: "milpf",
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: this.inits,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
