@@ -1,2 +1,10 @@
-// The public API of lib/head (filled by its stage).
-export {};
+// The public API of lib/head: the MIL-PF head, grid training, synthetic embeddings, deployment.
+export * from "./config";
+export * from "./params";
+export * from "./reference";
+export * from "./kernel";
+export * from "./source";
+export * from "./batched";
+export * from "./auc";
+export * from "./train";
+export * from "./synth";

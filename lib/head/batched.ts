@@ -1,0 +1,202 @@
+import * as tf from "@tensorflow/tfjs";
+import type { Aggregator, HeadConfig } from "./config";
+import { HIDDEN1, HIDDEN2, paramSpecs, sizeOf } from "./params";
+
+/**
+ * The head after the first linear layer, for R runs of one config at once, in tfjs (autodiff).
+ * Inputs are H = X W1 (no bias) for the runs' columns, laid out PADDED per bag: bag b owns rows
+ * [b L, (b+1) L) of the chunk, the first count_b of them real, the rest zero with mask 0. The
+ * padding is done in JS on H (16 columns per run), never on X, and bags are bucketed by size so
+ * little is padded. Padded layout instead of segment ops because the wasm backend has no
+ * UnsortedSegmentSum kernel (the gradient of gather).
+ */
+export interface ChunkLayout {
+  /** Bags in the chunk. */
+  bags: number;
+  /** Padded rows per bag, global and tile streams. */
+  lGlobal: number;
+  lTile: number;
+  /** bags x lGlobal / bags x lTile: 1 for a real row, 0 for padding. */
+  maskGlobal: Float32Array;
+  maskTile: Float32Array;
+  /** Real rows per bag. */
+  countGlobal: Float32Array;
+  countTile: Float32Array;
+  /** Bag labels (0/1). */
+  labels: Float32Array;
+  /** Per-bag loss weight (class weight / number of training bags); zeros when only scoring. */
+  bagWeights: Float32Array;
+  /** Per padded global row: loss weight for the instance baselines (class weight / number of training images; 0 on padding). */
+  rowWeights: Float32Array;
+}
+
+/** Names of the parameters that live in tfjs (everything but the first-layer weights). */
+export function tfParamNames(c: HeadConfig, dim: number): string[] {
+  return paramSpecs(c, dim)
+    .map((s) => s.name)
+    .filter((n) => n !== "g1w" && n !== "l1w");
+}
+
+/** tfjs shape of a stacked parameter: [R, a, b] for a 2-D [a, b], [R, 1, k] for a 1-D [k]. */
+export function stackedShape(c: HeadConfig, dim: number, name: string, runs: number): [number, number, number] {
+  const s = paramSpecs(c, dim).find((p) => p.name === name);
+  if (!s) throw new Error(`no parameter ${name} in config ${c.name}`);
+  return s.shape.length === 2 ? [runs, s.shape[0], s.shape[1]] : [runs, 1, sizeOf(s.shape)];
+}
+
+export interface GroupTensors {
+  config: HeadConfig;
+  runs: number;
+  /** [bags * lGlobal, runs * 16] or null. */
+  hGlobal: tf.Tensor2D | null;
+  hTile: tf.Tensor2D | null;
+  params: Record<string, tf.Tensor3D>;
+}
+
+function hidden(h: tf.Tensor2D, runs: number, p: Record<string, tf.Tensor3D>, prefix: "g" | "l"): tf.Tensor3D {
+  const n = h.shape[0];
+  const h1 = tf.relu(tf.add(tf.transpose(tf.reshape(h, [n, runs, HIDDEN1]), [1, 0, 2]), p[`${prefix}1b`])) as tf.Tensor3D;
+  return tf.relu(tf.add(tf.matMul(h1, p[`${prefix}2w`]), p[`${prefix}2b`])) as tf.Tensor3D;
+}
+
+/** Pool [R, B*L, 8] rows per bag -> [R, B, 8]. */
+function pool(agg: Aggregator, h2: tf.Tensor3D, runs: number, bags: number, l: number, mask: tf.Tensor, count: tf.Tensor, p: Record<string, tf.Tensor3D>, prefix: "g" | "l"): tf.Tensor3D {
+  const mask4 = tf.reshape(mask, [1, bags, l, 1]);
+  const hp = tf.mul(tf.reshape(h2, [runs, bags, l, HIDDEN2]), mask4);
+  if (agg === "mean") return tf.div(tf.sum(hp, 2), tf.reshape(tf.maximum(count, 1), [1, bags, 1])) as tf.Tensor3D;
+  // Zero padding is neutral for max because h2 >= 0 after the ReLU (an empty bag pools to 0).
+  if (agg === "max") return tf.max(hp, 2) as tf.Tensor3D;
+  const k = tf.add(tf.matMul(h2, p[`${prefix}kw`]), p[`${prefix}kb`]);
+  const v = tf.add(tf.matMul(h2, p[`${prefix}vw`]), p[`${prefix}vb`]);
+  const s = tf.div(tf.sum(tf.mul(k, p[`${prefix}q`]), 2), Math.sqrt(HIDDEN2));
+  const sp = tf.add(tf.reshape(s, [runs, bags, l]), tf.mul(tf.sub(tf.reshape(mask, [1, bags, l]), 1), 1e9));
+  const a = tf.softmax(sp, -1);
+  const vp = tf.mul(tf.reshape(v, [runs, bags, l, HIDDEN2]), mask4);
+  return tf.sum(tf.mul(tf.expandDims(a, 3), vp), 2) as tf.Tensor3D;
+}
+
+/**
+ * Logits of one group: [R, bags] for MIL configs, [R, bags * lGlobal] (one per padded global row)
+ * for the instance baselines.
+ */
+export function groupLogits(layout: ChunkLayout, g: GroupTensors): tf.Tensor2D {
+  const { config: c, runs, params: p } = g;
+  const B = layout.bags;
+  if (c.instance !== null) {
+    if (!g.hGlobal) throw new Error("instance config without global rows");
+    const h2 = hidden(g.hGlobal, runs, p, "g");
+    return tf.reshape(tf.add(tf.matMul(h2, p.fw), p.fb), [runs, B * layout.lGlobal]);
+  }
+  const parts: tf.Tensor3D[] = [];
+  if (c.global !== null) {
+    if (!g.hGlobal) throw new Error("global config without global rows");
+    const h2 = hidden(g.hGlobal, runs, p, "g");
+    parts.push(pool(c.global, h2, runs, B, layout.lGlobal, tf.tensor1d(layout.maskGlobal), tf.tensor1d(layout.countGlobal), p, "g"));
+  }
+  if (c.local !== null) {
+    if (!g.hTile) throw new Error("local config without tile rows");
+    const h2 = hidden(g.hTile, runs, p, "l");
+    parts.push(pool(c.local, h2, runs, B, layout.lTile, tf.tensor1d(layout.maskTile), tf.tensor1d(layout.countTile), p, "l"));
+  }
+  const z = parts.length === 1 ? parts[0] : tf.concat(parts, 2);
+  return tf.reshape(tf.add(tf.matMul(z, p.fw), p.fb), [runs, B]);
+}
+
+/** Per-run weighted BCE-with-logits sums [R] (weights already divided by the sample count). */
+export function groupLoss(layout: ChunkLayout, g: GroupTensors, logits: tf.Tensor2D): tf.Tensor1D {
+  let y: tf.Tensor;
+  let w: tf.Tensor;
+  if (g.config.instance !== null) {
+    const L = layout.lGlobal;
+    const rowLabels = new Float32Array(layout.bags * L);
+    for (let b = 0; b < layout.bags; b++) rowLabels.fill(layout.labels[b], b * L, (b + 1) * L);
+    y = tf.tensor2d(rowLabels, [1, rowLabels.length]);
+    w = tf.tensor2d(layout.rowWeights, [1, rowLabels.length]);
+  } else {
+    y = tf.tensor2d(layout.labels, [1, layout.bags]);
+    w = tf.tensor2d(layout.bagWeights, [1, layout.bags]);
+  }
+  const per = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
+  return tf.sum(tf.mul(per, w), 1) as tf.Tensor1D;
+}
+
+export interface GroupArrays {
+  config: HeadConfig;
+  runs: number;
+  hGlobal: Float32Array | null;
+  hTile: Float32Array | null;
+  /** Stacked tfjs parameters (runs blocks, each the run's own array). */
+  params: Record<string, Float32Array>;
+}
+
+function toTensors(layout: ChunkLayout, g: GroupArrays, dim: number): GroupTensors {
+  const params: Record<string, tf.Tensor3D> = {};
+  for (const [name, a] of Object.entries(g.params)) params[name] = tf.tensor3d(a, stackedShape(g.config, dim, name, g.runs));
+  const cols = g.runs * HIDDEN1;
+  return {
+    config: g.config,
+    runs: g.runs,
+    hGlobal: g.hGlobal ? tf.tensor2d(g.hGlobal, [layout.bags * layout.lGlobal, cols]) : null,
+    hTile: g.hTile ? tf.tensor2d(g.hTile, [layout.bags * layout.lTile, cols]) : null,
+    params,
+  };
+}
+
+export interface GroupGrads {
+  /** Per-run loss contributions of this chunk. */
+  loss: Float32Array;
+  dGlobal: Float32Array | null;
+  dTile: Float32Array | null;
+  params: Record<string, Float32Array>;
+}
+
+/** Run `f` in a tfjs scope: every tensor it creates (and does not tf.keep) is disposed after. */
+function scoped<T>(f: () => T): T {
+  tf.engine().startScope();
+  try {
+    return f();
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+/** Loss and gradients (w.r.t. the padded H inputs and the stacked tfjs parameters) of every group. */
+export function groupsLossAndGrads(layout: ChunkLayout, groups: GroupArrays[], dim: number): GroupGrads[] {
+  return groups.map((g) => scoped(() => {
+    const t = toTensors(layout, g, dim);
+    const names = Object.keys(t.params);
+    const xs: tf.Tensor[] = [];
+    if (t.hGlobal) xs.push(t.hGlobal);
+    if (t.hTile) xs.push(t.hTile);
+    for (const n of names) xs.push(t.params[n]);
+    let lossVec: tf.Tensor1D | null = null;
+    const grads = tf.grads((...inputs: tf.Tensor[]) => {
+      let i = 0;
+      const tt: GroupTensors = { config: g.config, runs: g.runs, hGlobal: null, hTile: null, params: {} };
+      if (t.hGlobal) tt.hGlobal = inputs[i++] as tf.Tensor2D;
+      if (t.hTile) tt.hTile = inputs[i++] as tf.Tensor2D;
+      for (const n of names) tt.params[n] = inputs[i++] as tf.Tensor3D;
+      const lv = groupLoss(layout, tt, groupLogits(layout, tt));
+      lossVec = tf.keep(lv);
+      return tf.sum(lv);
+    })(xs);
+    const out: GroupGrads = { loss: new Float32Array(0), dGlobal: null, dTile: null, params: {} };
+    let i = 0;
+    if (t.hGlobal) out.dGlobal = grads[i++].dataSync() as Float32Array;
+    if (t.hTile) out.dTile = grads[i++].dataSync() as Float32Array;
+    for (const n of names) out.params[n] = grads[i++].dataSync() as Float32Array;
+    out.loss = (lossVec as unknown as tf.Tensor1D).dataSync() as Float32Array;
+    tf.dispose(lossVec as unknown as tf.Tensor1D);
+    return out;
+  }));
+}
+
+/** Logits of every group (no gradients). */
+export function groupsLogits(layout: ChunkLayout, groups: GroupArrays[], dim: number): Float32Array[] {
+  return groups.map((g) =>
+    scoped(() => {
+      const t = toTensors(layout, g, dim);
+      return groupLogits(layout, t).dataSync() as Float32Array;
+    }),
+  );
+}

@@ -1,0 +1,180 @@
+import * as ort from "onnxruntime-node";
+import * as tf from "@tensorflow/tfjs";
+import { onnx } from "onnx-proto";
+import { float16ArrayToFloat32 } from "../store/float16";
+
+/**
+ * The passes over the embeddings X (rows x dim): H = X W forward and dW = X^T dH backward.
+ * They are the only place X is touched in head training, and nearly all of its FLOPs.
+ *
+ * Three kernels, measured in bench/train.ts on this machine (2 cores): onnxruntime-node's MLAS
+ * sgemm (multi-threaded, AVX) is by far the fastest (~100-200 GFLOP/s for W 1536 x 576 and wider),
+ * tfjs-wasm matMul (one thread, SIMD) and a blocked JS loop are 10-50x slower. ORT also reads
+ * float16 X directly (a Cast node inside the graph), so a float16 store is never widened in JS.
+ * "ort" is the default; the others exist for the comparison and as fallbacks.
+ */
+export type XDtype = "float32" | "float16";
+
+export interface XChunk {
+  /** rows x dim, row-major: float32 values, or float16 bit patterns. */
+  data: Float32Array | Uint16Array;
+  dtype: XDtype;
+  rows: number;
+  dim: number;
+}
+
+export interface XKernel {
+  readonly name: string;
+  /** H = X W; W is dim x cols row-major; returns rows x cols. */
+  project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array>;
+  /** X^T dH; dH is rows x cols; returns dim x cols. */
+  gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array>;
+}
+
+export type KernelName = "ort" | "tfjs" | "js";
+
+const ELEM = { float32: 1, float16: 10 } as const;
+
+function valueInfo(name: string, elem: number, dims: (number | string)[]): onnx.IValueInfoProto {
+  return {
+    name,
+    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } },
+  };
+}
+
+function castNode(input: string, output: string): onnx.INodeProto {
+  return { opType: "Cast", input: [input], output: [output], attribute: [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] };
+}
+
+/** Encode a one-graph ONNX model (opset 18). */
+export function encodeModel(graph: onnx.IGraphProto): Uint8Array {
+  const model = onnx.ModelProto.create({ irVersion: 8, producerName: "milpf", opsetImport: [{ domain: "", version: 18 }], graph });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+export interface OrtKernelOptions {
+  /** onnxruntime intra-op threads (0 = one per core). */
+  threads?: number;
+}
+
+class OrtKernel implements XKernel {
+  readonly name = "ort";
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  constructor(private readonly opts: OrtKernelOptions) {}
+
+  private session(kind: "project" | "gradient", dtype: XDtype, dim: number): Promise<ort.InferenceSession> {
+    const key = `${kind}:${dtype}:${dim}`;
+    let s = this.sessions.get(key);
+    if (!s) {
+      const nodes: onnx.INodeProto[] = [];
+      let xName = "x";
+      if (dtype === "float16") {
+        nodes.push(castNode("x", "xf"));
+        xName = "xf";
+      }
+      if (kind === "project") nodes.push({ opType: "MatMul", input: [xName, "w"], output: ["y"] });
+      else nodes.push({ opType: "Gemm", input: [xName, "w"], output: ["y"], attribute: [{ name: "transA", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] });
+      const graph: onnx.IGraphProto = {
+        name: `x_${kind}`,
+        node: nodes,
+        input: [valueInfo("x", ELEM[dtype], ["n", dim]), valueInfo("w", 1, kind === "project" ? [dim, "c"] : ["n", "c"])],
+        output: [valueInfo("y", 1, kind === "project" ? ["n", "c"] : [dim, "c"])],
+      };
+      s = ort.InferenceSession.create(encodeModel(graph), {
+        intraOpNumThreads: this.opts.threads ?? 0,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: "all",
+        executionProviders: ["cpu"],
+      });
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  private xTensor(x: XChunk): ort.Tensor {
+    return x.dtype === "float16"
+      ? new ort.Tensor("float16", x.data as Uint16Array, [x.rows, x.dim])
+      : new ort.Tensor("float32", x.data as Float32Array, [x.rows, x.dim]);
+  }
+
+  async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
+    if (x.rows === 0 || cols === 0) return new Float32Array(x.rows * cols);
+    const s = await this.session("project", x.dtype, x.dim);
+    const out = await s.run({ x: this.xTensor(x), w: new ort.Tensor("float32", w, [x.dim, cols]) });
+    return out.y.data as Float32Array;
+  }
+
+  async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
+    if (x.rows === 0 || cols === 0) return new Float32Array(x.dim * cols);
+    const s = await this.session("gradient", x.dtype, x.dim);
+    const out = await s.run({ x: this.xTensor(x), w: new ort.Tensor("float32", dH, [x.rows, cols]) });
+    return out.y.data as Float32Array;
+  }
+}
+
+function asFloat32(x: XChunk): Float32Array {
+  return x.dtype === "float16" ? float16ArrayToFloat32(x.data as Uint16Array) : (x.data as Float32Array);
+}
+
+class TfjsKernel implements XKernel {
+  readonly name = "tfjs";
+  async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
+    const y = tf.tidy(() => tf.matMul(tf.tensor2d(asFloat32(x), [x.rows, x.dim]), tf.tensor2d(w, [x.dim, cols])));
+    const d = (await y.data()) as Float32Array;
+    y.dispose();
+    return d;
+  }
+  async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
+    const y = tf.tidy(() => tf.matMul(tf.tensor2d(asFloat32(x), [x.rows, x.dim]), tf.tensor2d(dH, [x.rows, cols]), true, false));
+    const d = (await y.data()) as Float32Array;
+    y.dispose();
+    return d;
+  }
+}
+
+/**
+ * Hand-written blocked loops (i-k-j order, row blocks of X kept hot): the portable baseline the
+ * benchmark compares against. Single-threaded plain JS; float64 accumulation is not needed here.
+ */
+class JsKernel implements XKernel {
+  readonly name = "js";
+  async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
+    const a = asFloat32(x);
+    const { rows, dim } = x;
+    const y = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      const yo = i * cols;
+      const xo = i * dim;
+      for (let k = 0; k < dim; k++) {
+        const xv = a[xo + k];
+        if (xv === 0) continue;
+        const wo = k * cols;
+        for (let j = 0; j < cols; j++) y[yo + j] += xv * w[wo + j];
+      }
+    }
+    return y;
+  }
+  async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
+    const a = asFloat32(x);
+    const { rows, dim } = x;
+    const g = new Float32Array(dim * cols);
+    for (let i = 0; i < rows; i++) {
+      const xo = i * dim;
+      const ho = i * cols;
+      for (let k = 0; k < dim; k++) {
+        const xv = a[xo + k];
+        if (xv === 0) continue;
+        const go = k * cols;
+        for (let j = 0; j < cols; j++) g[go + j] += xv * dH[ho + j];
+      }
+    }
+    return g;
+  }
+}
+
+export function createKernel(name: KernelName = "ort", opts: OrtKernelOptions = {}): XKernel {
+  if (name === "ort") return new OrtKernel(opts);
+  if (name === "tfjs") return new TfjsKernel();
+  if (name === "js") return new JsKernel();
+  throw new Error(`unknown X kernel "${String(name)}" (ort, tfjs, js)`);
+}

@@ -1,0 +1,552 @@
+import type { Split, StoreBag } from "../types";
+import { Progress } from "../util/progress";
+import { aucExact } from "./auc";
+import { groupsLogits, groupsLossAndGrads, tfParamNames, type ChunkLayout, type GroupArrays } from "./batched";
+import { hasGlobalStream, hasLocalStream, validateConfig, type HeadConfig } from "./config";
+import { createKernel, type KernelName, type XChunk, type XKernel } from "./kernel";
+import { HIDDEN1, cloneParams, initParams, paramSpecs, type HeadParams } from "./params";
+import type { EmbeddingSource } from "./source";
+
+/** Training settings (defaults = the authors'). */
+export interface TrainSettings {
+  epochs: number;
+  patience: number;
+  minDelta: number;
+  lr: number;
+  /** PyTorch Adam weight_decay: L2 added to the gradient (not AdamW). */
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Padded tile rows per chunk streamed through the X kernel (bounds memory, not the maths). */
+  chunkRows: number;
+}
+
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
+  epochs: 700,
+  patience: 20,
+  minDelta: 0.001,
+  lr: 0.002,
+  weightDecay: 1e-4,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  chunkRows: 8192,
+};
+
+export interface TrainGridOptions extends Partial<TrainSettings> {
+  source: EmbeddingSource;
+  configs: HeadConfig[];
+  /** Seeds, one run per (config, seed). */
+  seeds: number[];
+  /** X-pass kernel (default "ort"). */
+  kernel?: XKernel | KernelName;
+  /** Called after every epoch (curves, progress). */
+  onEpoch?: (e: EpochInfo) => void;
+  /** Progress lines on stderr (default true). */
+  progress?: boolean;
+}
+
+export interface EpochInfo {
+  epoch: number;
+  activeRuns: number;
+  seconds: number;
+  xPassSeconds: number;
+}
+
+export interface CurvePoint {
+  epoch: number;
+  trainLoss: number;
+  valAuc: number;
+}
+
+export interface RunResult {
+  config: HeadConfig;
+  seed: number;
+  /** Epoch (1-based) whose state was kept. */
+  bestEpoch: number;
+  epochsRun: number;
+  bestValAuc: number;
+  curve: CurvePoint[];
+  /** The kept (best) parameters. */
+  params: HeadParams;
+  /** Probability per bag (store bag order) from the kept parameters; NaN for a bag the head cannot score. */
+  scores: Float32Array;
+}
+
+export interface TrainTiming {
+  epochs: number;
+  seconds: number;
+  xPassSeconds: number;
+  tfSeconds: number;
+  readSeconds: number;
+  /** Floating-point operations done by the X passes (2 rows dim cols per matmul). */
+  xPassFlops: number;
+}
+
+export interface GridResult {
+  dim: number;
+  bags: StoreBag[];
+  settings: TrainSettings;
+  kernel: string;
+  runs: RunResult[];
+  timing: TrainTiming;
+}
+
+interface RunState {
+  config: HeadConfig;
+  seed: number;
+  params: HeadParams;
+  m: HeadParams;
+  v: HeadParams;
+  step: number;
+  best: HeadParams;
+  bestValAuc: number;
+  bestEpoch: number;
+  wait: number;
+  stopped: boolean;
+  curve: CurvePoint[];
+  grad: HeadParams;
+  loss: number;
+}
+
+interface Chunk {
+  bagIndices: number[];
+  layout: ChunkLayout;
+  /** Start of each bag's rows in the packed chunk (length bags + 1). */
+  globalStarts: Int32Array;
+  tileStarts: Int32Array;
+}
+
+/** Bags of one split cut into chunks; bags bucketed by tile count so little is padded. */
+function makeChunks(src: EmbeddingSource, bagIndices: number[], chunkRows: number, mode: "train" | "score"): Chunk[] {
+  const tc = (b: number): number => src.bagTileOffsets[b + 1] - src.bagTileOffsets[b];
+  const gc = (b: number): number => src.bagGlobalOffsets[b + 1] - src.bagGlobalOffsets[b];
+  const sorted = [...bagIndices].sort((a, b) => tc(a) - tc(b) || a - b);
+  // Class weights total / (2 x count of the class), over the training bags (MIL) or images (instance).
+  let posB = 0;
+  let posI = 0;
+  let nI = 0;
+  for (const b of bagIndices) {
+    const y = src.bags[b].label;
+    posB += y;
+    posI += y * gc(b);
+    nI += gc(b);
+  }
+  const nB = bagIndices.length;
+  const wBag = (y: number): number => (mode === "train" ? 1 / (2 * Math.max(1, y ? posB : nB - posB)) : 0);
+  const wImg = (y: number): number => (mode === "train" ? 1 / (2 * Math.max(1, y ? posI : nI - posI)) : 0);
+  const chunks: Chunk[] = [];
+  let cur: number[] = [];
+  const flush = (): void => {
+    if (cur.length === 0) return;
+    const B = cur.length;
+    const lG = Math.max(1, ...cur.map(gc));
+    const lT = Math.max(1, ...cur.map(tc));
+    const layout: ChunkLayout = {
+      bags: B,
+      lGlobal: lG,
+      lTile: lT,
+      maskGlobal: new Float32Array(B * lG),
+      maskTile: new Float32Array(B * lT),
+      countGlobal: new Float32Array(B),
+      countTile: new Float32Array(B),
+      labels: new Float32Array(B),
+      bagWeights: new Float32Array(B),
+      rowWeights: new Float32Array(B * lG),
+    };
+    const gs = new Int32Array(B + 1);
+    const ts = new Int32Array(B + 1);
+    cur.forEach((b, j) => {
+      const y = src.bags[b].label;
+      layout.labels[j] = y;
+      layout.countGlobal[j] = gc(b);
+      layout.countTile[j] = tc(b);
+      layout.maskGlobal.fill(1, j * lG, j * lG + gc(b));
+      layout.maskTile.fill(1, j * lT, j * lT + tc(b));
+      layout.bagWeights[j] = wBag(y);
+      layout.rowWeights.fill(wImg(y), j * lG, j * lG + gc(b));
+      gs[j + 1] = gs[j] + gc(b);
+      ts[j + 1] = ts[j] + tc(b);
+    });
+    chunks.push({ bagIndices: cur, layout, globalStarts: gs, tileStarts: ts });
+    cur = [];
+  };
+  for (const b of sorted) {
+    const lT = Math.max(tc(b), ...cur.map(tc), 1);
+    if (cur.length > 0 && (cur.length + 1) * lT > chunkRows) flush();
+    cur.push(b);
+  }
+  flush();
+  return chunks;
+}
+
+/** Copy columns [c0, c0 + w) of packed rows (n x C) into a padded (bags x L) x w matrix. */
+function padColumns(h: Float32Array, C: number, c0: number, w: number, starts: Int32Array, L: number): Float32Array {
+  const B = starts.length - 1;
+  const out = new Float32Array(B * L * w);
+  for (let b = 0; b < B; b++) {
+    for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
+      out.set(h.subarray(r * C + c0, r * C + c0 + w), (b * L + k) * w);
+    }
+  }
+  return out;
+}
+
+/** The inverse of padColumns: write padded rows back into columns [c0, c0 + w) of packed n x C. */
+function unpadColumns(p: Float32Array, into: Float32Array, C: number, c0: number, w: number, starts: Int32Array, L: number): void {
+  const B = starts.length - 1;
+  for (let b = 0; b < B; b++) {
+    for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
+      into.set(p.subarray((b * L + k) * w, (b * L + k + 1) * w), r * C + c0);
+    }
+  }
+}
+
+interface Group {
+  config: HeadConfig;
+  runs: RunState[];
+  gCol: number;
+  tCol: number;
+}
+
+/** Stack the first-layer weights of runs side by side: dim x (16 runs). */
+function stackW1(runs: RunState[], name: "g1w" | "l1w", dim: number): Float32Array {
+  const C = runs.length * HIDDEN1;
+  const w = new Float32Array(dim * C);
+  runs.forEach((r, i) => {
+    const src = r.params[name];
+    for (let d = 0; d < dim; d++) w.set(src.subarray(d * HIDDEN1, (d + 1) * HIDDEN1), d * C + i * HIDDEN1);
+  });
+  return w;
+}
+
+function stackParams(runs: RunState[], names: string[]): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const n of names) {
+    const size = runs[0].params[n].length;
+    const a = new Float32Array(size * runs.length);
+    runs.forEach((r, i) => a.set(r.params[n], i * size));
+    out[n] = a;
+  }
+  return out;
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/**
+ * The engine: the given runs (configs x seeds, all active ones together) through passes over the
+ * source. One X pass per stream per chunk computes H for every run at once; the tfjs part runs per
+ * config group; the backward X pass gives dW1 for every run at once.
+ */
+class Engine {
+  readonly timing: TrainTiming = { epochs: 0, seconds: 0, xPassSeconds: 0, tfSeconds: 0, readSeconds: 0, xPassFlops: 0 };
+  constructor(
+    private readonly src: EmbeddingSource,
+    private readonly kernel: XKernel,
+  ) {}
+
+  private groups(runs: RunState[]): { groups: Group[]; gRuns: RunState[]; tRuns: RunState[] } {
+    const byName = new Map<string, Group>();
+    const groups: Group[] = [];
+    for (const r of runs) {
+      let g = byName.get(r.config.name);
+      if (!g) {
+        g = { config: r.config, runs: [], gCol: 0, tCol: 0 };
+        byName.set(r.config.name, g);
+        groups.push(g);
+      }
+      g.runs.push(r);
+    }
+    const gRuns: RunState[] = [];
+    const tRuns: RunState[] = [];
+    for (const g of groups) {
+      g.gCol = gRuns.length * HIDDEN1;
+      g.tCol = tRuns.length * HIDDEN1;
+      if (hasGlobalStream(g.config)) gRuns.push(...g.runs);
+      if (hasLocalStream(g.config)) tRuns.push(...g.runs);
+    }
+    return { groups, gRuns, tRuns };
+  }
+
+  private async project(x: XChunk | null, w: Float32Array, cols: number): Promise<Float32Array | null> {
+    if (!x || cols === 0) return null;
+    const t0 = performance.now();
+    const h = await this.kernel.project(x, w, cols);
+    this.timing.xPassSeconds += (performance.now() - t0) / 1000;
+    this.timing.xPassFlops += 2 * x.rows * x.dim * cols;
+    return h;
+  }
+
+  private read(chunk: Chunk, needG: boolean, needT: boolean): { xg: XChunk | null; xt: XChunk | null } {
+    const t0 = performance.now();
+    const xg = needG ? this.src.readGlobals(chunk.bagIndices) : null;
+    const xt = needT ? this.src.readTiles(chunk.bagIndices) : null;
+    this.timing.readSeconds += (performance.now() - t0) / 1000;
+    return { xg, xt };
+  }
+
+  private groupArrays(groups: Group[], chunk: Chunk, hg: Float32Array | null, ht: Float32Array | null, Cg: number, Ct: number): GroupArrays[] {
+    const dim = this.src.dim;
+    return groups.map((g) => {
+      const R = g.runs.length;
+      const w = R * HIDDEN1;
+      return {
+        config: g.config,
+        runs: R,
+        hGlobal: hasGlobalStream(g.config) && hg ? padColumns(hg, Cg, g.gCol, w, chunk.globalStarts, chunk.layout.lGlobal) : null,
+        hTile: hasLocalStream(g.config) && ht ? padColumns(ht, Ct, g.tCol, w, chunk.tileStarts, chunk.layout.lTile) : null,
+        params: stackParams(g.runs, tfParamNames(g.config, dim)),
+      };
+    });
+  }
+
+  /** One full-batch gradient over the training chunks; fills run.grad and run.loss. */
+  async gradient(runs: RunState[], chunks: Chunk[]): Promise<void> {
+    const dim = this.src.dim;
+    const { groups, gRuns, tRuns } = this.groups(runs);
+    const Cg = gRuns.length * HIDDEN1;
+    const Ct = tRuns.length * HIDDEN1;
+    const wg = stackW1(gRuns, "g1w", dim);
+    const wt = stackW1(tRuns, "l1w", dim);
+    const dWg = new Float32Array(dim * Cg);
+    const dWt = new Float32Array(dim * Ct);
+    for (const r of runs) {
+      r.loss = 0;
+      for (const k of Object.keys(r.grad)) r.grad[k].fill(0);
+    }
+    for (const chunk of chunks) {
+      const { xg, xt } = this.read(chunk, Cg > 0, Ct > 0);
+      const hg = await this.project(xg, wg, Cg);
+      const ht = await this.project(xt, wt, Ct);
+      const t0 = performance.now();
+      const arrays = this.groupArrays(groups, chunk, hg, ht, Cg, Ct);
+      const grads = groupsLossAndGrads(chunk.layout, arrays, dim);
+      const dHg = xg ? new Float32Array(xg.rows * Cg) : null;
+      const dHt = xt ? new Float32Array(xt.rows * Ct) : null;
+      groups.forEach((g, gi) => {
+        const gr = grads[gi];
+        const w = g.runs.length * HIDDEN1;
+        if (gr.dGlobal && dHg) unpadColumns(gr.dGlobal, dHg, Cg, g.gCol, w, chunk.globalStarts, chunk.layout.lGlobal);
+        if (gr.dTile && dHt) unpadColumns(gr.dTile, dHt, Ct, g.tCol, w, chunk.tileStarts, chunk.layout.lTile);
+        g.runs.forEach((r, i) => {
+          r.loss += gr.loss[i];
+          for (const [n, a] of Object.entries(gr.params)) {
+            const size = r.grad[n].length;
+            const dst = r.grad[n];
+            for (let k = 0; k < size; k++) dst[k] += a[i * size + k];
+          }
+        });
+      });
+      this.timing.tfSeconds += (performance.now() - t0) / 1000;
+      for (const [x, dH, C, acc] of [
+        [xg, dHg, Cg, dWg],
+        [xt, dHt, Ct, dWt],
+      ] as const) {
+        if (!x || !dH || C === 0) continue;
+        const t1 = performance.now();
+        const d = await this.kernel.gradient(x, dH, C);
+        this.timing.xPassSeconds += (performance.now() - t1) / 1000;
+        this.timing.xPassFlops += 2 * x.rows * x.dim * C;
+        for (let k = 0; k < d.length; k++) acc[k] += d[k];
+      }
+    }
+    for (const [list, name, acc] of [
+      [gRuns, "g1w", dWg],
+      [tRuns, "l1w", dWt],
+    ] as const) {
+      const C = list.length * HIDDEN1;
+      list.forEach((r, i) => {
+        const dst = r.grad[name];
+        for (let d = 0; d < dim; d++) for (let j = 0; j < HIDDEN1; j++) dst[d * HIDDEN1 + j] = acc[d * C + i * HIDDEN1 + j];
+      });
+    }
+  }
+
+  /** Scores (probability per bag, NaN where unscored) of each run over the chunks' bags, with `which` parameters. */
+  async score(runs: RunState[], chunks: Chunk[], which: "params" | "best", nBags: number): Promise<Float32Array[]> {
+    const dim = this.src.dim;
+    const view = runs.map((r) => ({ ...r, params: which === "best" ? r.best : r.params }));
+    const { groups, gRuns, tRuns } = this.groups(view);
+    const Cg = gRuns.length * HIDDEN1;
+    const Ct = tRuns.length * HIDDEN1;
+    const wg = stackW1(gRuns, "g1w", dim);
+    const wt = stackW1(tRuns, "l1w", dim);
+    const out = new Map<RunState, Float32Array>();
+    for (const r of view) out.set(r, new Float32Array(nBags).fill(NaN));
+    for (const chunk of chunks) {
+      const { xg, xt } = this.read(chunk, Cg > 0, Ct > 0);
+      const hg = await this.project(xg, wg, Cg);
+      const ht = await this.project(xt, wt, Ct);
+      const t0 = performance.now();
+      const logits = groupsLogits(chunk.layout, this.groupArrays(groups, chunk, hg, ht, Cg, Ct), dim);
+      const L = chunk.layout.lGlobal;
+      groups.forEach((g, gi) => {
+        const z = logits[gi];
+        g.runs.forEach((r, i) => {
+          const s = out.get(r) as Float32Array;
+          chunk.bagIndices.forEach((b, j) => {
+            if (g.config.instance === null) {
+              s[b] = sigmoid(z[i * chunk.layout.bags + j]);
+              return;
+            }
+            const n = chunk.layout.countGlobal[j];
+            if (n === 0) return;
+            let acc = g.config.instance === "mean" ? 0 : -Infinity;
+            for (let k = 0; k < n; k++) {
+              const p = sigmoid(z[i * chunk.layout.bags * L + j * L + k]);
+              acc = g.config.instance === "mean" ? acc + p / n : Math.max(acc, p);
+            }
+            s[b] = acc;
+          });
+        });
+      });
+      this.timing.tfSeconds += (performance.now() - t0) / 1000;
+    }
+    return view.map((r) => out.get(r) as Float32Array);
+  }
+}
+
+function adamStep(r: RunState, s: TrainSettings): void {
+  r.step++;
+  const bc1 = 1 - s.beta1 ** r.step;
+  const bc2 = 1 - s.beta2 ** r.step;
+  for (const n of Object.keys(r.params)) {
+    const p = r.params[n];
+    const g = r.grad[n];
+    const m = r.m[n];
+    const v = r.v[n];
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i] + s.weightDecay * p[i];
+      m[i] = s.beta1 * m[i] + (1 - s.beta1) * gi;
+      v[i] = s.beta2 * v[i] + (1 - s.beta2) * gi * gi;
+      p[i] -= (s.lr * (m[i] / bc1)) / (Math.sqrt(v[i] / bc2) + s.eps);
+    }
+  }
+}
+
+function zerosLike(p: HeadParams): HeadParams {
+  const o: HeadParams = {};
+  for (const [k, v] of Object.entries(p)) o[k] = new Float32Array(v.length);
+  return o;
+}
+
+export function splitBagIndices(bags: StoreBag[], split: Split): number[] {
+  const out: number[] = [];
+  bags.forEach((b, i) => {
+    if (b.split === split) out.push(i);
+  });
+  return out;
+}
+
+/**
+ * Train every (config, seed) run together on one source: full-batch Adam, class-weighted BCE,
+ * early stopping on validation AUC, best state kept. Each run depends only on its config and seed
+ * (training runs together gives the same models as training each alone, within float tolerance).
+ */
+export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
+  const settings: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS };
+  for (const k of Object.keys(DEFAULT_TRAIN_SETTINGS) as (keyof TrainSettings)[]) {
+    const v = opts[k];
+    if (v !== undefined) settings[k] = v;
+  }
+  const src = opts.source;
+  const dim = src.dim;
+  if (opts.configs.length === 0) throw new Error("trainGrid: no configs");
+  if (opts.seeds.length === 0) throw new Error("trainGrid: no seeds");
+  const kernel = typeof opts.kernel === "object" ? opts.kernel : createKernel(opts.kernel ?? "ort");
+  const trainBags = splitBagIndices(src.bags, "train");
+  const valBags = splitBagIndices(src.bags, "val");
+  if (trainBags.length === 0) throw new Error("trainGrid: the store has no training bags");
+  if (valBags.length === 0) throw new Error("trainGrid: the store has no validation bags (needed for early stopping)");
+  const trainChunks = makeChunks(src, trainBags, settings.chunkRows, "train");
+  const valChunks = makeChunks(src, valBags, settings.chunkRows, "score");
+  const valLabels = valBags.map((b) => src.bags[b].label);
+
+  const runs: RunState[] = [];
+  for (const c of opts.configs.map(validateConfig)) {
+    for (const seed of opts.seeds) {
+      const params = initParams(c, dim, seed);
+      runs.push({
+        config: c,
+        seed,
+        params,
+        m: zerosLike(params),
+        v: zerosLike(params),
+        step: 0,
+        best: cloneParams(params),
+        bestValAuc: -Infinity,
+        bestEpoch: 0,
+        wait: 0,
+        stopped: false,
+        curve: [],
+        grad: zerosLike(params),
+        loss: 0,
+      });
+    }
+  }
+  const engine = new Engine(src, kernel);
+  const t0 = performance.now();
+  const progress = new Progress({ label: `train ${runs.length} runs`, total: settings.epochs, unit: "epochs", enabled: opts.progress !== false, everyFraction: 0.05 });
+  for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+    const active = runs.filter((r) => !r.stopped);
+    if (active.length === 0) break;
+    const te = performance.now();
+    const xBefore = engine.timing.xPassSeconds;
+    await engine.gradient(active, trainChunks);
+    for (const r of active) adamStep(r, settings);
+    const scores = await engine.score(active, valChunks, "params", src.bags.length);
+    active.forEach((r, i) => {
+      const s = scores[i];
+      const auc = aucExact(
+        valBags.map((b) => s[b]),
+        valLabels,
+      );
+      r.curve.push({ epoch, trainLoss: r.loss, valAuc: auc });
+      const a = Number.isNaN(auc) ? -Infinity : auc;
+      if (r.bestEpoch === 0 || a > r.bestValAuc + settings.minDelta) {
+        r.bestValAuc = a;
+        r.bestEpoch = epoch;
+        r.best = cloneParams(r.params);
+        r.wait = 0;
+      } else if (++r.wait >= settings.patience) {
+        r.stopped = true;
+      }
+    });
+    engine.timing.epochs++;
+    progress.tick();
+    opts.onEpoch?.({ epoch, activeRuns: active.length, seconds: (performance.now() - te) / 1000, xPassSeconds: engine.timing.xPassSeconds - xBefore });
+  }
+  const allChunks = makeChunks(
+    src,
+    src.bags.map((_, i) => i),
+    settings.chunkRows,
+    "score",
+  );
+  const finalScores = await engine.score(runs, allChunks, "best", src.bags.length);
+  engine.timing.seconds = (performance.now() - t0) / 1000;
+  return {
+    dim,
+    bags: src.bags,
+    settings,
+    kernel: kernel.name,
+    timing: engine.timing,
+    runs: runs.map((r, i) => ({
+      config: r.config,
+      seed: r.seed,
+      bestEpoch: r.bestEpoch,
+      epochsRun: r.curve.length,
+      bestValAuc: r.bestValAuc,
+      curve: r.curve,
+      params: r.best,
+      scores: finalScores[i],
+    })),
+  };
+}
+
+/** Parameter names of a config in serialisation order. */
+export function paramNames(c: HeadConfig, dim: number): string[] {
+  return paramSpecs(c, dim).map((s) => s.name);
+}
