@@ -6,3 +6,5 @@ export * from "./detection";
 export * from "./colormap";
 export * from "./overlay";
 export * from "./explainBag";
+export * from "./report";
+export * from "./runExplain";

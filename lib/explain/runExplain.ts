@@ -1,0 +1,290 @@
+import * as path from "node:path";
+import sharp from "sharp";
+import type { BinaryLabel, ManifestImage, Split, TileManifest } from "../types";
+import { readGlobalView, readMask, readWorkingImage } from "../tiling/images";
+import { readManifest } from "../tiling/manifest";
+import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import { Progress } from "../util/progress";
+import { Rng } from "../util/rng";
+import { detectionTable, type DetectionImage, type DetectionRow } from "./detection";
+import { explainBag, type BagScorer, type ExplainImageInput, type ImageExplanation, type TileEmbedder } from "./explainBag";
+import { heatmapToOriginal } from "./frames";
+import { normaliseMap } from "./heatmap";
+import { renderOverlay, tileGallery } from "./overlay";
+import { detectionTableMarkdown, detectionTableCsv } from "./report";
+
+/**
+ * `milpf explain` as a library call: pick cases from the tile manifest, explain each bag with
+ * the run's encoder and trained head, write overlays, galleries, the original-frame heat maps, a
+ * JSON summary and the Table 3-style detection table.
+ *
+ * out/
+ *   explain.json                 ExplainSummary (below)
+ *   detection.csv, detection.md  the detection table (AP at IoU 0.25, by size bucket and type)
+ *   cases/<breastId>/<imageId>_attention.png     working image + attention map + boxes
+ *   cases/<breastId>/<imageId>_contribution.png  the same with the contribution map
+ *   cases/<breastId>/<imageId>_heat_original.png attention map in the original DICOM frame (8-bit)
+ *   cases/<breastId>/gallery.png                 top-k tiles of the bag by attention
+ */
+export interface RunExplainOptions {
+  /** The manifest (manifest.json) of the tile stage. */
+  manifest: string;
+  /** Output folder. */
+  out: string;
+  /** The encoder (lib/embed Encoder). */
+  encoder: TileEmbedder;
+  /** The trained head (lib/head TrainedHead). */
+  head: BagScorer;
+  /** Number of bags to explain (default 8): half positive (those with lesion boxes first), half negative. */
+  cases?: number;
+  /** Split the cases come from (default "test"; "all" = any). */
+  split?: Split | "all";
+  overlap?: number;
+  seed?: number;
+  opacity?: number;
+  topK?: number;
+  nmsIou?: number;
+  /** Width of the overlay PNGs (default 512). */
+  overlayWidthPx?: number;
+  batchSize?: number;
+  /** Free-form facts recorded in explain.json (run folder, encoder name, provider). */
+  provenance?: Record<string, unknown>;
+  progress?: boolean;
+}
+
+export interface ExplainedImage {
+  imageId: string;
+  view: string;
+  tileCount: number;
+  boxes: ImageExplanation["boxes"];
+  boxesOriginal: ImageExplanation["boxesOriginal"];
+  lesionsWorking: ManifestImage["lesionsWorking"];
+  attentionOverlay: string;
+  contributionOverlay: string;
+  heatOriginal: string;
+  /** Largest per-pixel attention of this view (bag-level weights). */
+  maxAttention: number;
+}
+
+export interface ExplainedCase {
+  breastId: string;
+  label: BinaryLabel;
+  probability: number;
+  logit: number;
+  tileCount: number;
+  gallery: string;
+  galleryValues: number[];
+  images: ExplainedImage[];
+}
+
+export interface ExplainSummary {
+  createdAt: string;
+  manifest: string;
+  params: { overlap: number; cases: number; split: string; seed: number; nmsIou: number; quantile: number; minAreaProtocolPx: number; workingSizePx: number; tileSizePx: number };
+  provenance: Record<string, unknown>;
+  cases: ExplainedCase[];
+  detection: DetectionRow[];
+  skipped: { breastId: string; error: string }[];
+  seconds: number;
+}
+
+interface Bag {
+  breastId: string;
+  label: BinaryLabel;
+  images: ManifestImage[];
+}
+
+/** Choose bags: ceil(n/2) positives (with lesion boxes first) and the rest negatives, seeded. */
+export function chooseCases(manifest: TileManifest, n: number, split: Split | "all", seed: number): Bag[] {
+  const bags = new Map<string, Bag>();
+  for (const img of manifest.images) {
+    if (img.label === null) continue;
+    if (split !== "all" && img.split !== split) continue;
+    let b = bags.get(img.breastId);
+    if (!b) bags.set(img.breastId, (b = { breastId: img.breastId, label: img.label, images: [] }));
+    b.images.push(img);
+  }
+  const all = [...bags.values()].sort((a, b) => (a.breastId < b.breastId ? -1 : 1));
+  const rng = Rng.derive(seed, "explain-cases");
+  const hasLesion = (b: Bag): boolean => b.images.some((i) => i.lesionsWorking.length > 0);
+  const pos = rng.shuffle(all.filter((b) => b.label === 1));
+  pos.sort((a, b) => Number(hasLesion(b)) - Number(hasLesion(a))); // stable: lesion bags first
+  const neg = rng.shuffle(all.filter((b) => b.label === 0));
+  const nPos = Math.min(pos.length, Math.max(Math.ceil(n / 2), n - neg.length));
+  const nNeg = Math.min(neg.length, n - nPos);
+  return [...pos.slice(0, nPos), ...neg.slice(0, nNeg)];
+}
+
+async function loadView(manifestDir: string, img: ManifestImage, inputSizePx: number): Promise<ExplainImageInput> {
+  const working = await readWorkingImage(manifestDir, img);
+  if (working.widthPx !== working.heightPx) throw new Error(`${img.workingImageFile}: working image is not square`);
+  const mask = img.maskFile ? await readMask(manifestDir, img) : Uint8Array.from(working.pixels, (v) => (v > 0 ? 1 : 0));
+  const g = await readGlobalView(manifestDir, img);
+  if (g.widthPx !== inputSizePx || g.heightPx !== inputSizePx) {
+    throw new Error(`${img.globalViewFile}: global view is ${g.widthPx} x ${g.heightPx}, the encoder takes ${inputSizePx} px`);
+  }
+  return {
+    imageId: img.imageId,
+    working: working.pixels,
+    workingSizePx: working.widthPx,
+    mask,
+    globalView: Float32Array.from(g.pixels, (v) => v / 65535),
+    lesionsWorking: img.lesionsWorking,
+    transform: img.transform,
+  };
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+export async function runExplain(opts: RunExplainOptions): Promise<ExplainSummary> {
+  const t0 = Date.now();
+  const manifestFile = path.resolve(opts.manifest);
+  const manifestDir = path.dirname(manifestFile);
+  const manifest = readManifest(manifestFile);
+  const out = path.resolve(opts.out);
+  const nCases = opts.cases ?? 8;
+  const split = opts.split ?? "test";
+  const seed = opts.seed ?? 0;
+  const overlap = opts.overlap ?? 0.75;
+  const nmsIou = opts.nmsIou ?? 0.5;
+  let bags = chooseCases(manifest, nCases, split, seed);
+  if (bags.length === 0 && split !== "all") bags = chooseCases(manifest, nCases, "all", seed);
+  if (bags.length === 0) throw new Error(`${manifestFile}: no labelled bags to explain`);
+  const progress = new Progress({ label: "explain", total: bags.length, unit: "bags", enabled: opts.progress !== false });
+  const cases: ExplainedCase[] = [];
+  const skipped: ExplainSummary["skipped"] = [];
+  const detectionImages: DetectionImage[] = [];
+  for (const bag of bags) {
+    try {
+      const inputs: ExplainImageInput[] = [];
+      for (const img of bag.images) inputs.push(await loadView(manifestDir, img, opts.encoder.inputSizePx));
+      const r = await explainBag(inputs, opts.encoder, opts.head, {
+        overlap,
+        tiling: manifest.params,
+        nmsIou,
+        batchSize: opts.batchSize,
+      });
+      const dir = path.join(out, "cases", safeName(bag.breastId));
+      const rel = (f: string): string => path.relative(out, path.join(dir, f)).split(path.sep).join("/");
+      const images: ExplainedImage[] = [];
+      // one scale for all views of the bag: attention maps are bag-level weights
+      let bagMax = 0;
+      for (const e of r.images) for (const v of e.attentionMap) if (v > bagMax) bagMax = v;
+      for (let i = 0; i < r.images.length; i++) {
+        const e = r.images[i];
+        const input = inputs[i];
+        const n = input.workingSizePx;
+        const grey = { widthPx: n, heightPx: n, pixels: Float32Array.from(input.working, (v) => v / 65535) };
+        const heat = upsampleIfNeeded(scaleMap(e.attentionMap, bagMax), e.mapSizePx, n);
+        const contrib = upsampleIfNeeded(normaliseMap(e.contributionMap, e.coverage), e.mapSizePx, n);
+        const w = opts.overlayWidthPx ?? 512;
+        const stem = safeName(e.imageId);
+        writeFileAtomic(
+          path.join(dir, `${stem}_attention.png`),
+          await renderOverlay(grey, { heat, opacity: opts.opacity, groundTruth: e.lesionsWorking, predictions: e.boxes.slice(0, 5), outWidthPx: w }),
+        );
+        writeFileAtomic(
+          path.join(dir, `${stem}_contribution.png`),
+          await renderOverlay(grey, { heat: contrib, opacity: opts.opacity, groundTruth: e.lesionsWorking, outWidthPx: w }),
+        );
+        const orig = heatmapToOriginal(scaleMap(e.attentionMap, bagMax), e.transform, { mapSizePx: e.mapSizePx });
+        const bytes = Uint8Array.from(orig.values, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
+        writeFileAtomic(
+          path.join(dir, `${stem}_heat_original.png`),
+          await sharp(Buffer.from(bytes.buffer), { raw: { width: orig.widthPx, height: orig.heightPx, channels: 1 } }).png().toBuffer(),
+        );
+        images.push({
+          imageId: e.imageId,
+          view: bag.images[i].view,
+          tileCount: e.tiles.length,
+          boxes: e.boxes,
+          boxesOriginal: e.boxesOriginal,
+          lesionsWorking: e.lesionsWorking,
+          attentionOverlay: rel(`${stem}_attention.png`),
+          contributionOverlay: rel(`${stem}_contribution.png`),
+          heatOriginal: rel(`${stem}_heat_original.png`),
+          maxAttention: Math.max(0, ...e.attention),
+        });
+        detectionImages.push({ imageId: e.imageId, predictions: e.boxes, groundTruth: e.lesionsWorking });
+      }
+      const gal = await galleryOfBag(inputs, r.images, opts.topK ?? 8);
+      writeFileAtomic(path.join(dir, "gallery.png"), gal.png);
+      cases.push({
+        breastId: bag.breastId,
+        label: bag.label,
+        probability: r.probability,
+        logit: r.logit,
+        tileCount: r.tileCount,
+        gallery: rel("gallery.png"),
+        galleryValues: gal.values,
+        images,
+      });
+    } catch (e) {
+      skipped.push({ breastId: bag.breastId, error: (e as Error).message });
+    }
+    progress.tick();
+  }
+  const detection = detectionTable(detectionImages, { resolutionPx: manifest.params.workingSizePx });
+  const summary: ExplainSummary = {
+    createdAt: new Date().toISOString(),
+    manifest: manifestFile,
+    params: {
+      overlap,
+      cases: nCases,
+      split,
+      seed,
+      nmsIou,
+      quantile: 0.95,
+      minAreaProtocolPx: 1024,
+      workingSizePx: manifest.params.workingSizePx,
+      tileSizePx: manifest.params.tileSizePx,
+    },
+    provenance: opts.provenance ?? {},
+    cases,
+    detection,
+    skipped,
+    seconds: (Date.now() - t0) / 1000,
+  };
+  writeFileAtomic(path.join(out, "detection.csv"), detectionTableCsv(detection));
+  writeFileAtomic(path.join(out, "detection.md"), detectionTableMarkdown(detection));
+  writeJsonAtomic(path.join(out, "explain.json"), summary);
+  if (skipped.length) process.stderr.write(`explain: skipped ${skipped.length} bag(s): ${skipped.map((s) => `${s.breastId} (${s.error})`).join("; ")}\n`);
+  return summary;
+}
+
+function scaleMap(map: Float32Array, max: number): Float32Array {
+  return max > 0 ? map.map((v) => v / max) : new Float32Array(map.length);
+}
+
+/** Nearest-neighbour upsampling of a square map to the image side (the map may be coarser). */
+function upsampleIfNeeded(map: Float32Array, m: number, n: number): Float32Array {
+  if (m === n) return map;
+  const out = new Float32Array(n * n);
+  for (let y = 0; y < n; y++) {
+    const my = Math.min(m - 1, Math.floor((y * m) / n));
+    for (let x = 0; x < n; x++) out[y * n + x] = map[my * m + Math.min(m - 1, Math.floor((x * m) / n))];
+  }
+  return out;
+}
+
+/** Top-k tiles over all views of a bag (bag-level attention), as one gallery PNG. */
+async function galleryOfBag(
+  inputs: readonly ExplainImageInput[],
+  explained: readonly ImageExplanation[],
+  topK: number,
+): Promise<{ png: Buffer; values: number[] }> {
+  // Tiles of different views live in different images: place the views side by side in one
+  // strip so that one tileGallery call can crop from it.
+  const n = inputs[0].workingSizePx;
+  const W = n * inputs.length;
+  const strip = new Float32Array(W * n);
+  inputs.forEach((inp, k) => {
+    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) strip[y * W + k * n + x] = inp.working[y * n + x] / 65535;
+  });
+  const tiles = explained.flatMap((e, k) => e.tiles.map((t) => ({ xPx: t.xPx + k * n, yPx: t.yPx, sizePx: t.sizePx })));
+  const values = explained.flatMap((e) => Array.from(e.attention));
+  const g = await tileGallery({ widthPx: W, heightPx: n, pixels: strip }, tiles, values, { topK, columns: 4, cellPx: 128 });
+  return { png: g.png, values: g.shown.map((s) => s.value) };
+}
