@@ -100,7 +100,7 @@ export function evaluateSplit(split: SplitPredictions, threshold: number | null,
     }
     sensitivity = tp / input.nPositive;
     specificity = tn / input.nNegative;
-    balanced = balancedAccuracyOfChecked(input, threshold);
+    balanced = (sensitivity + specificity) / 2;
   }
   const result: SplitMetrics = {
     n: input.labels.length,

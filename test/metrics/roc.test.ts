@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MetricError, rocAuc, rocCurve } from "../../lib/metrics";
+import { MetricError, checkBinaryInput, mannWhitneyU, rocAuc, rocCounts, rocCurve } from "../../lib/metrics";
 import { Rng } from "../../lib/util/rng";
 
 /** The pairwise definition: P(score_pos > score_neg) + 0.5 P(tie), by brute force. */
@@ -69,6 +69,9 @@ describe("rocAuc equals the pairwise count on random data", () => {
     let area = 0;
     for (let k = 1; k < roc.fpr.length; k++) area += ((roc.fpr[k] - roc.fpr[k - 1]) * (roc.tpr[k] + roc.tpr[k - 1])) / 2;
     expect(rocAuc(labels, scores)).toBeCloseTo(area, 12);
+    // and the Mann-Whitney U counted from the ROC groups (a second code path)
+    const c = rocCounts(checkBinaryInput(labels, scores, "test"));
+    expect(rocAuc(labels, scores)).toBeCloseTo(mannWhitneyU(c) / (c.nPositive * c.nNegative), 12);
   });
 });
 
