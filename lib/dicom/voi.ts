@@ -1,0 +1,198 @@
+/**
+ * Presentation of stored pixel values (DICOM PS3.3 C.11): Modality LUT (rescale slope/intercept),
+ * then the VOI LUT (a VOI LUT Sequence table, or a window with VOI LUT Function LINEAR,
+ * LINEAR_EXACT or SIGMOID per C.11.2.1.2), then the MONOCHROME1 inversion. Output in [0, 1]:
+ * 0 = dark (background), 1 = bright (dense tissue).
+ */
+import { DicomError } from "./errors";
+import type { DicomImage } from "./types";
+
+export type VoiLutFunction = "LINEAR" | "LINEAR_EXACT" | "SIGMOID";
+
+export interface Window {
+  center: number;
+  width: number;
+}
+
+/**
+ * One value through a window, output range [0, 1] (ymin = 0, ymax = 1), exactly per
+ * PS3.3 C.11.2.1.2.1 (LINEAR), C.11.2.1.3.2 (LINEAR_EXACT) and C.11.2.1.3.1 (SIGMOID).
+ */
+export function applyWindow(x: number, center: number, width: number, fn: VoiLutFunction = "LINEAR"): number {
+  switch (fn) {
+    case "LINEAR": {
+      const lo = center - 0.5 - (width - 1) / 2;
+      const hi = center - 0.5 + (width - 1) / 2;
+      if (x <= lo) return 0;
+      if (x > hi) return 1;
+      return (x - (center - 0.5)) / (width - 1) + 0.5;
+    }
+    case "LINEAR_EXACT": {
+      if (x <= center - width / 2) return 0;
+      if (x > center + width / 2) return 1;
+      return (x - center) / width + 0.5;
+    }
+    case "SIGMOID":
+      return 1 / (1 + Math.exp((-4 * (x - center)) / width));
+  }
+}
+
+/** Whether a window width is allowed for the function (LINEAR needs >= 1, the others > 0). */
+export function isValidWindow(w: Window, fn: VoiLutFunction): boolean {
+  return Number.isFinite(w.center) && Number.isFinite(w.width) && (fn === "LINEAR" ? w.width >= 1 : w.width > 0);
+}
+
+/**
+ * One modality value through a VOI LUT table: values below the first mapped value take the first
+ * entry, above the last take the last entry (PS3.3 C.11.2.1.1); output scaled by 2^bits - 1.
+ */
+export function applyVoiLut(x: number, lut: { firstMapped: number; bits: number; data: Uint16Array }): number {
+  const n = lut.data.length;
+  let idx = Math.round(x) - lut.firstMapped;
+  if (idx < 0) idx = 0;
+  else if (idx >= n) idx = n - 1;
+  return lut.data[idx] / (2 ** lut.bits - 1);
+}
+
+export interface PresentationOptions {
+  /**
+   * Which VOI transform: "auto" (default) = the VOI LUT Sequence if present, else the first
+   * valid window, else "minmax"; "lut"/"window" force one (error if absent); "minmax" maps the
+   * range of non-padding modality values linearly.
+   */
+  voi?: "auto" | "lut" | "window" | "minmax";
+  /** Use this window instead of the file's (implies voi "window"). */
+  window?: Window;
+  /** Which of the file's windows (default 0). */
+  windowIndex?: number;
+  /** Override the file's VOI LUT Function. */
+  voiLutFunction?: VoiLutFunction;
+  /** Padding pixels: "zero" (default) sets them to 0 (background), "keep" leaves them mapped. */
+  padding?: "zero" | "keep";
+}
+
+/** Which VOI transform toPresentation applies, and with what values (for display/logging). */
+export type VoiChoice =
+  | { kind: "lut"; lut: NonNullable<DicomImage["voiLut"]> }
+  | { kind: "window"; window: Window; fn: VoiLutFunction }
+  | { kind: "minmax"; min: number; max: number };
+
+/** Rescale slope/intercept applied to every stored value (the modality LUT). */
+export function modalityValues(img: DicomImage): Float32Array {
+  const out = new Float32Array(img.pixels.length);
+  const m = img.rescaleSlope;
+  const b = img.rescaleIntercept;
+  for (let i = 0; i < out.length; i++) out[i] = img.pixels[i] * m + b;
+  return out;
+}
+
+export function chooseVoi(img: DicomImage, opts: PresentationOptions = {}, modality?: Float32Array, mask?: Uint8Array): VoiChoice {
+  const fn = opts.voiLutFunction ?? img.voiLutFunction;
+  if (opts.window) {
+    if (!isValidWindow(opts.window, fn)) throw new DicomError(img.file, `window width ${opts.window.width} is not valid for ${fn}`);
+    return { kind: "window", window: opts.window, fn };
+  }
+  const mode = opts.voi ?? "auto";
+  if (mode === "lut" || (mode === "auto" && img.voiLut)) {
+    if (!img.voiLut) throw new DicomError(img.file, "no VOI LUT Sequence (0028,3010) in the file");
+    return { kind: "lut", lut: img.voiLut };
+  }
+  if (mode === "window" || mode === "auto") {
+    const idx = opts.windowIndex ?? 0;
+    const candidates = mode === "window" || opts.windowIndex !== undefined ? img.windows.slice(idx, idx + 1) : img.windows;
+    const w = candidates.find((c) => isValidWindow(c, fn));
+    if (w) return { kind: "window", window: w, fn };
+    if (mode === "window") throw new DicomError(img.file, `no valid window ${idx} for ${fn} (the file has ${img.windows.length})`);
+  }
+  const pad = mask ?? paddingMask(img);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < img.pixels.length; i++) {
+    if (pad[i]) continue;
+    const v = modality ? modality[i] : img.pixels[i] * img.rescaleSlope + img.rescaleIntercept;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min === Infinity) {
+    min = 0;
+    max = 0;
+  }
+  return { kind: "minmax", min, max };
+}
+
+/**
+ * Presentation values in [0, 1] (0 = dark/background, 1 = bright/dense; MONOCHROME1 already
+ * inverted), one per pixel, row-major.
+ */
+export function toPresentation(img: DicomImage, opts: PresentationOptions = {}): Float32Array {
+  const mask = paddingMask(img);
+  const voi = chooseVoi(img, opts, undefined, mask);
+  const out = new Float32Array(img.pixels.length);
+  const invert = img.photometric === "MONOCHROME1";
+  const zeroPadding = (opts.padding ?? "zero") === "zero";
+  const slope = img.rescaleSlope;
+  const intercept = img.rescaleIntercept;
+  for (let i = 0; i < out.length; i++) {
+    const x = img.pixels[i] * slope + intercept; // modality LUT, in double precision
+    let y: number;
+    if (voi.kind === "window") y = applyWindow(x, voi.window.center, voi.window.width, voi.fn);
+    else if (voi.kind === "lut") y = applyVoiLut(x, voi.lut);
+    else y = voi.max > voi.min ? (x - voi.min) / (voi.max - voi.min) : 0;
+    if (invert) y = 1 - y;
+    out[i] = zeroPadding && mask[i] ? 0 : y;
+  }
+  return out;
+}
+
+/**
+ * Padding mask (1 = padding, 0 = image): stored values equal to Pixel Padding Value (or within
+ * [Pixel Padding Value, Pixel Padding Range Limit] when that is given). Without those tags, the
+ * most frequent border value is taken as padding when it covers at least half of the border and
+ * is the image's minimum or maximum stored value (padding sits at an extreme of the range).
+ */
+export function paddingMask(img: DicomImage): Uint8Array {
+  const px = img.pixels;
+  const mask = new Uint8Array(px.length);
+  let lo: number;
+  let hi: number;
+  if (img.pixelPaddingValue !== null) {
+    lo = img.pixelPaddingValue;
+    hi = img.pixelPaddingRangeLimit ?? lo;
+    if (hi < lo) [lo, hi] = [hi, lo];
+  } else {
+    const v = dominantBorderValue(img);
+    if (v === null) return mask;
+    lo = hi = v;
+  }
+  for (let i = 0; i < px.length; i++) if (px[i] >= lo && px[i] <= hi) mask[i] = 1;
+  return mask;
+}
+
+function dominantBorderValue(img: DicomImage): number | null {
+  const { rows, columns, pixels: px } = img;
+  const counts = new Map<number, number>();
+  let total = 0;
+  const add = (i: number): void => {
+    counts.set(px[i], (counts.get(px[i]) ?? 0) + 1);
+    total++;
+  };
+  for (let c = 0; c < columns; c++) {
+    add(c);
+    if (rows > 1) add((rows - 1) * columns + c);
+  }
+  for (let r = 1; r < rows - 1; r++) {
+    add(r * columns);
+    if (columns > 1) add(r * columns + columns - 1);
+  }
+  let best: number | null = null;
+  let bestCount = 0;
+  for (const [v, n] of counts) if (n > bestCount) [best, bestCount] = [v, n];
+  if (best === null || bestCount * 2 < total) return null;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < px.length; i++) {
+    if (px[i] < min) min = px[i];
+    if (px[i] > max) max = px[i];
+  }
+  return best === min || best === max ? best : null;
+}

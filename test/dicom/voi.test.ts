@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { applyWindow, paddingMask, toPresentation, type DicomImage } from "../../lib/dicom";
+
+/** A DicomImage built in memory (1 row) for checking the presentation maths. */
+function image(stored: number[], over: Partial<DicomImage> = {}): DicomImage {
+  return {
+    file: "mem.dcm",
+    transferSyntaxUid: "1.2.840.10008.1.2.1",
+    rows: 1,
+    columns: stored.length,
+    bitsAllocated: 16,
+    bitsStored: 12,
+    highBit: 11,
+    pixelRepresentation: 0,
+    samplesPerPixel: 1,
+    photometric: "MONOCHROME2",
+    numberOfFrames: 1,
+    pixels: Uint16Array.from(stored),
+    rescaleSlope: 1,
+    rescaleIntercept: 0,
+    windows: [],
+    voiLutFunction: "LINEAR",
+    pixelPaddingValue: null,
+    pixelPaddingRangeLimit: null,
+    presentationIntentType: null,
+    laterality: null,
+    viewPosition: null,
+    patientId: null,
+    studyInstanceUid: null,
+    seriesInstanceUid: null,
+    sopInstanceUid: null,
+    pixelSpacingMm: null,
+    modality: "MG",
+    ...over,
+  };
+}
+
+const close = (actual: ArrayLike<number>, expected: number[]): void => {
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((e, i) => expect(actual[i], `index ${i}`).toBeCloseTo(e, 6));
+};
+
+// Expected values below are worked out by hand from PS3.3 C.11.2.1.2 with ymin = 0, ymax = 1.
+describe("VOI functions against the standard's formulas", () => {
+  // Stored s -> modality x = 0.5 s + 50.  Stored: 79, 80, 81, 100, 119, 120 -> x: 89.5, 90, 90.5, 100, 109.5, 110
+  const stored = [79, 80, 81, 100, 119, 120];
+
+  it("LINEAR, center 100, width 21: bounds 89.5 and 109.5, slope 1/20", () => {
+    // x <= 89.5 -> 0; x > 109.5 -> 1; else (x - 99.5)/20 + 0.5
+    // 90 -> 0.025, 90.5 -> 0.05, 100 -> 0.525, 109.5 -> 1.0 (not above the bound), 110 -> 1
+    const img = image(stored, { rescaleSlope: 0.5, rescaleIntercept: 50, windows: [{ center: 100, width: 21 }] });
+    close(toPresentation(img), [0, 0.025, 0.05, 0.525, 1.0, 1]);
+    expect(applyWindow(89.5, 100, 21, "LINEAR")).toBe(0);
+  });
+
+  it("LINEAR_EXACT, center 100, width 20: bounds 90 and 110, slope 1/20", () => {
+    // x <= 90 -> 0; x > 110 -> 1; else (x - 100)/20 + 0.5
+    // 89.5 -> 0, 90 -> 0, 90.5 -> 0.025, 100 -> 0.5, 109.5 -> 0.975, 110 -> 1.0
+    const img = image(stored, { rescaleSlope: 0.5, rescaleIntercept: 50, windows: [{ center: 100, width: 20 }], voiLutFunction: "LINEAR_EXACT" });
+    close(toPresentation(img), [0, 0, 0.025, 0.5, 0.975, 1.0]);
+  });
+
+  it("SIGMOID, center 100, width 20: 1 / (1 + exp(-(x - 100)/5))", () => {
+    // 89.5 -> 1/(1+e^2.1) = 0.1090968, 90 -> 1/(1+e^2) = 0.1192029, 90.5 -> 1/(1+e^1.9) = 0.1301085,
+    // 100 -> 0.5, 109.5 -> 1/(1+e^-1.9) = 0.8698915, 110 -> 1/(1+e^-2) = 0.8807971 (evaluated with a calculator)
+    const img = image(stored, { rescaleSlope: 0.5, rescaleIntercept: 50, windows: [{ center: 100, width: 20 }], voiLutFunction: "SIGMOID" });
+    close(toPresentation(img), [0.1090968, 0.1192029, 0.1301085, 0.5, 0.8698915, 0.8807971]);
+  });
+
+  it("MONOCHROME1 inverts the output (bright = dense)", () => {
+    // LINEAR_EXACT values from above, then 1 - y
+    const img = image(stored, {
+      photometric: "MONOCHROME1",
+      rescaleSlope: 0.5,
+      rescaleIntercept: 50,
+      windows: [{ center: 100, width: 20 }],
+      voiLutFunction: "LINEAR_EXACT",
+    });
+    close(toPresentation(img), [1, 1, 0.975, 0.5, 0.025, 0]);
+  });
+
+  it("a VOI LUT Sequence table takes precedence and clamps outside its range", () => {
+    // first mapped 10, 8-bit output, entries 0 51 102 153 204 255 for x = 10..15
+    // x = 5 -> entry 0 -> 0; 12 -> 102/255 = 0.4; 15 -> 1; 40 -> last entry -> 1
+    const img = image([5, 12, 15, 40], {
+      windows: [{ center: 0, width: 1 }],
+      voiLut: { firstMapped: 10, bits: 8, data: Uint16Array.from([0, 51, 102, 153, 204, 255]) },
+    });
+    close(toPresentation(img), [0, 0.4, 1, 1]);
+    // forcing the window instead: LINEAR c=0 w=1: x <= -0.5 -> 0, x > -0.5 -> 1
+    close(toPresentation(img, { voi: "window" }), [1, 1, 1, 1]);
+  });
+
+  it("without window or LUT, min-max of non-padding values; padding goes to 0", () => {
+    // values 10, 15, 20 (padding 4095): (x - 10) / 10 -> 0, 0.5, 1
+    const img = image([4095, 10, 15, 20], { pixelPaddingValue: 4095 });
+    close(toPresentation(img), [0, 0, 0.5, 1]);
+    // MONOCHROME1: inverted image, but padding is still background (0)
+    close(toPresentation({ ...img, photometric: "MONOCHROME1" }), [0, 1, 0.5, 0]);
+    close(toPresentation({ ...img, photometric: "MONOCHROME1" }, { padding: "keep" }), [-(4085 / 10) + 1, 1, 0.5, 0]);
+  });
+});
+
+describe("paddingMask", () => {
+  it("uses Pixel Padding Value and the range limit", () => {
+    expect(Array.from(paddingMask(image([0, 1, 2, 3, 0], { pixelPaddingValue: 0 })))).toEqual([1, 0, 0, 0, 1]);
+    expect(Array.from(paddingMask(image([0, 1, 2, 3, 0], { pixelPaddingValue: 2, pixelPaddingRangeLimit: 0 })))).toEqual([1, 1, 1, 0, 1]);
+  });
+
+  it("falls back to the dominant border value when it is an extreme", () => {
+    // 4 x 4, border all 7 (the minimum), inside 9..12
+    const px = [7, 7, 7, 7, 7, 9, 10, 7, 7, 11, 12, 7, 7, 7, 7, 7];
+    const img = image(px, { rows: 4, columns: 4 });
+    expect(Array.from(paddingMask(img))).toEqual(px.map((v) => (v === 7 ? 1 : 0)));
+    // same border, but 7 is not an extreme (an interior 3 exists): no padding assumed
+    const px2 = [...px];
+    px2[5] = 3;
+    expect(Array.from(paddingMask(image(px2, { rows: 4, columns: 4 })))).toEqual(new Array(16).fill(0));
+  });
+});
