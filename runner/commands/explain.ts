@@ -1,4 +1,95 @@
 import type { Command } from "commander";
+import { detectionTableMarkdown } from "../../lib/explain/report";
+import { loadRunEncoder, loadRunHead } from "../../lib/explain/loaders";
+import { runExplain, type ExplainSummary } from "../../lib/explain/runExplain";
+import type { ExecutionProviderName } from "../../lib/embed/encoder";
+import type { Split } from "../../lib/types";
+import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 
-/** Subcommands of the explain stage (filled by that stage). */
-export function register(_program: Command): void {}
+/** Options of `milpf explain` as commander hands them over (strings until parsed). */
+export interface ExplainCommandOptions {
+  run: string;
+  manifest: string;
+  encoder: string;
+  out: string;
+  cases: string;
+  overlap: string;
+  split: string;
+  seed: string;
+  nmsIou: string;
+  topK: string;
+  provider: string;
+  progress?: boolean;
+}
+
+function num(text: string, name: string, integer: boolean, lo: number, hi: number): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < lo || v > hi) {
+    throw new Error(`explain: --${name} must be ${integer ? "an integer" : "a number"} in [${lo}, ${hi}], got '${text}'`);
+  }
+  return v;
+}
+
+/** The action of `milpf explain`: load the run's encoder and head, explain cases, print the table. */
+export async function runExplainCommand(
+  o: ExplainCommandOptions,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<ExplainSummary> {
+  const split = o.split as Split | "all";
+  if (!["train", "val", "test", "all"].includes(split)) throw new Error(`explain: --split must be train, val, test or all, got '${o.split}'`);
+  const cases = num(o.cases, "cases", true, 1, 100000);
+  const overlap = num(o.overlap, "overlap", false, 0, 0.99);
+  const seed = num(o.seed, "seed", true, 0, 2 ** 31);
+  const nmsIou = num(o.nmsIou, "nms-iou", false, 0, 1);
+  const topK = num(o.topK, "top-k", true, 1, 64);
+  const runDir = resolveProjectPath(o.run);
+  const head = await loadRunHead(runDir);
+  const encoder = await loadRunEncoder(o.encoder, o.provider as ExecutionProviderName);
+  try {
+    const out = resolveProjectPath(o.out);
+    const s = await runExplain({
+      manifest: resolveProjectPath(o.manifest),
+      out,
+      encoder,
+      head,
+      cases,
+      overlap,
+      split,
+      seed,
+      nmsIou,
+      topK,
+      progress: o.progress !== false,
+      provenance: { run: runDir, encoder: encoder.name, provider: encoder.provider },
+    });
+    write(
+      `explain: ${s.cases.length} case(s), ${s.skipped.length} skipped, ${s.seconds.toFixed(1)} s (encoder ${encoder.name} on ${encoder.provider})\n` +
+        detectionTableMarkdown(s.detection) +
+        `explain: outputs in ${out} (explain.json, detection.csv, cases/)\n`,
+    );
+    return s;
+  } finally {
+    await encoder.close();
+  }
+}
+
+/** Subcommands of the explain stage. */
+export function register(program: Command): void {
+  program
+    .command("explain")
+    .description("stage 4: attention heat maps over 75%-overlap tiles, lesion boxes, detection AP (Table 3 style), overlays")
+    .option("--run <dir>", "training run folder (the trained head)", DEFAULT_PATHS.train)
+    .option("--manifest <file>", "tile manifest", `${DEFAULT_PATHS.tiles}/manifest.json`)
+    .option("--encoder <spec>", '"builtin" or an ONNX encoder folder (the one the run was trained on)', "builtin")
+    .option("--out <dir>", "output folder", DEFAULT_PATHS.explain)
+    .option("--cases <n>", "number of bags: half positive, half negative", "8")
+    .option("--overlap <f>", "tile overlap for the maps", "0.75")
+    .option("--split <name>", "split the cases come from (train, val, test, all)", "test")
+    .option("--seed <n>", "seed of the case choice", "0")
+    .option("--nms-iou <f>", "NMS IoU threshold of the box extraction", "0.5")
+    .option("--top-k <n>", "tiles in each bag's gallery", "8")
+    .option("--provider <name>", "onnxruntime execution provider (cpu, cuda, webgpu)", "cpu")
+    .option("--no-progress", "no progress lines")
+    .action(async (o: ExplainCommandOptions) => {
+      await runExplainCommand(o);
+    });
+}
