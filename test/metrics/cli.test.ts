@@ -150,6 +150,24 @@ describe("milpf metrics action", () => {
     expect(a.ci!.balancedAccuracy).not.toBeNull();
   });
 
+  it("--threshold overrides the val choice; no test split reports val with a note", () => {
+    const file = writeCsv("valonly.csv", "label,score,split\n0,0.1,val\n0,0.4,val\n1,0.35,val\n1,0.8,val\n1,0.05,train\n0,0.9,train\n");
+    const given = runMetricsCommand(file, { json: true, threshold: "0.38" }, () => undefined);
+    expect(given.thresholdSource).toBe("given");
+    expect(given.reportedSplit).toBe("val");
+    // by hand at 0.38 on val: predictions 0,1,0,1 -> sens 1/2, spec 1/2
+    expect(given.balancedAccuracy).toBe(0.5);
+    expect(given.notes.join(" ")).toMatch(/no test split/);
+    const chosen = runMetricsCommand(file, { json: true }, () => undefined);
+    expect(chosen.thresholdSource).toBe("val");
+    expect(chosen.notes.join(" ")).toMatch(/optimistic/);
+    // train split scored at the val threshold (0.8 by max bAcc, ties -> highest): both train rows wrong
+    const train = chosen.splits.find((x) => x.split === "train")!;
+    expect(chosen.threshold).toBe(0.8);
+    expect(train.balancedAccuracy).toBe(0);
+    expect(train.auc).toBe(0);
+  });
+
   it("table output names the splits and the threshold's origin", () => {
     const file = writeCsv("split2.csv", SPLIT_CSV);
     let out = "";

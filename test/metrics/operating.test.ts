@@ -45,6 +45,15 @@ describe("specificityAtSensitivity exact from the ROC", () => {
     expect(scanBest).toBe(0.9);
     expect(exact.specificity).not.toBe(scanBest);
   });
+  it("targets 1 and 0", () => {
+    const labels = [0, 0, 1, 1];
+    const scores = [0.1, 0.4, 0.35, 0.8];
+    expect(specificityAtSensitivity(labels, scores, 1)).toEqual({ threshold: 0.35, sensitivity: 1, specificity: 0.5 });
+    // target 0 is met at +Infinity; moving on while no negative is flagged reaches 0.8
+    expect(specificityAtSensitivity(labels, scores, 0)).toEqual({ threshold: 0.8, sensitivity: 0.5, specificity: 1 });
+    // all tied: the only points are +Infinity (sens 0) and the tie (sens 1, spec 0)
+    expect(specificityAtSensitivity([0, 1, 1], [2, 2, 2], 0.9)).toEqual({ threshold: 2, sensitivity: 1, specificity: 0 });
+  });
   it("one class present and bad targets throw", () => {
     expect(() => specificityAtSensitivity([1, 1], [0.2, 0.3])).toThrow(MetricError);
     expect(() => specificityAtSensitivity([0, 1], [0.2, 0.3], 1.5)).toThrow(/target sensitivity must be in \[0, 1\]/);
