@@ -35,11 +35,11 @@ function detectRawSyntax(bytes: Uint8Array): string | null {
 function describeParseError(e: unknown): string {
   const inner = typeof e === "object" && e !== null && "exception" in e ? (e as { exception: unknown }).exception : e;
   const msg = inner instanceof Error ? inner.message : String(inner);
-  return msg.replace(/^dicomParser\.[A-Za-z0-9]+: /, "");
+  return msg.replace(/^dicomParser[.:][A-Za-z0-9]+: ?/, "").replace(/^[A-Za-z]+ByteArrayParser\.[A-Za-z0-9]+: /, "");
 }
 
 function looksTruncated(msg: string): boolean {
-  return /overread|past the end|end of buffer|beyond|premature|truncat|outside/i.test(msg);
+  return /overrun|overread|past end|past the end|end of buffer|beyond|premature|truncat|outside/i.test(msg);
 }
 
 function parseDataset(bytes: Uint8Array, file: string): { ds: dicomParser.DataSet; part10: boolean } {
@@ -59,7 +59,7 @@ function parseDataset(bytes: Uint8Array, file: string): { ds: dicomParser.DataSe
         try {
           inflated = zlib.inflateRawSync(arr.subarray(position), { maxOutputLength: 2 ** 30 });
         } catch (e) {
-          throw new DicomError(file, `deflated dataset does not inflate (${(e as Error).message})`);
+          throw new DicomError(file, `truncated or corrupt deflated dataset (${(e as Error).message})`);
         }
         const out = Buffer.alloc(position + inflated.length);
         out.set(arr.subarray(0, position), 0);
