@@ -1,0 +1,77 @@
+import * as path from "node:path";
+import { projectRoot } from "../lib/util/paths";
+import { executeNotebook, type RunResult } from "./execute";
+import { hasTag, readNotebook, sourceText } from "./nbformat";
+import { declaredNames, PARAMETERS_TAG, type Params } from "./parameterize";
+
+/** The pipeline's notebooks, in order. */
+export const PIPELINE_NOTEBOOKS = ["01_tile", "02_embed", "03_train_ablations", "04_explain"] as const;
+
+export interface PipelineOptions {
+  /** Parameters; each notebook gets those its `parameters` cell declares. */
+  params?: Params;
+  /** Notebook folder (default <project>/notebooks). */
+  notebooksDir?: string;
+  /** Figures root (default <project>/figures): notebook N writes figures/N/ and figures/N/N.ipynb. */
+  figuresRoot?: string;
+  /** Run only these notebooks (names from PIPELINE_NOTEBOOKS), in pipeline order. */
+  only?: string[];
+  cellTimeoutS?: number;
+  /** Seconds per notebook. */
+  timeoutS?: number;
+  log?: (line: string) => void;
+}
+
+export interface PipelineResult {
+  ok: boolean;
+  runs: { notebook: string; result: RunResult }[];
+  /** The notebook that failed, if any. */
+  failed?: string;
+}
+
+/** The output locations of one pipeline notebook. */
+export function pipelineOutputs(name: string, figuresRoot: string): { figuresDir: string; output: string } {
+  const figuresDir = path.join(figuresRoot, name);
+  return { figuresDir, output: path.join(figuresDir, `${name}.ipynb`) };
+}
+
+/** Execute the four notebooks in order; stop at the first that fails. */
+export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineResult> {
+  const root = projectRoot();
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const notebooksDir = opts.notebooksDir ?? path.join(root, "notebooks");
+  const figuresRoot = opts.figuresRoot ?? path.join(root, "figures");
+  const params = opts.params ?? {};
+  const unknownOnly = (opts.only ?? []).filter((n) => !(PIPELINE_NOTEBOOKS as readonly string[]).includes(n));
+  if (unknownOnly.length) throw new Error(`unknown pipeline notebook(s): ${unknownOnly.join(", ")} (known: ${PIPELINE_NOTEBOOKS.join(", ")})`);
+  const names = PIPELINE_NOTEBOOKS.filter((n) => !opts.only?.length || opts.only.includes(n));
+  // Each notebook gets the parameters it declares; a parameter no notebook declares is an error.
+  const declared = new Map<string, string[]>();
+  for (const name of names) {
+    const nb = readNotebook(path.join(notebooksDir, `${name}.ipynb`));
+    const cell = nb.cells.find((c) => c.cell_type === "code" && hasTag(c, PARAMETERS_TAG));
+    declared.set(name, cell ? declaredNames(sourceText(cell.source)) : []);
+  }
+  const nowhere = Object.keys(params).filter((p) => ![...declared.values()].some((d) => d.includes(p)));
+  if (nowhere.length) throw new Error(`parameter(s) ${nowhere.join(", ")} not declared by any pipeline notebook's parameters cell`);
+  const runs: PipelineResult["runs"] = [];
+  for (const name of names) {
+    const mine = Object.fromEntries(Object.entries(params).filter(([k]) => declared.get(name)?.includes(k)));
+    const { figuresDir, output } = pipelineOutputs(name, figuresRoot);
+    log(`== ${name} ==`);
+    const result = await executeNotebook({
+      input: path.join(notebooksDir, `${name}.ipynb`),
+      output,
+      figuresDir,
+      params: mine,
+      cellTimeoutS: opts.cellTimeoutS,
+      timeoutS: opts.timeoutS,
+      log,
+    });
+    runs.push({ notebook: name, result });
+    if (!result.ok) return { ok: false, runs, failed: name };
+  }
+  const total = runs.reduce((s, r) => s + r.result.durationS, 0);
+  log(`pipeline: ${runs.length} notebooks ok in ${total.toFixed(1)} s (${runs.map((r) => `${r.notebook} ${r.result.durationS.toFixed(1)} s`).join(", ")})`);
+  return { ok: true, runs };
+}
