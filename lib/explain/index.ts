@@ -8,3 +8,5 @@ export * from "./overlay";
 export * from "./explainBag";
 export * from "./report";
 export * from "./runExplain";
+export * from "./figures";
+export * from "./loaders";

@@ -6,6 +6,9 @@ import { readManifest } from "../tiling/manifest";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { Progress } from "../util/progress";
 import { Rng } from "../util/rng";
+import { resolveProjectPath } from "../util/paths";
+import type { ExecutionProviderName } from "../embed/encoder";
+import { loadRunEncoder, loadRunHead } from "./loaders";
 import { detectionTable, type DetectionImage, type DetectionRow } from "./detection";
 import { explainBag, type BagScorer, type ExplainImageInput, type ImageExplanation, type TileEmbedder } from "./explainBag";
 import { heatmapToOriginal } from "./frames";
@@ -31,10 +34,14 @@ export interface RunExplainOptions {
   manifest: string;
   /** Output folder. */
   out: string;
-  /** The encoder (lib/embed Encoder). */
-  encoder: TileEmbedder;
-  /** The trained head (lib/head TrainedHead). */
-  head: BagScorer;
+  /** The encoder: "builtin", an ONNX encoder folder (loaded and closed here), or an encoder object. */
+  encoder: string | TileEmbedder;
+  /** Execution provider when the encoder is loaded here (default "cpu"). */
+  provider?: ExecutionProviderName;
+  /** The training run folder whose trained head scores the bags (used when `head` is not given). */
+  run?: string;
+  /** A trained head object (lib/head TrainedHead); overrides `run`. */
+  head?: BagScorer;
   /** Number of bags to explain (default 8): half positive (those with lesion boxes first), half negative. */
   cases?: number;
   /** Split the cases come from (default "test"; "all" = any). */
@@ -139,11 +146,26 @@ function safeName(s: string): string {
 }
 
 export async function runExplain(opts: RunExplainOptions): Promise<ExplainSummary> {
+  let head = opts.head;
+  if (!head) {
+    if (!opts.run) throw new Error("runExplain: give a training run folder (run) or a head");
+    head = await loadRunHead(resolveProjectPath(opts.run));
+  }
+  if (typeof opts.encoder !== "string") return explainWith(opts, opts.encoder, head, {});
+  const encoder = await loadRunEncoder(opts.encoder, opts.provider);
+  try {
+    return await explainWith(opts, encoder, head, { encoder: encoder.name, provider: encoder.provider });
+  } finally {
+    await encoder.close();
+  }
+}
+
+async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head: BagScorer, facts: Record<string, unknown>): Promise<ExplainSummary> {
   const t0 = Date.now();
-  const manifestFile = path.resolve(opts.manifest);
+  const manifestFile = resolveProjectPath(opts.manifest);
   const manifestDir = path.dirname(manifestFile);
   const manifest = readManifest(manifestFile);
-  const out = path.resolve(opts.out);
+  const out = resolveProjectPath(opts.out);
   const nCases = opts.cases ?? 8;
   const split = opts.split ?? "test";
   const seed = opts.seed ?? 0;
@@ -159,8 +181,8 @@ export async function runExplain(opts: RunExplainOptions): Promise<ExplainSummar
   for (const bag of bags) {
     try {
       const inputs: ExplainImageInput[] = [];
-      for (const img of bag.images) inputs.push(await loadView(manifestDir, img, opts.encoder.inputSizePx));
-      const r = await explainBag(inputs, opts.encoder, opts.head, {
+      for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder.inputSizePx));
+      const r = await explainBag(inputs, encoder, head, {
         overlap,
         tiling: manifest.params,
         nmsIou,
@@ -241,7 +263,7 @@ export async function runExplain(opts: RunExplainOptions): Promise<ExplainSummar
       workingSizePx: manifest.params.workingSizePx,
       tileSizePx: manifest.params.tileSizePx,
     },
-    provenance: opts.provenance ?? {},
+    provenance: { ...(opts.run ? { run: resolveProjectPath(opts.run) } : {}), ...facts, ...(opts.provenance ?? {}) },
     cases,
     detection,
     skipped,

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { detectionTableMarkdown } from "../../lib/explain/report";
-import { loadRunEncoder, loadRunHead } from "../../lib/explain/loaders";
 import { runExplain, type ExplainSummary } from "../../lib/explain/runExplain";
 import type { ExecutionProviderName } from "../../lib/embed/encoder";
 import type { Split } from "../../lib/types";
@@ -42,34 +41,28 @@ export async function runExplainCommand(
   const seed = num(o.seed, "seed", true, 0, 2 ** 31);
   const nmsIou = num(o.nmsIou, "nms-iou", false, 0, 1);
   const topK = num(o.topK, "top-k", true, 1, 64);
-  const runDir = resolveProjectPath(o.run);
-  const head = await loadRunHead(runDir);
-  const encoder = await loadRunEncoder(o.encoder, o.provider as ExecutionProviderName);
-  try {
-    const out = resolveProjectPath(o.out);
-    const s = await runExplain({
-      manifest: resolveProjectPath(o.manifest),
-      out,
-      encoder,
-      head,
-      cases,
-      overlap,
-      split,
-      seed,
-      nmsIou,
-      topK,
-      progress: o.progress !== false,
-      provenance: { run: runDir, encoder: encoder.name, provider: encoder.provider },
-    });
-    write(
-      `explain: ${s.cases.length} case(s), ${s.skipped.length} skipped, ${s.seconds.toFixed(1)} s (encoder ${encoder.name} on ${encoder.provider})\n` +
-        detectionTableMarkdown(s.detection) +
-        `explain: outputs in ${out} (explain.json, detection.csv, cases/)\n`,
-    );
-    return s;
-  } finally {
-    await encoder.close();
-  }
+  const out = resolveProjectPath(o.out);
+  const s = await runExplain({
+    run: o.run,
+    manifest: o.manifest,
+    encoder: o.encoder,
+    provider: o.provider as ExecutionProviderName,
+    out,
+    cases,
+    overlap,
+    split,
+    seed,
+    nmsIou,
+    topK,
+    progress: o.progress !== false,
+  });
+  write(
+    `explain: ${s.cases.length} case(s), ${s.skipped.length} skipped, ${s.seconds.toFixed(1)} s ` +
+      `(encoder ${String(s.provenance.encoder)} on ${String(s.provenance.provider)})\n` +
+      detectionTableMarkdown(s.detection) +
+      `explain: outputs in ${out} (explain.json, detection.csv, detection.md, cases/)\n`,
+  );
+  return s;
 }
 
 /** Subcommands of the explain stage. */

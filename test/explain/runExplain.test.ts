@@ -5,6 +5,7 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { softmax } from "../../lib/explain/heatmap";
 import { chooseCases, runExplain } from "../../lib/explain/runExplain";
+import { caseMontage, precisionRecallFigure, readExplainSummary } from "../../lib/explain/figures";
 import type { BagScorer, TileEmbedder } from "../../lib/explain/explainBag";
 import { encodeGrey16Png, encodeMaskPng } from "../../lib/preprocess/grey16";
 import { makeTransform } from "../../lib/preprocess/transform";
@@ -112,6 +113,15 @@ describe("runExplain on a hand-made manifest", () => {
     expect(fs.readFileSync(path.join(out, "detection.md"), "utf8")).toContain("128 px");
     const saved = JSON.parse(fs.readFileSync(path.join(out, "explain.json"), "utf8")) as { cases: unknown[] };
     expect(saved.cases).toHaveLength(2);
+    // figures for the notebook: montage of positive cases, PR curve from the saved summary
+    const saved2 = readExplainSummary(out);
+    const m = await caseMontage(out, saved2, { label: 1, cellWidthPx: 40 });
+    expect(m.cases.map((c) => c.breastId)).toEqual(["s1_L"]);
+    const mm = await sharp(m.png).metadata();
+    expect([mm.width, mm.height]).toEqual([2 * 40 + 4, 40]); // two views side by side, square overlays
+    const pr = precisionRecallFigure(saved2);
+    expect(pr.data).toHaveLength(2); // all + mass
+    await expect(caseMontage(out, saved2, { label: 0, map: "contribution" })).resolves.toBeTruthy();
     // a broken image is skipped with its reason, the batch goes on
     fs.writeFileSync(path.join(dir, "n_cc.png"), "not a png");
     const s2 = await runExplain({ manifest: manifestFile, out: path.join(dir, "out2"), encoder, head, cases: 2, progress: false, overlayWidthPx: 64 });
