@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import sharp from "sharp";
+import sharp, { type OverlayOptions } from "sharp";
 import { readJson } from "../util/atomic";
 import { resolveProjectPath } from "../util/paths";
 import { averagePrecision, lesionType, matchPredictions, type DetectionImage } from "./detection";
@@ -41,7 +41,7 @@ export async function caseMontage(outDir: string, s: ExplainSummary, opts: Monta
   const w = opts.cellWidthPx ?? 256;
   const gap = 4;
   const cols = Math.max(...chosen.map((c) => c.images.length));
-  const layers: sharp.OverlayOptions[] = [];
+  const layers: OverlayOptions[] = [];
   let y = 0;
   for (const c of chosen) {
     let rowH = 0;
