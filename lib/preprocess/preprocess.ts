@@ -21,6 +21,12 @@ export interface PresentationImage {
   laterality?: Laterality | null;
   /** Source name for error messages (e.g. the DICOM path). */
   source?: string;
+  /**
+   * Optional image of the same size that orientation and the mask are computed on instead of
+   * `pixels`: linear (un-windowed) values, e.g. toPresentation(img, {voi: "minmax"}). A display
+   * window clips the faint skin line to black, which the mask would then miss.
+   */
+  maskPixels?: Float32Array | Uint16Array;
 }
 
 export interface PreprocessOptions {
@@ -98,7 +104,9 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
   const f = Math.min(1, maxSide / Math.max(W, H));
   const lw = Math.max(8, Math.round(W * f));
   const lh = Math.max(8, Math.round(H * f));
-  const low = lw === W && lh === H ? full : await resizeGrey16({ pixels: full, widthPx: W, heightPx: H }, lw, lh, kernel);
+  if (img.maskPixels && img.maskPixels.length !== W * H) throw new Error(`${what}: maskPixels has ${img.maskPixels.length} values for ${W} x ${H}`);
+  const maskSource = img.maskPixels ? toUint16(img.maskPixels) : full;
+  const low = lw === W && lh === H ? maskSource : await resizeGrey16({ pixels: maskSource, widthPx: W, heightPx: H }, lw, lh, kernel);
 
   // 2. Orientation (tag confirmed by column sums).
   const orientation = decideOrientation(low, lw, lh, img.laterality);
