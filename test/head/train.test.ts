@@ -1,0 +1,74 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { selectTfBackend } from "../../lib/util/backend";
+import {
+  ABLATION_CONFIGS,
+  FULL_CONFIG,
+  aucExact,
+  sourceFromStoreData,
+  splitBagIndices,
+  synthesizeEmbeddings,
+  trainGrid,
+  type HeadConfig,
+} from "../../lib/head";
+
+const byName = (n: string): HeadConfig => ABLATION_CONFIGS.find((c) => c.name === n) as HeadConfig;
+
+beforeAll(async () => {
+  await selectTfBackend({ log: () => undefined });
+});
+
+const small = synthesizeEmbeddings({ bags: 120, tilesPerBag: 12, viewsPerBag: 2, dim: 24, seed: 4, prevalence: 0.4, positiveTilesPerBag: 2, signalStrength: 1 });
+const smallSrc = sourceFromStoreData(small, 24);
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe("grid training", () => {
+  it("is reproducible from the seed, and different seeds give different models", async () => {
+    const opts = { source: smallSrc, configs: [FULL_CONFIG], epochs: 6, progress: false };
+    const a = await trainGrid({ ...opts, seeds: [5] });
+    const b = await trainGrid({ ...opts, seeds: [5] });
+    const c = await trainGrid({ ...opts, seeds: [6] });
+    for (const k of Object.keys(a.runs[0].params)) expect(b.runs[0].params[k]).toEqual(a.runs[0].params[k]);
+    expect(b.runs[0].curve).toEqual(a.runs[0].curve);
+    expect(maxDiff(c.runs[0].params.l1w, a.runs[0].params.l1w)).toBeGreaterThan(1e-3);
+  });
+
+  it("training runs together gives the same models as training each alone (incl. early-stopped runs)", async () => {
+    const configs = [FULL_CONFIG, byName("global-attn"), byName("global-mean-inf"), byName("max+mean")];
+    const seeds = [1, 2, 3];
+    const opts = { source: smallSrc, epochs: 14, patience: 3, progress: false, chunkRows: 200 };
+    const together = await trainGrid({ ...opts, configs, seeds });
+    expect(together.runs.some((r) => r.epochsRun < 14)).toBe(true); // some runs were frozen early
+    for (const r of together.runs) {
+      const alone = (await trainGrid({ ...opts, configs: [r.config], seeds: [r.seed] })).runs[0];
+      expect(alone.bestEpoch, `${r.config.name}/${r.seed}`).toBe(r.bestEpoch);
+      expect(alone.epochsRun).toBe(r.epochsRun);
+      for (const k of Object.keys(r.params)) expect(maxDiff(alone.params[k], r.params[k]), `${r.config.name}/${r.seed} ${k}`).toBeLessThan(1e-4);
+      expect(maxDiff(alone.scores, r.scores)).toBeLessThan(1e-4);
+    }
+  });
+
+  it("keeps the best validation state (scores of the kept state reproduce the best validation AUC)", async () => {
+    const res = await trainGrid({ source: smallSrc, configs: [FULL_CONFIG], seeds: [2], epochs: 30, patience: 5, progress: false });
+    const r = res.runs[0];
+    const val = splitBagIndices(smallSrc.bags, "val");
+    const auc = aucExact(val.map((b) => r.scores[b]), val.map((b) => smallSrc.bags[b].label));
+    expect(auc).toBeCloseTo(r.bestValAuc, 6);
+    expect(r.curve[r.bestEpoch - 1].valAuc).toBeCloseTo(r.bestValAuc, 9);
+    expect(Math.max(...r.curve.map((p) => p.valAuc))).toBeLessThanOrEqual(r.bestValAuc + 0.001 + 1e-12);
+  });
+
+  it("on synthetic embeddings the full model beats chance by a wide margin (test AUC > 0.8)", async () => {
+    const data = synthesizeEmbeddings({ bags: 400, tilesPerBag: 16, viewsPerBag: 2, dim: 32, seed: 9, prevalence: 0.3, positiveTilesPerBag: 2, signalStrength: 1 });
+    const src = sourceFromStoreData(data, 32);
+    const res = await trainGrid({ source: src, configs: [FULL_CONFIG], seeds: [1, 2, 3], epochs: 200, progress: false });
+    const sel = res.runs.reduce((a, b) => (b.bestValAuc > a.bestValAuc ? b : a));
+    const test = splitBagIndices(src.bags, "test");
+    const auc = aucExact(test.map((b) => sel.scores[b]), test.map((b) => src.bags[b].label));
+    expect(auc).toBeGreaterThan(0.8);
+  }, 120_000);
+});
