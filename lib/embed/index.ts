@@ -12,3 +12,5 @@ export { buildTinyVit, writeTinyVit } from "./tinyVit";
 export type { TinyVitOptions } from "./tinyVit";
 export { loadEncoder } from "./loadEncoder";
 export type { LoadEncoderOptions } from "./loadEncoder";
+export { runEmbedding, planBags, parseShard, CHUNK_DIR, RUN_STATS_FILE } from "./run";
+export type { RunEmbeddingOptions, EmbeddingRunResult, EmbeddingRunStats, Shard } from "./run";

@@ -3,3 +3,4 @@ export * from "./float16";
 export { StoreWriter, writeStore, validateStoreData } from "./write";
 export type { ImageEmbeddings, StoreWriterOptions } from "./write";
 export { openStore, readStoreData } from "./read";
+export { mergeStores } from "./merge";

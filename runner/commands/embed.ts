@@ -1,4 +1,107 @@
 import type { Command } from "commander";
+import * as path from "node:path";
+import { parseShard, runEmbedding, type EmbeddingRunResult, type Shard } from "../../lib/embed/run";
+import type { ExecutionProviderName, OutputChoice } from "../../lib/embed/encoder";
+import { mergeStores } from "../../lib/store/merge";
+import type { StoreDtype } from "../../lib/store/format";
+import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 
-/** Subcommands of the embed stage (filled by that stage). */
-export function register(_program: Command): void {}
+/** Options of `milpf embed` as commander hands them over. */
+export interface EmbedCommandOptions {
+  manifest: string;
+  encoder: string;
+  out: string;
+  provider: string;
+  output: string;
+  batch: string;
+  dtype: string;
+  shard?: string;
+  shardCount?: string;
+  threads?: string;
+  progress?: boolean;
+}
+
+function int(text: string, name: string): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isInteger(v) || v < 1) throw new Error(`embed: --${name} must be a positive integer, got '${text}'`);
+  return v;
+}
+
+/**
+ * The shard of this process: --shard K/N, or --shard-count N with K from JOB_COMPLETION_INDEX
+ * (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array, 0-based: --array=0-(N-1)).
+ */
+export function resolveShard(o: Pick<EmbedCommandOptions, "shard" | "shardCount">, env: NodeJS.ProcessEnv = process.env): Shard | null {
+  if (o.shard) return parseShard(o.shard);
+  if (!o.shardCount) return null;
+  const count = int(o.shardCount, "shard-count");
+  const raw = env.JOB_COMPLETION_INDEX ?? env.SLURM_ARRAY_TASK_ID;
+  if (raw === undefined) throw new Error("embed: --shard-count needs JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID in the environment (or use --shard K/N)");
+  return parseShard(`${raw}/${count}`);
+}
+
+/** The action of `milpf embed`. */
+export async function runEmbedCommand(o: EmbedCommandOptions, write: (t: string) => void = (t) => process.stdout.write(t)): Promise<EmbeddingRunResult> {
+  const providers = ["cpu", "cuda", "webgpu"];
+  if (!providers.includes(o.provider)) throw new Error(`embed: --provider must be one of ${providers.join(", ")}, got '${o.provider}'`);
+  if (!["cls", "pooler", "auto"].includes(o.output)) throw new Error(`embed: --output must be cls, pooler or auto, got '${o.output}'`);
+  if (o.dtype !== "float32" && o.dtype !== "float16") throw new Error(`embed: --dtype must be float32 or float16, got '${o.dtype}'`);
+  const shard = resolveShard(o);
+  const res = await runEmbedding({
+    manifest: o.manifest,
+    encoder: o.encoder,
+    out: o.out,
+    provider: o.provider as ExecutionProviderName,
+    output: o.output as OutputChoice,
+    batchSize: int(o.batch, "batch"),
+    dtype: o.dtype as StoreDtype,
+    shard,
+    threads: o.threads ? int(o.threads, "threads") : undefined,
+    progress: o.progress !== false,
+  });
+  const s = res.stats;
+  write(
+    `embed: ${s.bags} bags, ${s.images} images, ${s.globals} global views + ${s.tiles} tiles, encoder ${s.encoder} (D=${res.meta.dim}) on ${s.provider}` +
+      `${shard ? `, shard ${shard.index}/${shard.count}` : ""}\n` +
+      `embed: ${s.embeddedImages} images embedded, ${s.reusedImages} reused from an earlier run, ${s.tilesPerSecond.toFixed(1)} tiles/s, ${s.seconds.toFixed(1)} s\n` +
+      `embed: store ${res.storeDir} (${res.meta.dtype})\n`,
+  );
+  for (const k of s.skipped) write(`embed: skipped ${k.imageId}: ${k.error}\n`);
+  return res;
+}
+
+/** Registers `milpf embed` and `milpf embed merge`. */
+export function register(program: Command): void {
+  const embed = program
+    .command("embed")
+    .description(
+      "Stage 2: global views and tiles of every labelled image through the encoder -> embedding store. " +
+        "Resumable (re-run after a crash continues), shardable (--shard K/N, then `milpf embed merge`).",
+    )
+    .option("--manifest <file>", "tile manifest", path.join(DEFAULT_PATHS.tiles, "manifest.json"))
+    .option("--encoder <spec>", "builtin, or a Hugging Face ONNX export folder (model.onnx, config.json, preprocessor_config.json)", "builtin")
+    .option("--out <dir>", "store folder", DEFAULT_PATHS.embeddings)
+    .option("--provider <name>", "cpu | cuda | webgpu (no silent fallback)", "cpu")
+    .option("--output <choice>", "cls | pooler | auto (DINOv2 -> CLS, SigLIP -> pooler)", "auto")
+    .option("--batch <n>", "encoder batch size", "64")
+    .option("--dtype <type>", "float32 | float16 on disk", "float32")
+    .option("--shard <K/N>", "compute shard K of N (0-based, by bag)")
+    .option("--shard-count <N>", "N shards, K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID")
+    .option("--threads <n>", "onnxruntime intra-op threads")
+    .option("--no-progress", "no progress output")
+    .action(async (o: EmbedCommandOptions) => {
+      await runEmbedCommand(o);
+    });
+  embed
+    .command("merge")
+    .description("Join shard stores into one (equals a single run)")
+    .argument("<shards...>", "shard store folders")
+    .requiredOption("--out <dir>", "merged store folder")
+    .action((shards: string[], o: { out: string }) => {
+      const meta = mergeStores(
+        shards.map((s) => resolveProjectPath(s)),
+        resolveProjectPath(o.out),
+      );
+      process.stdout.write(`embed merge: ${shards.length} shards -> ${meta.bags.length} bags, ${meta.globalCount} global views, ${meta.tileCount} tiles in ${resolveProjectPath(o.out)}\n`);
+    });
+}

@@ -1,0 +1,298 @@
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { EncoderInfo, ManifestImage, StoreBag, TileManifest } from "../types";
+import { readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import { Progress } from "../util/progress";
+import { resolveProjectPath } from "../util/paths";
+import { decodeGrey16Png, resizeGrey16 } from "../preprocess/grey16";
+import { cropTile } from "../tiling/crop";
+import { readManifest } from "../tiling/manifest";
+import type { StoreDtype, StoreMeta } from "../store/format";
+import { StoreWriter, type ImageEmbeddings } from "../store/write";
+import type { BuiltinEncoderOptions } from "./builtin";
+import type { Encoder, ExecutionProviderName, OutputChoice } from "./encoder";
+import { loadEncoder } from "./loadEncoder";
+
+/** One shard of a sharded run: bags i with i % count === index (0-based). */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export interface RunEmbeddingOptions {
+  /** Tile manifest file (project-relative or absolute). */
+  manifest: string;
+  /** "builtin" or an HF-style ONNX export folder. */
+  encoder: string;
+  /** Store folder to write (project-relative or absolute). */
+  out: string;
+  provider?: ExecutionProviderName;
+  output?: OutputChoice;
+  /** Images per encoder call are split into batches of this many (default 64). */
+  batchSize?: number;
+  dtype?: StoreDtype;
+  shard?: Shard | null;
+  threads?: number;
+  builtin?: BuiltinEncoderOptions;
+  builtinFolder?: string;
+  /** Show progress on stderr (default true). */
+  progress?: boolean;
+  /** Use this encoder instead of loading one (it is not closed). */
+  encoderInstance?: Encoder;
+  /** Keep the per-image chunk files after the store is assembled (default true: they make re-runs instant). */
+  keepChunks?: boolean;
+}
+
+export interface EmbeddingRunStats {
+  bags: number;
+  images: number;
+  globals: number;
+  tiles: number;
+  /** Images embedded by this call (the rest were reused from chunk files of an earlier, interrupted run). */
+  embeddedImages: number;
+  reusedImages: number;
+  skipped: { imageId: string; error: string }[];
+  seconds: number;
+  /** Global views + tiles embedded by this call per second of embedding time. */
+  tilesPerSecond: number;
+  provider: string;
+  encoder: string;
+}
+
+export interface EmbeddingRunResult {
+  storeDir: string;
+  meta: StoreMeta;
+  stats: EmbeddingRunStats;
+}
+
+/** Chunk and state files of a run live here, inside the output folder. */
+export const CHUNK_DIR = "chunks";
+const STATE_FILE = "state.json";
+export const RUN_STATS_FILE = "embed_run.json";
+
+interface RunState {
+  key: string;
+  startedAt: string;
+}
+
+interface PlannedBag {
+  bag: StoreBag;
+  images: ManifestImage[];
+}
+
+/** Parse "K/N" (0-based K) into a Shard. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m) throw new Error(`--shard must look like K/N (0-based K), got "${text}"`);
+  const shard = { index: Number(m[1]), count: Number(m[2]) };
+  if (shard.count < 1 || shard.index >= shard.count) throw new Error(`--shard ${text}: need 0 <= K < N`);
+  return shard;
+}
+
+/**
+ * The bags of a manifest: labelled images with a split, grouped by breastId, sorted by bagId
+ * (images keep manifest order). A bag whose images disagree on label or split is left out and
+ * reported. With a shard, only bags i with i % count === index are kept.
+ */
+export function planBags(manifest: TileManifest, shard: Shard | null = null): { bags: PlannedBag[]; skipped: { imageId: string; error: string }[] } {
+  const byBag = new Map<string, ManifestImage[]>();
+  for (const im of manifest.images) {
+    if (im.label === null || im.split === null) continue;
+    const list = byBag.get(im.breastId);
+    if (list) list.push(im);
+    else byBag.set(im.breastId, [im]);
+  }
+  const ids = Array.from(byBag.keys()).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const bags: PlannedBag[] = [];
+  const skipped: { imageId: string; error: string }[] = [];
+  ids.forEach((id, i) => {
+    if (shard && i % shard.count !== shard.index) return;
+    const images = byBag.get(id) ?? [];
+    const first = images[0];
+    const bad = images.find((im) => im.label !== first.label || im.split !== first.split || im.patientId !== first.patientId);
+    if (bad) {
+      for (const im of images) skipped.push({ imageId: im.imageId, error: `bag ${id}: images disagree on label/split/patient` });
+      return;
+    }
+    bags.push({ bag: { bagId: id, patientId: first.patientId, label: first.label as 0 | 1, split: first.split as StoreBag["split"] }, images });
+  });
+  return { bags, skipped };
+}
+
+function chunkFile(chunkDir: string, im: ManifestImage): string {
+  const safe = im.imageId.replace(/[^A-Za-z0-9._-]/g, "_");
+  const h = crypto.createHash("sha1").update(im.imageId).digest("hex").slice(0, 8);
+  return path.join(chunkDir, `${safe}.${h}.f32`);
+}
+
+function toUnit(pixels: Uint16Array, out: Float32Array, offset: number): void {
+  for (let i = 0; i < pixels.length; i++) out[offset + i] = pixels[i] / 65535;
+}
+
+/** Read one image's global view and tiles as encoder inputs (count x S x S in [0, 1]). */
+async function loadImageInputs(manifestDir: string, im: ManifestImage, enc: Encoder): Promise<Float32Array> {
+  const S = enc.inputSizePx;
+  const out = new Float32Array((1 + im.tiles.length) * S * S);
+  const globalFile = path.join(manifestDir, im.globalViewFile);
+  const g = await decodeGrey16Png(globalFile);
+  if (g.widthPx !== g.heightPx) throw new Error(`${globalFile}: global view is ${g.widthPx} x ${g.heightPx}, expected a square`);
+  toUnit(g.widthPx === S ? g.pixels : await resizeGrey16(g, S, S, enc.resampleKernel), out, 0);
+  if (im.tiles.length === 0) return out;
+  const workFile = path.join(manifestDir, im.workingImageFile);
+  const w = await decodeGrey16Png(workFile);
+  if (w.widthPx !== w.heightPx) throw new Error(`${workFile}: working image is ${w.widthPx} x ${w.heightPx}, expected a square`);
+  for (let t = 0; t < im.tiles.length; t++) {
+    const tile = im.tiles[t];
+    const crop = cropTile(w.pixels, w.widthPx, tile);
+    // Tiles at another size than the encoder's input are resized with sharp using the
+    // kernel the model's preprocessor_config asks for.
+    const px = tile.sizePx === S ? crop : await resizeGrey16({ pixels: crop, widthPx: tile.sizePx, heightPx: tile.sizePx }, S, S, enc.resampleKernel);
+    toUnit(px, out, (1 + t) * S * S);
+  }
+  return out;
+}
+
+function encoderKey(info: Omit<EncoderInfo, "provider">, manifest: TileManifest, batchSize: number): string {
+  return crypto.createHash("sha256").update(JSON.stringify({ info, tiling: manifest.params, batchSize })).digest("hex");
+}
+
+const testDelayMs = Number(process.env.MILPF_EMBED_TEST_DELAY_MS ?? 0);
+
+/**
+ * The embedding stage: every labelled image with a split (global view + tiles) through the
+ * encoder, then the store assembled in bag order. Resumable: each image's embeddings go to a
+ * chunk file (written atomically) as soon as they are computed; a re-run after a crash or
+ * kill reuses them, and the store is assembled from chunks in a fixed order, so the result
+ * equals an uninterrupted run. Each image is embedded in its own batches (batch composition
+ * never depends on where a run was interrupted). Images that fail are skipped and reported.
+ */
+export async function runEmbedding(opts: RunEmbeddingOptions): Promise<EmbeddingRunResult> {
+  const t0 = Date.now();
+  const manifestFile = resolveProjectPath(opts.manifest);
+  const manifestDir = path.dirname(manifestFile);
+  const manifest = readManifest(manifestFile);
+  const outDir = resolveProjectPath(opts.out);
+  const batchSize = opts.batchSize ?? 64;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer (got ${batchSize})`);
+  const dtype = opts.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float16") throw new Error(`dtype must be float32 or float16 (got ${String(dtype)})`);
+  const shard = opts.shard ?? null;
+  const plan = planBags(manifest, shard);
+
+  const enc =
+    opts.encoderInstance ??
+    (await loadEncoder(opts.encoder, { provider: opts.provider, output: opts.output, threads: opts.threads, builtin: opts.builtin, builtinFolder: opts.builtinFolder }));
+  try {
+    const D = enc.dim;
+    const S = enc.inputSizePx;
+    const infoNoProvider = { name: enc.name, dim: D, inputSizePx: S, params: enc.params };
+    const key = encoderKey(infoNoProvider, manifest, batchSize);
+    const chunkDir = path.join(outDir, CHUNK_DIR);
+    fs.mkdirSync(chunkDir, { recursive: true });
+    const stateFile = path.join(chunkDir, STATE_FILE);
+    let state: RunState | null = fs.existsSync(stateFile) ? readJson<RunState>(stateFile) : null;
+    if (!state || state.key !== key) {
+      // another encoder / tiling / batch size: old chunks are not reusable
+      for (const f of fs.readdirSync(chunkDir)) fs.rmSync(path.join(chunkDir, f), { force: true });
+      state = { key, startedAt: new Date().toISOString() };
+      writeJsonAtomic(stateFile, state);
+    }
+    for (const f of fs.readdirSync(chunkDir)) if (f.startsWith(".") && f.endsWith(".tmp")) fs.rmSync(path.join(chunkDir, f), { force: true });
+
+    const skipped = [...plan.skipped];
+    const allImages = plan.bags.flatMap((b) => b.images);
+    const expectedBytes = (im: ManifestImage): number => (1 + im.tiles.length) * D * 4;
+    const todo = allImages.filter((im) => {
+      const f = chunkFile(chunkDir, im);
+      return !(fs.existsSync(f) && fs.statSync(f).size === expectedBytes(im));
+    });
+    const totalRows = todo.reduce((s, im) => s + 1 + im.tiles.length, 0);
+    const progress = new Progress({ label: `embed (${enc.name}, ${enc.provider})`, total: totalRows, unit: "tiles", enabled: opts.progress !== false });
+    const failed = new Set<string>();
+    let embeddedRows = 0;
+    let embedMs = 0;
+    // Prefetch: decode the next image's PNGs while the encoder runs on this one.
+    const load = (i: number): Promise<Float32Array | Error> =>
+      i < todo.length ? loadImageInputs(manifestDir, todo[i], enc).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))) : Promise.resolve(new Float32Array(0));
+    let next = load(0);
+    for (let i = 0; i < todo.length; i++) {
+      const im = todo[i];
+      const inputs = await next;
+      next = load(i + 1);
+      const rows = 1 + im.tiles.length;
+      if (inputs instanceof Error) {
+        skipped.push({ imageId: im.imageId, error: inputs.message });
+        failed.add(im.imageId);
+        progress.tick(rows);
+        continue;
+      }
+      const e0 = Date.now();
+      const emb = new Float32Array(rows * D);
+      for (let s = 0; s < rows; s += batchSize) {
+        const n = Math.min(batchSize, rows - s);
+        emb.set(await enc.embed(inputs.subarray(s * S * S, (s + n) * S * S), n), s * D);
+      }
+      embedMs += Date.now() - e0;
+      embeddedRows += rows;
+      writeFileAtomic(chunkFile(chunkDir, im), new Uint8Array(emb.buffer));
+      progress.tick(rows);
+      if (testDelayMs > 0) await new Promise((r) => setTimeout(r, testDelayMs));
+    }
+
+    // Assemble the store from the chunks, in bag order.
+    const writer = new StoreWriter(outDir, {
+      encoder: { ...infoNoProvider, provider: enc.provider },
+      dtype,
+      params: {
+        manifest: manifestFile,
+        tiling: manifest.params,
+        batchSize,
+        shard: shard ? `${shard.index}/${shard.count}` : null,
+      },
+      createdAt: state.startedAt,
+    });
+    let nBags = 0;
+    let nImages = 0;
+    try {
+      for (const pb of plan.bags) {
+        const ims: ImageEmbeddings[] = [];
+        for (const im of pb.images) {
+          if (failed.has(im.imageId)) continue;
+          const buf = fs.readFileSync(chunkFile(chunkDir, im));
+          if (buf.length !== expectedBytes(im)) throw new Error(`${chunkFile(chunkDir, im)}: ${buf.length} bytes, expected ${expectedBytes(im)}`);
+          const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+          const coords = new Int32Array(im.tiles.length * 3);
+          im.tiles.forEach((t, k) => coords.set([t.xPx, t.yPx, t.sizePx], k * 3));
+          ims.push({ imageId: im.imageId, view: im.view, globals: all.subarray(0, D), tiles: all.subarray(D), tileCoordsPx: coords });
+        }
+        if (ims.length === 0) continue;
+        writer.appendBag(pb.bag, ims);
+        nBags++;
+        nImages += ims.length;
+      }
+    } catch (e) {
+      writer.abort();
+      throw e;
+    }
+    const meta = writer.finish();
+    if (opts.keepChunks === false) fs.rmSync(chunkDir, { recursive: true, force: true });
+    const stats: EmbeddingRunStats = {
+      bags: nBags,
+      images: nImages,
+      globals: meta.globalCount,
+      tiles: meta.tileCount,
+      embeddedImages: todo.length - failed.size,
+      reusedImages: allImages.length - todo.length,
+      skipped,
+      seconds: (Date.now() - t0) / 1000,
+      tilesPerSecond: embedMs > 0 ? embeddedRows / (embedMs / 1000) : 0,
+      provider: enc.provider,
+      encoder: enc.name,
+    };
+    writeJsonAtomic(path.join(outDir, RUN_STATS_FILE), stats);
+    return { storeDir: outDir, meta, stats };
+  } finally {
+    if (!opts.encoderInstance) await enc.close();
+  }
+}
