@@ -16,3 +16,8 @@ export type { SyntheticOptions, SyntheticSummary } from "./synthetic";
 export type { ImageTruth } from "./synthRender";
 export { makeSplits, applySplits, writeSplits, readSplits, allocateCounts, patientStratum, DEFAULT_FRACTIONS } from "./splits";
 export type { SplitFractions, SplitOptions } from "./splits";
+export * as labels from "./labels";
+export { biradsToLabel, parseBirads, parseDensity, embedAssessmentToBirads, EMBED_ASSESSMENT } from "./labels";
+export * as adapters from "./adapters";
+export { loadDataset, ADAPTERS } from "./adapters";
+export type { AdapterName, AdapterResult, LoadDatasetOptions, SkippedRow } from "./adapters";

@@ -1,4 +1,83 @@
 import type { Command } from "commander";
+import { ADAPTERS, type AdapterName, loadDataset } from "../../lib/data/adapters";
+import { makeSplits, writeSplits } from "../../lib/data/splits";
+import { generateSyntheticDataset } from "../../lib/data/synthetic";
+import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 
-/** Subcommands of the data stage (filled by that stage). */
-export function register(_program: Command): void {}
+function int(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got "${v}"`);
+    return n;
+  };
+}
+
+function float(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${v}"`);
+    return n;
+  };
+}
+
+/** Subcommands of the data stage: `milpf synth`, `milpf splits`. */
+export function register(program: Command): void {
+  program
+    .command("synth")
+    .description("generate the synthetic mammography dataset (DICOM + VinDr-layout tables + ground truth)")
+    .option("--out <dir>", "output folder (project-relative or absolute)", DEFAULT_PATHS.syntheticDataset)
+    .option("--patients <n>", "number of patients (one exam, two breasts each)", int("patients"), 100)
+    .option("--height <px>", "image height in pixels (width = 13/16 of it)", int("height"), 1024)
+    .option("--seed <s>", "random seed", int("seed"), 0)
+    .option("--prevalence <p>", "fraction of breasts that are suspicious (BI-RADS 4-6)", float("prevalence"), 0.3)
+    .option("--workers <n>", "worker threads (default: min(4, cores))", int("workers"))
+    .option("--json", "print the summary as JSON")
+    .action(async (o: { out: string; patients: number; height: number; seed: number; prevalence: number; workers?: number; json?: boolean }) => {
+      const summary = await generateSyntheticDataset({
+        outDir: resolveProjectPath(o.out),
+        patients: o.patients,
+        heightPx: o.height,
+        seed: o.seed,
+        prevalence: o.prevalence,
+        workers: o.workers,
+      });
+      if (o.json) {
+        console.log(JSON.stringify(summary, null, 2));
+        return;
+      }
+      console.log(
+        `synthetic set in ${summary.outDir}: ${summary.patients} patients, ${summary.breasts} breasts ` +
+          `(${summary.suspiciousBreasts} suspicious, ${summary.benignBreasts} benign, ${summary.negativeBreasts} negative), ` +
+          `${summary.images} images ${summary.widthPx}x${summary.heightPx} (${summary.imagesWritten} written, ${summary.imagesReused} reused) ` +
+          `in ${summary.seconds.toFixed(1)} s with ${summary.workers} worker(s)`,
+      );
+      console.log(`transfer syntaxes: ${Object.entries(summary.transferSyntaxCounts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    });
+
+  program
+    .command("splits")
+    .description("make train/val/test splits (grouped by patient, stratified by BI-RADS) and write them as CSV")
+    .option("--adapter <name>", `dataset adapter (${ADAPTERS.join(", ")})`, "synthetic")
+    .option("--dir <dir>", "dataset folder", DEFAULT_PATHS.syntheticDataset)
+    .option("--out <file>", "split CSV (patient_id, split)", DEFAULT_PATHS.splits)
+    .option("--seed <s>", "random seed", int("seed"), 42)
+    .option("--train <f>", "train fraction", float("train"), 0.7)
+    .option("--val <f>", "val fraction", float("val"), 0.1)
+    .option("--test <f>", "test fraction", float("test"), 0.2)
+    .option("--ignore-given", "ignore a split column the dataset provides")
+    .action(async (o: { adapter: string; dir: string; out: string; seed: number; train: number; val: number; test: number; ignoreGiven?: boolean }) => {
+      if (!(ADAPTERS as readonly string[]).includes(o.adapter)) throw new Error(`--adapter must be one of ${ADAPTERS.join(", ")}, got "${o.adapter}"`);
+      const { records, skipped } = await loadDataset({ adapter: o.adapter as AdapterName, dir: resolveProjectPath(o.dir) } as Parameters<typeof loadDataset>[0]);
+      const splits = makeSplits(records, { seed: o.seed, fractions: { train: o.train, val: o.val, test: o.test }, respectGiven: !o.ignoreGiven });
+      const out = resolveProjectPath(o.out);
+      writeSplits(out, splits);
+      const counts: Record<string, number> = { train: 0, val: 0, test: 0 };
+      for (const s of splits.values()) counts[s]++;
+      console.log(`${out}: ${splits.size} patients (train ${counts.train}, val ${counts.val}, test ${counts.test}) from ${records.length} images`);
+      if (skipped.length) {
+        console.log(`skipped ${skipped.length} row(s):`);
+        for (const s of skipped.slice(0, 20)) console.log(`  ${s.file}:${s.row}: ${s.reason}`);
+        if (skipped.length > 20) console.log(`  ... and ${skipped.length - 20} more`);
+      }
+    });
+}

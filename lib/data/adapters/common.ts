@@ -1,0 +1,57 @@
+import * as fs from "node:fs";
+import type { ImageRecord } from "../../types";
+import { biradsToLabel } from "../labels";
+
+/** A table row that produced no record, and why (row = 1-based line number in the file, header = 1). */
+export interface SkippedRow {
+  file: string;
+  row: number;
+  reason: string;
+}
+
+export interface AdapterResult {
+  records: ImageRecord[];
+  skipped: SkippedRow[];
+  /** Which loader read each table (danfojs-node or the CSV fallback, with the reason). */
+  tables: { file: string; loader: string; rows: number }[];
+}
+
+/** Does the file exist (a cheap stat; false for folders)? */
+export function fileExists(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Bag-level BI-RADS and labels: every image of a breast gets the breast's highest BI-RADS (the
+ * reference: "max over its images where the assessment is per image") and the label from it,
+ * unless `labelFrom` gives the label directly (RSNA cancer), in which case the breast's highest
+ * label is used.
+ */
+export function applyBreastLevelLabels(records: ImageRecord[], labelFrom: "birads" | "given"): void {
+  const byBreast = new Map<string, ImageRecord[]>();
+  for (const r of records) {
+    const list = byBreast.get(r.breastId);
+    if (list) list.push(r);
+    else byBreast.set(r.breastId, [r]);
+  }
+  for (const list of byBreast.values()) {
+    let birads: number | null = null;
+    let label: 0 | 1 | null = null;
+    for (const r of list) {
+      if (r.birads !== null && (birads === null || r.birads > birads)) birads = r.birads;
+      if (r.label !== null && (label === null || r.label > label)) label = r.label;
+    }
+    for (const r of list) {
+      r.birads = birads;
+      r.label = labelFrom === "birads" ? biradsToLabel(birads) : label;
+    }
+  }
+}
+
+export function isLaterality(s: string): s is "L" | "R" {
+  return s === "L" || s === "R";
+}

@@ -1,0 +1,113 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { ImageRecord } from "../../types";
+import { embedAssessmentToBirads, parseDensity } from "../labels";
+import { loadTable } from "./table";
+import { type AdapterResult, type SkippedRow, applyBreastLevelLabels, fileExists, isLaterality } from "./common";
+
+/**
+ * EMBED Open Data: a clinical table (one row per finding/assessment: empi_anon = patient,
+ * acc_anon = exam, side L / R / B, asses = BI-RADS letter A=0 N=1 B=2 P=3 S=4 M=5 K=6,
+ * tissueden 1..4, path_severity, ...) joined on (empi_anon, acc_anon) with a metadata table (one
+ * row per image: anon_dicom_path, ImageLateralityFinal, ViewPosition, FinalImageType 2D / cview,
+ * ...). A clinical row with side B applies to both breasts; a breast's BI-RADS is the highest of
+ * its rows. Only FinalImageType 2D images are kept.
+ */
+
+export const EMBED_CLINICAL_COLUMNS = ["empi_anon", "acc_anon", "side", "asses"] as const;
+export const EMBED_METADATA_COLUMNS = ["empi_anon", "acc_anon", "anon_dicom_path", "ImageLateralityFinal", "ViewPosition", "FinalImageType"] as const;
+
+export interface EmbedOptions {
+  dir: string;
+  checkFiles?: boolean;
+  /** Default: the one *.csv in dir whose name contains "clinical". */
+  clinicalTable?: string;
+  /** Default: the one *.csv in dir whose name contains "metadata". */
+  metadataTable?: string;
+  /** Strip this prefix from anon_dicom_path before resolving it against dir (EMBED paths are absolute paths on the providers' server). */
+  stripPathPrefix?: string;
+}
+
+function findTable(dir: string, word: string): string {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    throw new Error(`${dir}: cannot list EMBED folder (${(e as Error).message})`);
+  }
+  const hits = names.filter((n) => n.toLowerCase().endsWith(".csv") && n.toLowerCase().includes(word));
+  if (hits.length !== 1) {
+    throw new Error(`${dir}: expected one *${word}*.csv table, found ${hits.length ? hits.join(", ") : "none"} (name it with the ${word}Table option)`);
+  }
+  return path.join(dir, hits[0]);
+}
+
+export async function loadEmbed(opts: EmbedOptions): Promise<AdapterResult> {
+  const dir = path.resolve(opts.dir);
+  const clinicalFile = opts.clinicalTable ? path.resolve(dir, opts.clinicalTable) : findTable(dir, "clinical");
+  const metadataFile = opts.metadataTable ? path.resolve(dir, opts.metadataTable) : findTable(dir, "metadata");
+  const clinical = await loadTable(clinicalFile, EMBED_CLINICAL_COLUMNS);
+  const meta = await loadTable(metadataFile, EMBED_METADATA_COLUMNS);
+  const skipped: SkippedRow[] = [];
+  // (empi, acc, side) -> highest BI-RADS; density per exam
+  const assess = new Map<string, number>();
+  const density = new Map<string, string>();
+  clinical.rows.forEach((r, i) => {
+    const exam = `${(r.empi_anon ?? "").trim()}|${(r.acc_anon ?? "").trim()}`;
+    const side = (r.side ?? "").trim().toUpperCase();
+    const b = embedAssessmentToBirads(r.asses);
+    const d = parseDensity(r.tissueden ?? "");
+    if (d) density.set(exam, d);
+    if (b === null) return skipped.push({ file: clinicalFile, row: i + 2, reason: `assessment "${r.asses}" is not one of A N B P S M K` });
+    const sides = side === "B" ? ["L", "R"] : side === "L" || side === "R" ? [side] : [];
+    if (sides.length === 0) return skipped.push({ file: clinicalFile, row: i + 2, reason: `side "${r.side}" is not L, R or B` });
+    for (const s of sides) {
+      const key = `${exam}|${s}`;
+      assess.set(key, Math.max(assess.get(key) ?? -1, b));
+    }
+  });
+  const records: ImageRecord[] = [];
+  const seen = new Set<string>();
+  meta.rows.forEach((r, i) => {
+    const row = i + 2;
+    const type = (r.FinalImageType ?? "").trim();
+    if (type.toUpperCase() !== "2D") return; // C-view and others are not used (not a skip)
+    const empi = (r.empi_anon ?? "").trim();
+    const acc = (r.acc_anon ?? "").trim();
+    const lat = (r.ImageLateralityFinal ?? "").trim().toUpperCase();
+    let p = (r.anon_dicom_path ?? "").trim();
+    if (!empi || !acc || !p) return skipped.push({ file: metadataFile, row, reason: "empty empi_anon, acc_anon or anon_dicom_path" });
+    if (!isLaterality(lat)) return skipped.push({ file: metadataFile, row, reason: `ImageLateralityFinal "${r.ImageLateralityFinal}" is not L or R` });
+    const birads = assess.get(`${empi}|${acc}|${lat}`);
+    if (birads === undefined) return skipped.push({ file: metadataFile, row, reason: `no clinical assessment for exam ${acc} side ${lat}` });
+    if (opts.stripPathPrefix && p.startsWith(opts.stripPathPrefix)) p = p.slice(opts.stripPathPrefix.length).replace(/^[/\\]+/, "");
+    const filePath = path.isAbsolute(p) ? p : path.join(dir, p);
+    if (seen.has(filePath)) return skipped.push({ file: metadataFile, row, reason: `image ${filePath} listed twice` });
+    if (opts.checkFiles !== false && !fileExists(filePath)) return skipped.push({ file: metadataFile, row, reason: `missing image file ${filePath}` });
+    seen.add(filePath);
+    const imageId = path.basename(filePath).replace(/\.(dcm|dicom)$/i, "");
+    records.push({
+      patientId: empi,
+      studyId: acc,
+      imageId,
+      breastId: `${acc}_${lat}`,
+      laterality: lat,
+      view: (r.ViewPosition ?? "").trim().toUpperCase(),
+      filePath,
+      birads,
+      label: null,
+      density: density.get(`${empi}|${acc}`) ?? null,
+      split: null,
+      lesions: [],
+    });
+  });
+  applyBreastLevelLabels(records, "birads");
+  return {
+    records,
+    skipped,
+    tables: [
+      { file: clinicalFile, loader: clinical.loader, rows: clinical.rows.length },
+      { file: metadataFile, loader: meta.loader, rows: meta.rows.length },
+    ],
+  };
+}
