@@ -9,3 +9,7 @@ export type { DicomImage } from "./types";
 export { readDicom, readDicomBytes, readDicomTagsBytes, MAX_PIXELS } from "./read";
 export { applyWindow, applyVoiLut, isValidWindow, modalityValues, chooseVoi, toPresentation, paddingMask } from "./voi";
 export type { VoiLutFunction, Window, PresentationOptions, VoiChoice } from "./voi";
+export { encodeNpy, writeNpy } from "./npy";
+export type { NpyArray } from "./npy";
+export { previewPng } from "./preview";
+export type { PreviewOptions } from "./preview";

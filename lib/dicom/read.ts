@@ -316,7 +316,13 @@ function readTags(ds: dicomParser.DataSet, file: string, tsUid: string): Omit<Di
     sopInstanceUid: str(ds, "x00080018"),
     pixelSpacingMm: sr !== null && sc !== null && sr > 0 && sc > 0 ? [sr, sc] : null,
     modality: str(ds, "x00080060"),
+    patientOrientation: orientation(str(ds, "x00200020")),
   };
+}
+
+function orientation(v: string | null): [string, string] | null {
+  const parts = v?.split("\\").map((p) => p.trim()) ?? [];
+  return parts.length === 2 && parts[0] && parts[1] ? [parts[0], parts[1]] : null;
 }
 
 /** The transfer syntax of a parsed dataset (checked against what we decode). */

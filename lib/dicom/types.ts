@@ -36,4 +36,6 @@ export interface DicomImage {
   /** PixelSpacing (0028,0030), else ImagerPixelSpacing (0018,1164): [row, column] in mm. */
   pixelSpacingMm: [number, number] | null;
   modality: string | null;
+  /** PatientOrientation (0020,0020): direction of the rows and of the columns, e.g. ["A", "R"]. */
+  patientOrientation: [string, string] | null;
 }

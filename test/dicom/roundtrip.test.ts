@@ -60,6 +60,7 @@ describe("round trip: pixels -> writeDicom -> readDicom is bit-exact", () => {
     input.tags.rescaleIntercept = -100;
     input.tags.voiLutFunction = "SIGMOID";
     input.tags.pixelPaddingValue = 16383;
+    input.tags.extra = [{ tag: 0x00200020, vr: "CS", value: "A\\R" }];
     await writeDicom(file, input);
     const img = await readDicom(file);
     expect(img.file).toBe(file);
@@ -78,6 +79,7 @@ describe("round trip: pixels -> writeDicom -> readDicom is bit-exact", () => {
     expect(img.pixelSpacingMm).toEqual([0.085, 0.085]);
     expect(img.presentationIntentType).toBe("FOR PRESENTATION");
     expect(img.modality).toBe("MG");
+    expect(img.patientOrientation).toEqual(["A", "R"]);
     expect(img.numberOfFrames).toBe(1);
     expect(img.bitsAllocated).toBe(16);
     expect(img.highBit).toBe(13);

@@ -31,6 +31,7 @@ function image(stored: number[], over: Partial<DicomImage> = {}): DicomImage {
     sopInstanceUid: null,
     pixelSpacingMm: null,
     modality: "MG",
+    patientOrientation: null,
     ...over,
   };
 }
