@@ -26,7 +26,7 @@ function makeRecords(dir: string, n: number): ImageRecord[] {
       birads: 1,
       label: i === 5 ? null : ((i % 3 === 0 ? 1 : 0) as 0 | 1),
       density: null,
-      split: i === 6 ? null : i < 5 ? "train" : "test",
+      split: null, // from the split file
       lesions: [{ x0: 10, y0: 60, x1: 30, y1: 80, kind: "mass", birads: 4 }],
     });
   }
@@ -49,15 +49,19 @@ describe("runTiling (in-process)", () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "milpf-tile-"));
   const data = path.join(root, "data");
   const records = makeRecords(data, 8);
-  const base = { datasetDir: data, adapter: "test", splitsFile: path.join(root, "splits.csv"), params, workers: 0, loader, records, progress: false };
+  // Patients p0, p1 train, p2 test; p3 (img6, img7) has no split.
+  const splitsFile = path.join(root, "splits.csv");
+  fs.writeFileSync(splitsFile, "patient_id,split\np0,train\np1,train\np2,test\n");
+  const base = { datasetDir: data, adapter: "test", splitsFile, params, workers: 0, loader, records, progress: false };
 
   it("writes a manifest with labelled, split images; skips bad ones without stopping", async () => {
     const out = path.join(root, "clean");
     const { manifest, stats } = await runTilingWithStats({ ...base, outDir: out });
-    // img5 has no label, img6 no split; img3 is bad.
-    expect(manifest.images.map((m) => m.imageId)).toEqual(["img0", "img1", "img2", "img4", "img7"]);
+    // img5 has no label, img6 and img7 no split; img3 is bad.
+    expect(manifest.images.map((m) => m.imageId)).toEqual(["img0", "img1", "img2", "img4"]);
+    expect(manifest.images.map((m) => m.split)).toEqual(["train", "train", "train", "test"]);
     expect(manifest.skipped).toEqual([{ file: records[3].filePath, error: `${records[3].filePath}: unreadable (test)` }]);
-    expect(stats).toMatchObject({ processed: 6, reused: 0, images: 5, skipped: 1 });
+    expect(stats).toMatchObject({ processed: 5, reused: 0, images: 4, skipped: 1 });
     const onDisk = readManifest(path.join(out, "manifest.json"));
     expect(onDisk).toEqual(manifest);
     for (const m of manifest.images) {
@@ -74,7 +78,7 @@ describe("runTiling (in-process)", () => {
     expect(r1.lesionsWorking[0].x0).toBeGreaterThan(0);
     // Second run reuses everything and gives the same manifest.
     const again = await runTilingWithStats({ ...base, outDir: out });
-    expect(again.stats).toMatchObject({ processed: 1, reused: 5 }); // the bad image is retried
+    expect(again.stats).toMatchObject({ processed: 1, reused: 4 }); // the bad image is retried
     expect(stripVolatile(again.manifest)).toEqual(stripVolatile(manifest));
   });
 
@@ -86,12 +90,30 @@ describe("runTiling (in-process)", () => {
     expect(fs.readdirSync(path.join(out, "done"))).toHaveLength(3);
     const { manifest, stats } = await runTilingWithStats({ ...base, outDir: out });
     expect(stats.reused).toBe(3);
-    expect(stats.processed).toBe(3);
+    expect(stats.processed).toBe(2);
     expect(stripVolatile(manifest)).toEqual(stripVolatile(clean));
     // Changed parameters invalidate the done-records.
     const other = await runTilingWithStats({ ...base, outDir: out, params: { ...params, tileSizePx: 16 } });
     expect(other.stats.reused).toBe(0);
     expect(other.manifest.images[0].tiles[0].sizePx).toBe(16);
+  });
+
+  it("makes the split file from the seed when it is missing, then reads it", async () => {
+    const file = path.join(root, "new-splits.csv");
+    const a = await runTiling({ ...base, splitsFile: file, seed: 3, outDir: path.join(root, "s1") });
+    expect(fs.existsSync(file)).toBe(true);
+    const text = fs.readFileSync(file, "utf8");
+    expect(text.split("\n")[0]).toBe("patient_id,split");
+    // Every patient in the file; the manifest's splits are the file's.
+    const rows = new Map(text.trim().split("\n").slice(1).map((l) => l.split(",") as [string, string]));
+    expect([...rows.keys()].sort()).toEqual(["p0", "p1", "p2", "p3"]);
+    for (const m of a.images) expect(m.split).toBe(rows.get(m.patientId));
+    fs.writeFileSync(file, "patient_id,split\np0,test\n");
+    const b = await runTiling({ ...base, splitsFile: file, seed: 3, outDir: path.join(root, "s1") });
+    expect(b.images.map((m) => [m.imageId, m.split])).toEqual([
+      ["img0", "test"],
+      ["img1", "test"],
+    ]);
   });
 
   it("rejects bad parameters with one clear error", async () => {

@@ -101,3 +101,38 @@ describe("tile stage on the synthetic DICOM set", () => {
     expect(fs.readFileSync(path.join(root, "tilesB", f)).equals(fs.readFileSync(path.join(root, "tilesA", f)))).toBe(true);
   });
 });
+
+describe("milpf tile (command action) through the synthetic adapter", () => {
+  it("runs, writes the split file, re-run reuses everything", async () => {
+    const { runTileCommand } = await import("../../runner/commands/tile");
+    const out = path.join(root, "cli");
+    const splits = path.join(root, "cli-splits.csv");
+    const o = {
+      dataset: dataDir,
+      adapter: "synthetic",
+      out,
+      splits,
+      workingSize: "256",
+      tileSize: "64",
+      globalSize: "32",
+      overlap: "0",
+      tissueRule: "maskFraction",
+      minTissue: "0",
+      workers: "0",
+      seed: "1",
+      progress: false,
+    };
+    const lines: string[] = [];
+    const first = await runTileCommand(o, (t) => lines.push(t));
+    expect(fs.existsSync(splits)).toBe(true);
+    // The synthetic set labels BI-RADS 1 -> 0 and 4-6 -> 1; 2/3 are left out.
+    const expected = truths.filter((t) => t.birads === 1 || t.birads >= 4).map((t) => t.imageId).sort();
+    expect(first.manifest.images.map((m) => m.imageId).sort()).toEqual(expected);
+    expect(first.stats.processed).toBe(expected.length);
+    expect(lines.join("")).toMatch(new RegExp(`tile: ${expected.length} images \\(${expected.length} processed, 0 reused\\)`));
+    const again = await runTileCommand(o, () => undefined);
+    expect(again.stats).toMatchObject({ processed: 0, reused: expected.length });
+    await expect(runTileCommand({ ...o, tissueRule: "bogus" }, () => undefined)).rejects.toThrow(/--tissue-rule/);
+    await expect(runTileCommand({ ...o, tileSize: "12.5" }, () => undefined)).rejects.toThrow(/--tile-size must be an integer/);
+  });
+});
