@@ -3,6 +3,7 @@ import sharp from "sharp";
 import type { BinaryLabel, ManifestImage, Split, TileManifest } from "../types";
 import { readGlobalView, readMask, readWorkingImage } from "../tiling/images";
 import { readManifest } from "../tiling/manifest";
+import { resizeGrey16 } from "../preprocess/grey16";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { Progress } from "../util/progress";
 import { Rng } from "../util/rng";
@@ -122,20 +123,21 @@ export function chooseCases(manifest: TileManifest, n: number, split: Split | "a
   return [...pos.slice(0, nPos), ...neg.slice(0, nNeg)];
 }
 
-async function loadView(manifestDir: string, img: ManifestImage, inputSizePx: number): Promise<ExplainImageInput> {
+async function loadView(manifestDir: string, img: ManifestImage, encoder: TileEmbedder): Promise<ExplainImageInput> {
+  const inputSizePx = encoder.inputSizePx;
   const working = await readWorkingImage(manifestDir, img);
   if (working.widthPx !== working.heightPx) throw new Error(`${img.workingImageFile}: working image is not square`);
   const mask = img.maskFile ? await readMask(manifestDir, img) : Uint8Array.from(working.pixels, (v) => (v > 0 ? 1 : 0));
   const g = await readGlobalView(manifestDir, img);
-  if (g.widthPx !== inputSizePx || g.heightPx !== inputSizePx) {
-    throw new Error(`${img.globalViewFile}: global view is ${g.widthPx} x ${g.heightPx}, the encoder takes ${inputSizePx} px`);
-  }
+  if (g.widthPx !== g.heightPx) throw new Error(`${img.globalViewFile}: global view is ${g.widthPx} x ${g.heightPx}, expected a square`);
+  // resized like the embed stage does when the encoder takes another size
+  const gPixels = g.widthPx === inputSizePx ? g.pixels : await resizeGrey16(g, inputSizePx, inputSizePx, encoder.resampleKernel ?? "linear");
   return {
     imageId: img.imageId,
     working: working.pixels,
     workingSizePx: working.widthPx,
     mask,
-    globalView: Float32Array.from(g.pixels, (v) => v / 65535),
+    globalView: Float32Array.from(gPixels, (v) => v / 65535),
     lesionsWorking: img.lesionsWorking,
     transform: img.transform,
   };
@@ -181,7 +183,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
   for (const bag of bags) {
     try {
       const inputs: ExplainImageInput[] = [];
-      for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder.inputSizePx));
+      for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder));
       const r = await explainBag(inputs, encoder, head, {
         overlap,
         tiling: manifest.params,

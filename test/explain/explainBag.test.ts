@@ -45,6 +45,17 @@ const encoder: TileEmbedder & { calls: number } = {
   },
 };
 
+function meanEncoder(size: number, batch: Float32Array, count: number): Promise<Float32Array> {
+  const out = new Float32Array(count * 2);
+  for (let b = 0; b < count; b++) {
+    let s = 0;
+    for (let i = 0; i < size * size; i++) s += batch[b * size * size + i];
+    out[b * 2] = s / (size * size);
+    out[b * 2 + 1] = 1;
+  }
+  return Promise.resolve(out);
+}
+
 /** Stand-in head: attention = softmax(30 x brightness) over all tiles of the bag. */
 const head: BagScorer = {
   scoreBag(_g, _ng, tiles, nTiles) {
@@ -84,6 +95,14 @@ describe("explainBag with a stand-in encoder and head", () => {
     expect(Math.max(...r.images[0].attentionMap)).toBeLessThan(mlo.attentionMap[best] / 10);
     // identity transform: original boxes equal working boxes
     expect(mlo.boxesOriginal[0].x0).toBeCloseTo(top.x0, 9);
+  });
+
+  it("resizes tiles to a smaller encoder input like the embed stage, and still finds the lesion", async () => {
+    const small: TileEmbedder = { inputSizePx: 16, resampleKernel: "linear", embed: (b, c) => meanEncoder(16, b, c) };
+    const bag = [{ ...view("v", { cx: 60, cy: 190, r: 14 }, 4), globalView: new Float32Array(16 * 16) }];
+    const r = await explainBag(bag, small, head, { ...params, nmsIou: 0.3 });
+    const top = r.images[0].boxes[0];
+    expect(top.x0 <= 60 && top.x1 > 60 && top.y0 <= 190 && top.y1 > 190).toBe(true);
   });
 
   it("explainImage returns the asked view and rejects an unknown one", async () => {
