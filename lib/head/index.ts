@@ -8,3 +8,5 @@ export * from "./batched";
 export * from "./auc";
 export * from "./train";
 export * from "./synth";
+export * from "./onnx";
+export * from "./deploy";

@@ -10,12 +10,13 @@ import { HIDDEN1, HIDDEN2, type HeadParams } from "./params";
 export interface BagScore {
   logit: number;
   probability: number;
-  /** Per tile: attention weight a_i (attn); 1/T (mean); share of the 8 features whose max tile is i (max). */
+  /** Per tile: attention weight a_i (attn); 1/T (mean); share of the 8 features whose max tile is i, ties shared (max). Sums to 1. */
   tileAttention: Float32Array;
   /**
    * Per tile: its additive share of the local stream's contribution to the logit, so that
    * logit = fb + (global part) + sum_i tileContribution[i]. attn: a_i (v_i . wf_local);
-   * mean: (h_i . wf_local) / T; max: sum over features f whose max is at tile i of h_if wf_local_f.
+   * mean: (h_i . wf_local) / T; max: sum over features f whose max is at tile i of h_if wf_local_f
+   * (a feature whose max is tied between tiles is shared equally).
    */
   tileContribution: Float32Array;
   /** Per global row (image): its image probability (instance baselines) or share of the max (global max). */
@@ -84,20 +85,23 @@ function pool(agg: Aggregator, p: HeadParams, prefix: "g" | "l", h: Float64Array
     };
   }
   if (agg === "max") {
-    const arg = new Int32Array(HIDDEN2);
+    // Ties (common: a feature that is 0 for every tile after the ReLU) share the feature equally.
+    const ties: number[][] = [];
     for (let k = 0; k < HIDDEN2; k++) {
-      let best = 0;
-      for (let i = 1; i < n; i++) if (h[i][k] > h[best][k]) best = i;
-      arg[k] = best;
-      z[k] = h[best][k];
-      weights[best] += 1 / HIDDEN2;
+      let m = h[0][k];
+      for (let i = 1; i < n; i++) if (h[i][k] > m) m = h[i][k];
+      z[k] = m;
+      const t: number[] = [];
+      for (let i = 0; i < n; i++) if (h[i][k] === m) t.push(i);
+      for (const i of t) weights[i] += 1 / (HIDDEN2 * t.length);
+      ties.push(t);
     }
     return {
       z,
       weights,
       contribution: (wf, off) => {
         const c = new Float64Array(n);
-        for (let k = 0; k < HIDDEN2; k++) c[arg[k]] += z[k] * wf[off + k];
+        for (let k = 0; k < HIDDEN2; k++) for (const i of ties[k]) c[i] += (z[k] * wf[off + k]) / ties[k].length;
         return c;
       },
     };
