@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { parseShard, runEmbedding, type EmbeddingRunResult, type Shard } from "../../lib/embed/run";
 import type { ExecutionProviderName, OutputChoice } from "../../lib/embed/encoder";
 import { mergeStores } from "../../lib/store/merge";
+import { exportStoreToHdf5, importHdf5Store } from "../../lib/store/hdf5";
 import type { StoreDtype } from "../../lib/store/format";
 import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 
@@ -103,5 +104,30 @@ export function register(program: Command): void {
         resolveProjectPath(o.out),
       );
       process.stdout.write(`embed merge: ${shards.length} shards -> ${meta.bags.length} bags, ${meta.globalCount} global views, ${meta.tileCount} tiles in ${resolveProjectPath(o.out)}\n`);
+    });
+  embed
+    .command("export-h5")
+    .description("Write a store as HDF5 in the authors' layout (one group per breast: images, tiles, label)")
+    .argument("<store>", "store folder")
+    .argument("<file>", "HDF5 file to write")
+    .action(async (store: string, file: string) => {
+      await exportStoreToHdf5(resolveProjectPath(store), resolveProjectPath(file));
+      process.stdout.write(`embed export-h5: ${resolveProjectPath(file)}\n`);
+    });
+  embed
+    .command("import-h5")
+    .description("Read an HDF5 file in the authors' layout into a store folder")
+    .argument("<file>", "HDF5 file")
+    .argument("<store>", "store folder to write")
+    .option("--split <split>", "split for groups without one (train | val | test)", "train")
+    .option("--dtype <type>", "float32 | float16 on disk (default: as exported, else float32)")
+    .action(async (file: string, store: string, o: { split: string; dtype?: string }) => {
+      if (!["train", "val", "test"].includes(o.split)) throw new Error(`embed import-h5: --split must be train, val or test, got '${o.split}'`);
+      if (o.dtype !== undefined && o.dtype !== "float32" && o.dtype !== "float16") throw new Error(`embed import-h5: --dtype must be float32 or float16, got '${o.dtype}'`);
+      const meta = await importHdf5Store(resolveProjectPath(file), resolveProjectPath(store), {
+        defaultSplit: o.split as "train" | "val" | "test",
+        dtype: o.dtype as StoreDtype | undefined,
+      });
+      process.stdout.write(`embed import-h5: ${meta.bags.length} bags, ${meta.globalCount} global views, ${meta.tileCount} tiles -> ${resolveProjectPath(store)}\n`);
     });
 }
