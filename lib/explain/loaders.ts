@@ -1,8 +1,9 @@
 import * as fs from "node:fs";
-import * as headLib from "../head";
-import { loadEncoder } from "../embed/loadEncoder";
+import * as path from "node:path";
 import type { Encoder, ExecutionProviderName } from "../embed/encoder";
-import type { BagScorer } from "./explainBag";
+import { loadEncoder } from "../embed/loadEncoder";
+import { HEAD_FILES, loadHead, type HeadFile, type TrainedHead } from "../head/deploy";
+import { readJson } from "../util/atomic";
 
 /** The run's encoder: "builtin" or an HF-style ONNX folder (lib/embed's loadEncoder). */
 export async function loadRunEncoder(spec: string, provider: ExecutionProviderName = "cpu"): Promise<Encoder> {
@@ -10,10 +11,57 @@ export async function loadRunEncoder(spec: string, provider: ExecutionProviderNa
   return loadEncoder(spec, { provider });
 }
 
-/** The trained head of a training run folder (lib/head's loadHead). */
-export async function loadRunHead(runDir: string): Promise<BagScorer> {
+function findHeadFiles(dir: string, depth: number): string[] {
+  const out: string[] = [];
+  if (fs.existsSync(path.join(dir, HEAD_FILES.meta))) out.push(dir);
+  if (depth === 0) return out;
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (e.isDirectory()) out.push(...findHeadFiles(path.join(dir, e.name), depth - 1));
+  }
+  return out;
+}
+
+function numberIn(info: Record<string, unknown>, keys: string[]): number {
+  for (const k of keys) {
+    const v = info[k];
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+  }
+  return -Infinity;
+}
+
+/**
+ * The head folder of a training run: `<run>` itself when it holds head.json, else the head
+ * folders up to three levels below, preferring (1) a path segment named "best" or "selected",
+ * (2) a head with a local attention stream (it has tile attention to map), (3) the full
+ * max+attn configuration, (4) the highest validation AUC recorded in its info, (5) path order.
+ */
+export function findRunHead(runDir: string): string {
   if (!fs.existsSync(runDir)) throw new Error(`${runDir}: training run folder not found (run \`milpf train\` first)`);
-  const lib = headLib as unknown as { loadHead?: (dir: string) => BagScorer | Promise<BagScorer> };
-  if (typeof lib.loadHead !== "function") throw new Error(`${runDir}: lib/head offers no loadHead() yet`);
-  return lib.loadHead(runDir);
+  const dirs = findHeadFiles(runDir, 3);
+  if (dirs.length === 0) throw new Error(`${runDir}: no trained head (${HEAD_FILES.meta}) in this folder or below`);
+  const ranked = dirs.map((d, i) => {
+    const meta = readJson<HeadFile>(path.join(d, HEAD_FILES.meta));
+    const segs = path.relative(runDir, d).split(path.sep);
+    return {
+      d,
+      i,
+      chosen: segs.some((s) => /^(best|selected)$/i.test(s)) ? 1 : 0,
+      attn: meta.config?.local === "attn" ? 1 : 0,
+      full: meta.config?.name === "max+attn" ? 1 : 0,
+      auc: numberIn(meta.info ?? {}, ["valAuc", "bestValAuc", "val_auc"]),
+    };
+  });
+  ranked.sort((a, b) => b.chosen - a.chosen || b.attn - a.attn || b.full - a.full || b.auc - a.auc || a.i - b.i);
+  return ranked[0].d;
+}
+
+/** The trained head of a training run folder (see findRunHead), loaded with lib/head's loadHead. */
+export function loadRunHead(runDir: string): TrainedHead {
+  return loadHead(findRunHead(runDir));
 }

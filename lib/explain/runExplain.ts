@@ -151,7 +151,7 @@ export async function runExplain(opts: RunExplainOptions): Promise<ExplainSummar
   let head = opts.head;
   if (!head) {
     if (!opts.run) throw new Error("runExplain: give a training run folder (run) or a head");
-    head = await loadRunHead(resolveProjectPath(opts.run));
+    head = loadRunHead(resolveProjectPath(opts.run));
   }
   if (typeof opts.encoder !== "string") return explainWith(opts, opts.encoder, head, {});
   const encoder = await loadRunEncoder(opts.encoder, opts.provider);
