@@ -21,3 +21,5 @@ export { biradsToLabel, parseBirads, parseDensity, embedAssessmentToBirads, EMBE
 export * as adapters from "./adapters";
 export { loadDataset, ADAPTERS } from "./adapters";
 export type { AdapterName, AdapterResult, LoadDatasetOptions, SkippedRow } from "./adapters";
+export { renderPlannedImage, plannedTexturePair } from "./synthRender";
+export type { BreastTask, ImageTask, PlannedImagePixels } from "./synthRender";

@@ -165,7 +165,8 @@ export function lesionCenter(
   if (yi < 0 || yi >= heightPx) return null;
   const x = lesion.a * edge[yi];
   // margins: whole lesion inside the breast, clear of skin, chest wall and pectoral muscle
-  const margin = r * 1.3 + 4 * scale;
+  // spicules reach up to ~2.4 r from the centre; keep most of them inside the breast too
+  const margin = r * (lesion.shape === "spiculated" ? 1.9 : 1.3) + 4 * scale;
   for (const dy of [-margin, 0, margin]) {
     const yy = Math.round(y + dy);
     if (yy < 0 || yy >= heightPx) return null;
@@ -245,8 +246,8 @@ interface Box {
   y1: number;
 }
 
-/** Adds a mass to `img` (canonical frame); returns the box of the pixels it changed noticeably. */
-function drawMass(img: Float32Array, w: number, h: number, cx: number, cy: number, lesion: LesionSpec, scale: number): Box {
+/** Adds a mass to `img` inside `mask` (canonical frame); returns the box of the pixels it changed noticeably. */
+function drawMass(img: Float32Array, mask: Uint8Array, w: number, h: number, cx: number, cy: number, lesion: LesionSpec, scale: number): Box {
   const R = (lesion.size1024Px * scale) / 2;
   const aspect = lesion.shape === "oval" ? lesion.aspect : 1;
   const cosA = Math.cos(lesion.angleRad);
@@ -299,7 +300,7 @@ function drawMass(img: Float32Array, w: number, h: number, cx: number, cy: numbe
         const wdt = sp.width * (0.5 + taper);
         if (across < wdt) add = Math.max(add, c * 0.7 * taper * (1 - across / wdt));
       }
-      if (add > 0) {
+      if (add > 0 && mask[y * w + x]) {
         img[y * w + x] += add;
         if (add > 0.1 * c) {
           if (x < box.x0) box.x0 = x;
@@ -314,7 +315,7 @@ function drawMass(img: Float32Array, w: number, h: number, cx: number, cy: numbe
 }
 
 /** Adds a cluster of tiny bright specks; returns their box (with a 2 px rim). */
-function drawCalcifications(img: Float32Array, w: number, h: number, cx: number, cy: number, lesion: LesionSpec, scale: number): Box {
+function drawCalcifications(img: Float32Array, mask: Uint8Array, w: number, h: number, cx: number, cy: number, lesion: LesionSpec, scale: number): Box {
   const detail = new Rng(lesion.detailSeed);
   const half = (lesion.size1024Px * scale) / 2;
   const box: Box = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
@@ -327,7 +328,7 @@ function drawCalcifications(img: Float32Array, w: number, h: number, cx: number,
     for (let y = Math.max(0, Math.floor(sy) - r); y <= Math.min(h - 1, Math.floor(sy) + r); y++) {
       for (let x = Math.max(0, Math.floor(sx) - r); x <= Math.min(w - 1, Math.floor(sx) + r); x++) {
         const d = Math.hypot(x + 0.5 - sx, y + 0.5 - sy);
-        if (d < rad + 0.5) {
+        if (d < rad + 0.5 && mask[y * w + x]) {
           img[y * w + x] += amp * Math.min(1, rad + 0.5 - d);
           box.x0 = Math.min(box.x0, x - 2);
           box.y0 = Math.min(box.y0, y - 2);
@@ -405,7 +406,7 @@ export function renderBreast(spec: BreastSpec, rng: Rng): RenderedBreast {
   for (const lesion of spec.lesions) {
     const at = lesionCenter(lesion, spec.shape, spec.view, w, h, edge);
     if (!at) continue; // the sampler only keeps lesions that fit every view; be safe for hand-made specs
-    const b = lesion.kind === "mass" ? drawMass(img, w, h, at.x, at.y, lesion, scale) : drawCalcifications(img, w, h, at.x, at.y, lesion, scale);
+    const b = lesion.kind === "mass" ? drawMass(img, breastMask, w, h, at.x, at.y, lesion, scale) : drawCalcifications(img, breastMask, w, h, at.x, at.y, lesion, scale);
     if (!(b.x1 > b.x0 && b.y1 > b.y0)) continue;
     lesions.push({
       kind: lesion.kind,

@@ -104,6 +104,66 @@ function maskedPercentile(pixels: Uint16Array, mask: Uint8Array, q: number): num
   return 65535;
 }
 
+/** The texture pair `pairIdx` of a planned breast (real/imaginary parts of one inverse FFT). */
+export function plannedTexturePair(task: BreastTask, pairIdx: number): [Float32Array, Float32Array] {
+  // largest structures ~1/3 of the image: flatten the spectrum below 3 cycles per image
+  return powerLawTexturePair(task.widthPx, task.heightPx, new Rng(task.textureSeeds[pairIdx]), { minFrequency: 3 / Math.max(task.widthPx, task.heightPx) });
+}
+
+export interface PlannedImagePixels {
+  /** The stored values written to the DICOM file (inverted for MONOCHROME1, padding strip included). */
+  stored: Uint16Array;
+  breastMask: Uint8Array;
+  lesions: LesionBox[];
+  /** 1st / 99th percentile of the breast's MONOCHROME2 values and the window centre in stored units. */
+  lo: number;
+  hi: number;
+  centerStored: number;
+  padding: number;
+}
+
+/** Render one planned image exactly as the generator writes it. Deterministic. */
+export function renderPlannedImage(task: BreastTask, im: ImageTask, texture?: Float32Array): PlannedImagePixels {
+  const w = task.widthPx;
+  const h = task.heightPx;
+  const tex = texture ?? plannedTexturePair(task, im.texture[0])[im.texture[1]];
+  const r = renderBreast(
+    {
+      widthPx: w,
+      heightPx: h,
+      view: im.view,
+      chestWallSide: task.chestWallSide,
+      density: task.density,
+      shape: task.shape,
+      lesions: task.lesions,
+      bitsStored: im.bitsStored,
+      texture: tex,
+    },
+    new Rng(im.noiseSeed),
+  );
+  const maxVal = 2 ** im.bitsStored - 1;
+  // detector padding: a strip along the edge away from the chest wall, exactly 0 (MONOCHROME2)
+  const stripPx = Math.max(2, Math.round(0.012 * w));
+  for (let y = 0; y < h; y++) {
+    for (let k = 0; k < stripPx; k++) {
+      const x = task.chestWallSide === "left" ? w - 1 - k : k;
+      r.pixels[y * w + x] = 0;
+    }
+  }
+  const lo = maskedPercentile(r.pixels, r.breastMask, 0.01);
+  const hi = maskedPercentile(r.pixels, r.breastMask, 0.99);
+  let stored = r.pixels;
+  let centerStored = (lo + hi) / 2;
+  let padding = 0;
+  if (im.photometric === "MONOCHROME1") {
+    stored = new Uint16Array(r.pixels.length);
+    for (let i = 0; i < stored.length; i++) stored[i] = maxVal - r.pixels[i];
+    centerStored = maxVal - centerStored;
+    padding = maxVal;
+  }
+  return { stored, breastMask: r.breastMask, lesions: r.lesions, lo, hi, centerStored, padding };
+}
+
 /** Render and write one breast's views; images whose ground-truth JSON exists are reused. */
 export async function renderAndWriteBreast(outDir: string, task: BreastTask): Promise<BreastResult> {
   const truths: ImageTruth[] = [];
@@ -130,44 +190,11 @@ export async function renderAndWriteBreast(outDir: string, task: BreastTask): Pr
     const [pairIdx, part] = im.texture;
     let pair = textures.get(pairIdx);
     if (!pair) {
-      // largest structures ~1/3 of the image: flatten the spectrum below 3 cycles per image
-      pair = powerLawTexturePair(w, h, new Rng(task.textureSeeds[pairIdx]), { minFrequency: 3 / Math.max(w, h) });
+      pair = plannedTexturePair(task, pairIdx);
       textures.set(pairIdx, pair);
     }
-    const r = renderBreast(
-      {
-        widthPx: w,
-        heightPx: h,
-        view: im.view,
-        chestWallSide: task.chestWallSide,
-        density: task.density,
-        shape: task.shape,
-        lesions: task.lesions,
-        bitsStored: im.bitsStored,
-        texture: pair[part],
-      },
-      new Rng(im.noiseSeed),
-    );
-    const maxVal = 2 ** im.bitsStored - 1;
-    // detector padding: a strip along the edge away from the chest wall, exactly 0 (MONOCHROME2)
-    const stripPx = Math.max(2, Math.round(0.012 * w));
-    for (let y = 0; y < h; y++) {
-      for (let k = 0; k < stripPx; k++) {
-        const x = task.chestWallSide === "left" ? w - 1 - k : k;
-        r.pixels[y * w + x] = 0;
-      }
-    }
-    const lo = maskedPercentile(r.pixels, r.breastMask, 0.01);
-    const hi = maskedPercentile(r.pixels, r.breastMask, 0.99);
-    let stored = r.pixels;
-    let centerStored = (lo + hi) / 2;
-    let padding = 0;
-    if (im.photometric === "MONOCHROME1") {
-      stored = new Uint16Array(r.pixels.length);
-      for (let i = 0; i < stored.length; i++) stored[i] = maxVal - r.pixels[i];
-      centerStored = maxVal - centerStored;
-      padding = maxVal;
-    }
+    const r = renderPlannedImage(task, im, pair[part]);
+    const { stored, centerStored, lo, hi, padding } = r;
     const slope = im.rescaleSlope;
     const intercept = im.rescaleIntercept;
     await writeDicom(path.join(outDir, im.dicomFile), {
