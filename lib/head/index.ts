@@ -10,3 +10,5 @@ export * from "./train";
 export * from "./synth";
 export * from "./onnx";
 export * from "./deploy";
+export * from "./results";
+export * from "./run";

@@ -1,4 +1,102 @@
 import type { Command } from "commander";
+import { configsByName, predictStore, runTraining, writeSyntheticStore, SYNTH_DEFAULTS, type KernelName } from "../../lib/head";
+import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 
-/** Subcommands of the train stage (filled by that stage). */
-export function register(_program: Command): void {}
+function num(text: string, name: string, opts: { int?: boolean; min?: number } = {}): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
+    throw new Error(`--${name}: expected ${opts.int ? "an integer" : "a number"}${opts.min !== undefined ? ` >= ${opts.min}` : ""}, got '${text}'`);
+  }
+  return v;
+}
+
+/** Subcommands of the train stage: synth-embeddings, train, predict. */
+export function register(program: Command): void {
+  program
+    .command("synth-embeddings")
+    .description("write a synthetic embedding store with a sparse positive signal (for tests and benchmarks)")
+    .requiredOption("--out <dir>", "store folder to write")
+    .option("--bags <n>", "number of bags (2 per patient)", "10000")
+    .option("--tiles <n>", "tiles per bag", "60")
+    .option("--views <n>", "views (global embeddings) per bag", String(SYNTH_DEFAULTS.viewsPerBag))
+    .option("--dim <n>", "embedding dimension", "1536")
+    .option("--seed <n>", "seed", "0")
+    .option("--prevalence <p>", "fraction of positive bags", String(SYNTH_DEFAULTS.prevalence))
+    .option("--positive-tiles <n>", "tiles carrying the signal in a positive bag", String(SYNTH_DEFAULTS.positiveTilesPerBag))
+    .option("--signal <s>", "signal strength of a positive tile", String(SYNTH_DEFAULTS.signalStrength))
+    .option("--dtype <t>", "float16 or float32", "float16")
+    .action((o: Record<string, string>) => {
+      if (o.dtype !== "float16" && o.dtype !== "float32") throw new Error(`--dtype must be float16 or float32, got '${o.dtype}'`);
+      const t0 = Date.now();
+      const r = writeSyntheticStore(resolveProjectPath(o.out), {
+        bags: num(o.bags, "bags", { int: true, min: 10 }),
+        tilesPerBag: num(o.tiles, "tiles", { int: true, min: 0 }),
+        viewsPerBag: num(o.views, "views", { int: true, min: 1 }),
+        dim: num(o.dim, "dim", { int: true, min: 2 }),
+        seed: num(o.seed, "seed", { int: true }),
+        prevalence: num(o.prevalence, "prevalence"),
+        positiveTilesPerBag: num(o.positiveTiles, "positive-tiles", { int: true, min: 0 }),
+        signalStrength: num(o.signal, "signal"),
+      }, o.dtype);
+      process.stdout.write(`synth-embeddings: ${r.bags} bags, ${r.tiles} tiles -> ${o.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+    });
+
+  program
+    .command("train")
+    .description("train the MIL-PF head: configs x seeds together, early stopping on validation AUC, selection, outputs")
+    .option("--store <dir>", "embedding store", DEFAULT_PATHS.embeddings)
+    .option("--out <dir>", "output folder", DEFAULT_PATHS.train)
+    .option("--seeds <n>", "runs (seeds) per configuration", "36")
+    .option("--seed-base <n>", "first seed", "0")
+    .option("--configs <list>", "all, or comma-separated names (global-mean-inf, global-mean, global-max-inf, global-max, global-attn, local-attn, max+mean, max+max, max+attn)", "all")
+    .option("--epochs <n>", "maximum epochs", "700")
+    .option("--patience <n>", "early-stopping patience (epochs)", "20")
+    .option("--min-delta <x>", "minimum validation AUC improvement", "0.001")
+    .option("--lr <x>", "Adam learning rate", "0.002")
+    .option("--weight-decay <x>", "Adam weight decay (L2 in the gradient, as PyTorch Adam)", "0.0001")
+    .option("--chunk-rows <n>", "padded tile rows per streamed chunk", "8192")
+    .option("--kernel <k>", "X-pass kernel: ort, tfjs or js", "ort")
+    .option("--predictions <which>", "all runs or only the selected run per config", "all")
+    .option("--bootstrap <n>", "bootstrap resamples for the selected runs' 95 % CIs (0 = none)", "0")
+    .action(async (o: Record<string, string>) => {
+      if (!["ort", "tfjs", "js"].includes(o.kernel)) throw new Error(`--kernel must be ort, tfjs or js, got '${o.kernel}'`);
+      if (o.predictions !== "all" && o.predictions !== "selected") throw new Error(`--predictions must be all or selected, got '${o.predictions}'`);
+      const boot = num(o.bootstrap, "bootstrap", { int: true, min: 0 });
+      const run = await runTraining({
+        store: o.store,
+        out: o.out,
+        configs: configsByName(o.configs),
+        seeds: num(o.seeds, "seeds", { int: true, min: 1 }),
+        seedBase: num(o.seedBase, "seed-base", { int: true }),
+        epochs: num(o.epochs, "epochs", { int: true, min: 1 }),
+        patience: num(o.patience, "patience", { int: true, min: 1 }),
+        minDelta: num(o.minDelta, "min-delta", { min: 0 }),
+        lr: num(o.lr, "lr", { min: 0 }),
+        weightDecay: num(o.weightDecay, "weight-decay", { min: 0 }),
+        chunkRows: num(o.chunkRows, "chunk-rows", { int: true, min: 1 }),
+        kernel: o.kernel as KernelName,
+        predictions: o.predictions,
+        bootstrap: boot > 0 ? { iterations: boot, seed: 0 } : undefined,
+      });
+      const t = run.result.timing;
+      process.stdout.write(`train: ${run.result.runs.length} runs, ${t.epochs} epochs in ${t.seconds.toFixed(1)} s (X passes ${t.xPassSeconds.toFixed(1)} s, tfjs ${t.tfSeconds.toFixed(1)} s) -> ${run.outDir}\n`);
+      for (const s of run.summaries) {
+        process.stdout.write(
+          `  ${s.config.padEnd(16)} selected seed ${s.selectedSeed} val AUC ${s.selectedValAuc.toFixed(3)} test AUC ${s.selected.test.auc.toFixed(3)} Spec@Sens0.9 ${s.selected.test.specificityAtSensitivity.toFixed(3)} | test AUC over seeds ${s.spread.testAuc.mean.toFixed(3)} +- ${s.spread.testAuc.sd.toFixed(3)}\n`,
+        );
+      }
+    });
+
+  program
+    .command("predict")
+    .description("score every bag of a store with a saved head; write a predictions CSV")
+    .requiredOption("--head <dir>", "head folder (head.json, weights.bin, head.onnx)")
+    .option("--store <dir>", "embedding store", DEFAULT_PATHS.embeddings)
+    .requiredOption("--out <file>", "predictions CSV to write")
+    .option("--engine <e>", "js (reference scorer) or onnx (onnxruntime-node)", "js")
+    .action(async (o: Record<string, string>) => {
+      if (o.engine !== "js" && o.engine !== "onnx") throw new Error(`--engine must be js or onnx, got '${o.engine}'`);
+      const n = await predictStore(o.head, o.store, o.out, o.engine);
+      process.stdout.write(`predict: ${n} bags -> ${o.out}\n`);
+    });
+}
