@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as zlib from "node:zlib";
 import * as dicomParser from "dicom-parser";
 import { decodeRleFrame } from "./codecs/rle";
+import { isHostLittleEndian } from "./elements";
 import { decodeJpeg2000, decodeJpegLs } from "./codecs/wasm";
 import { decodeJpegLossless } from "./codecs/jpegLossless";
 import { DicomError } from "./errors";
@@ -137,6 +138,11 @@ function nativeSamples(ds: dicomParser.DataSet, el: dicomParser.Element, g: Geom
   const available = ds.byteArray.length - el.dataOffset;
   if (available < needed) throw new DicomError(file, `truncated file: pixel data needs ${needed} bytes, only ${Math.max(0, available)} present`);
   const src = ds.byteArray;
+  if (g.bitsAllocated === 16 && !bigEndian && isHostLittleEndian()) {
+    // one copy: the file's little-endian words are the host's
+    const start = src.byteOffset + el.dataOffset;
+    return new Uint16Array(src.buffer.slice(start, start + needed));
+  }
   const out = new Uint16Array(n);
   if (g.bitsAllocated === 8) {
     for (let i = 0; i < n; i++) out[i] = src[el.dataOffset + i];
