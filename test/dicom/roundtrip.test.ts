@@ -113,3 +113,52 @@ describe("round trip: pixels -> writeDicom -> readDicom is bit-exact", () => {
     expect(Array.from(img.pixels)).toEqual(Array.from(px));
   });
 });
+
+describe("8-bit (BitsAllocated 8) files, assembled element by element", () => {
+  it("native and RLE 8-bit decode to the same stored values", async () => {
+    const { encodeDataset, encodeEncapsulatedPixelData } = await import("../../lib/dicom/elements");
+    const { encodeRleFrame } = await import("../../lib/dicom/codecs/rle");
+    const rows = 5;
+    const columns = 7;
+    const px8 = Uint8Array.from({ length: rows * columns }, (_, i) => (i * 37) % 256);
+    const le = { explicitVr: true, littleEndian: true };
+    const build = (tsUid: string, pixelData: Uint8Array | null): Uint8Array => {
+      const meta = encodeDataset([{ tag: 0x00020010, vr: "UI", value: tsUid }], le);
+      const body = encodeDataset(
+        [
+          { tag: 0x00280002, vr: "US", value: [1] },
+          { tag: 0x00280004, vr: "CS", value: "MONOCHROME2" },
+          { tag: 0x00280010, vr: "US", value: [rows] },
+          { tag: 0x00280011, vr: "US", value: [columns] },
+          { tag: 0x00280100, vr: "US", value: [8] },
+          { tag: 0x00280101, vr: "US", value: [8] },
+          { tag: 0x00280102, vr: "US", value: [7] },
+          { tag: 0x00280103, vr: "US", value: [0] },
+          ...(pixelData ? [{ tag: 0x7fe00010, vr: "OB" as const, value: pixelData }] : []),
+        ],
+        le,
+      );
+      const group = encodeDataset([{ tag: 0x00020000, vr: "UL", value: [meta.length] }], le);
+      const pre = new Uint8Array(132);
+      pre.set([0x44, 0x49, 0x43, 0x4d], 128);
+      const parts = [pre, group, meta, body];
+      const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+      let o = 0;
+      for (const p of parts) {
+        out.set(p, o);
+        o += p.length;
+      }
+      return out;
+    };
+    const native = await readDicomBytes(build(TRANSFER_SYNTAX_UIDS["explicit-le"], px8), "n8.dcm");
+    expect(native.bitsAllocated).toBe(8);
+    expect(Array.from(native.pixels)).toEqual(Array.from(px8));
+    const rleFile = build(TRANSFER_SYNTAX_UIDS.rle, null);
+    const encapsulated = encodeEncapsulatedPixelData([encodeRleFrame(px8, rows, columns, 1)]);
+    const whole = new Uint8Array(rleFile.length + encapsulated.length);
+    whole.set(rleFile);
+    whole.set(encapsulated, rleFile.length);
+    const rle = await readDicomBytes(whole, "r8.dcm");
+    expect(Array.from(rle.pixels)).toEqual(Array.from(px8));
+  });
+});
