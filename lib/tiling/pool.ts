@@ -21,6 +21,8 @@ export type JobOutcome = { ok: true; image: ProcessedImage } | { ok: false; erro
 export interface WorkerMemory {
   peakRssBytes: number;
   peakHeapBytes: number;
+  /** This worker's ArrayBuffer memory (pixel buffers live here, outside the V8 heap). */
+  peakArrayBuffersBytes: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function runPool(
 ): Promise<WorkerMemory[]> {
   const script = workerScriptPath();
   const n = Math.max(1, Math.min(workers, jobs.length));
-  const memory: WorkerMemory[] = Array.from({ length: n }, () => ({ peakRssBytes: 0, peakHeapBytes: 0 }));
+  const memory: WorkerMemory[] = Array.from({ length: n }, () => ({ peakRssBytes: 0, peakHeapBytes: 0, peakArrayBuffersBytes: 0 }));
   if (jobs.length === 0) return memory;
   let next = 0;
   const pool: Worker[] = [];
@@ -57,6 +59,7 @@ export async function runPool(
           const mem = memory[k];
           mem.peakRssBytes = Math.max(mem.peakRssBytes, msg.rssBytes);
           mem.peakHeapBytes = Math.max(mem.peakHeapBytes, msg.heapBytes);
+          mem.peakArrayBuffersBytes = Math.max(mem.peakArrayBuffersBytes, msg.arrayBuffersBytes);
           try {
             onDone(msg.id, msg.ok ? { ok: true, image: msg.image } : { ok: false, error: msg.error });
           } catch (e) {

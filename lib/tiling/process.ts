@@ -70,6 +70,17 @@ export function findDone(job: TileJob): ProcessedImage | null {
   }
 }
 
+/** Peak memory seen at the checkpoints inside processImage (per thread; reset by the caller). */
+export const memoryPeak = { rssBytes: 0, heapBytes: 0, arrayBuffersBytes: 0 };
+
+/** Record the current memory use into memoryPeak (heap and ArrayBuffers are this thread's). */
+export function memoryCheckpoint(): void {
+  const m = process.memoryUsage();
+  memoryPeak.rssBytes = Math.max(memoryPeak.rssBytes, m.rss);
+  memoryPeak.heapBytes = Math.max(memoryPeak.heapBytes, m.heapUsed);
+  memoryPeak.arrayBuffersBytes = Math.max(memoryPeak.arrayBuffersBytes, m.arrayBuffers);
+}
+
 /** Test hook type: replaces DICOM decoding (in-process runs only). */
 export type PresentationLoader = (record: ImageRecord) => Promise<PresentationImage>;
 
@@ -77,10 +88,12 @@ export async function processImage(job: TileJob, load: PresentationLoader = load
   const { record, params, outDir } = job;
   const key = jobKey(job);
   const img = await load(record);
+  memoryCheckpoint();
   const r = await preprocessPixels(
     { ...img, laterality: img.laterality ?? record.laterality, source: img.source ?? record.filePath },
     { workingSizePx: params.workingSizePx, globalSizePx: params.globalSizePx },
   );
+  memoryCheckpoint();
   const tiles = selectTiles(r.working, r.mask, params);
   const stem = fileStem(record.imageId);
   const out: ProcessedImage = {
@@ -99,6 +112,7 @@ export async function processImage(job: TileJob, load: PresentationLoader = load
   await writeFileAtomicAsync(path.join(outDir, out.workingImageFile), await encodeGrey16Png({ pixels: r.working, widthPx: N, heightPx: N }));
   await writeFileAtomicAsync(path.join(outDir, out.globalViewFile), await encodeGrey16Png({ pixels: r.global, widthPx: r.globalSizePx, heightPx: r.globalSizePx }));
   await writeFileAtomicAsync(path.join(outDir, out.maskFile), await encodeMaskPng(r.mask, N, N));
+  memoryCheckpoint();
   writeJsonAtomic(doneRecordFile(outDir, record.imageId), { key, image: out } satisfies DoneRecord);
   return out;
 }

@@ -3,28 +3,38 @@
  * image or the error text. Compiled to dist/lib/tiling/worker.js (worker threads need JS).
  */
 import { parentPort } from "node:worker_threads";
-import { processImage, type TileJob } from "./process";
+import sharp from "sharp";
+import { memoryCheckpoint, memoryPeak, processImage, type ProcessedImage, type TileJob } from "./process";
 
 export interface WorkerRequest {
   id: number;
   job: TileJob;
 }
+/** Peak memory of the job: process RSS, this worker's V8 heap and its ArrayBuffers. */
+export interface WorkerMemorySample {
+  rssBytes: number;
+  heapBytes: number;
+  arrayBuffersBytes: number;
+}
 export type WorkerReply =
-  | { id: number; ok: true; image: import("./process").ProcessedImage; rssBytes: number; heapBytes: number }
-  | { id: number; ok: false; error: string; rssBytes: number; heapBytes: number };
+  | ({ id: number; ok: true; image: ProcessedImage } & WorkerMemorySample)
+  | ({ id: number; ok: false; error: string } & WorkerMemorySample);
 
 if (parentPort) {
   const port = parentPort;
+  // libvips' operation cache only holds memory here: every image is new.
+  sharp.cache(false);
   port.on("message", (msg: WorkerRequest) => {
+    memoryPeak.rssBytes = 0;
+    memoryPeak.heapBytes = 0;
+    memoryPeak.arrayBuffersBytes = 0;
+    const sample = (): WorkerMemorySample => {
+      memoryCheckpoint();
+      return { ...memoryPeak };
+    };
     processImage(msg.job).then(
-      (image) => {
-        const m = process.memoryUsage();
-        port.postMessage({ id: msg.id, ok: true, image, rssBytes: m.rss, heapBytes: m.heapUsed } satisfies WorkerReply);
-      },
-      (e: unknown) => {
-        const m = process.memoryUsage();
-        port.postMessage({ id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e), rssBytes: m.rss, heapBytes: m.heapUsed } satisfies WorkerReply);
-      },
+      (image) => port.postMessage({ id: msg.id, ok: true, image, ...sample() } satisfies WorkerReply),
+      (e: unknown) => port.postMessage({ id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e), ...sample() } satisfies WorkerReply),
     );
   });
 }
