@@ -12,17 +12,17 @@ import { createSession } from "./onnxEncoder";
  * downloaded weights.
  *
  *   pixel_values [B,3,S,S] -> grey (channel mean)
- *   three scales: S, S/4, S/16 (AveragePool 4x4 stride 4 between scales)
- *   at each scale a Conv bank: difference-of-Gaussians (bright spots / blobs of several sizes)
+ *   four levels: S, S/2, S/4, S/16 (AveragePool between levels)
+ *   at each level a Conv bank: difference-of-Gaussians (bright spots / blobs of several sizes)
  *   and Gaussian-derivative edge filters at 4 orientations
- *   rectification: Relu(+r), Relu(-r); global average AND global max pooling per channel
+ *   rectified global pooling per filter: mean |r|, max r, min r
  *   + intensity statistics (mean, max, mean of squares, -min)
  *   -> F features -> standardised with fixed statistics -> fixed seeded projection F -> D
  *   -> `pooler_output` [B, D]  (the loader L2-normalises it)
  *
- * Scales in working pixels at S = 128 (tile = 128 px of a 1024 px image): level 0 DoG sigma
- * 0.8/1.6 px (calcification specks of 2-3 px); level 1 DoG sigma 2.4-16 px (masses 15-40 px);
- * level 2 DoG sigma 11/22 px (masses up to 80 px). The standardisation statistics come from a
+ * Scales in tile pixels at S = 128 (tile = 128 px of a 1024 px image): DoG sigma 0.7-2 px at
+ * full resolution (calcification specks of 2-3 px); 2-4 px at 1/2; 2.4-12.8 px at 1/4 (masses
+ * of 15-40 px); 11-32 px at 1/16 (masses up to 80 px). The standardisation statistics come from a
  * fixed seeded set of procedural calibration tiles (smooth background, discs, speck clusters)
  * run through the feature graph once, on one thread, rounded to 6 significant digits, so the
  * model bytes are the same on every run.
@@ -41,6 +41,8 @@ export const BUILTIN_VERSION = 1;
 export const BUILTIN_MODEL_TYPE = "milpf-builtin";
 
 interface Bank {
+  /** Downsampling factor of this level's input relative to the tile (1, 2, 4, 16). */
+  factor: number;
   kernelPx: number;
   kernels: Float32Array[];
 }
@@ -89,17 +91,26 @@ function edge(k: number, sigma: number, theta: number): Float32Array {
 
 const ORIENTATIONS = [0, Math.PI / 4, Math.PI / 2, (3 * Math.PI) / 4];
 
+/**
+ * The filter bank per level. Level inputs are average-pooled from the grey tile by `factor`.
+ * Sigmas below are in level pixels; in tile pixels they are multiplied by the factor.
+ */
 function banks(): Bank[] {
   return [
-    { kernelPx: 7, kernels: [dog(7, 0.8, 1.6), dog(7, 1.2, 2.4), ...ORIENTATIONS.map((t) => edge(7, 1.0, t))] },
-    { kernelPx: 9, kernels: [dog(9, 0.6, 1.2), dog(9, 1.0, 2.0), dog(9, 1.6, 3.2), ...ORIENTATIONS.map((t) => edge(9, 1.0, t))] },
-    { kernelPx: 5, kernels: [dog(5, 0.7, 1.4), dog(5, 1.0, 2.0), ...ORIENTATIONS.map((t) => edge(5, 0.8, t))] },
+    // full resolution: spot detectors for calcification specks (2-3 px)
+    { factor: 1, kernelPx: 7, kernels: [dog(7, 0.7, 1.4), dog(7, 1.0, 2.0)] },
+    // 1/2: fine edges at 4 orientations + a small-blob detector (sigma 2-4 px)
+    { factor: 2, kernelPx: 5, kernels: [dog(5, 1.0, 2.0), ...ORIENTATIONS.map((t) => edge(5, 0.8, t))] },
+    // 1/4: blobs of sigma 2.4-12.8 px (small and mid masses) + edges
+    { factor: 4, kernelPx: 9, kernels: [dog(9, 0.6, 1.2), dog(9, 1.0, 2.0), dog(9, 1.6, 3.2), ...ORIENTATIONS.map((t) => edge(9, 1.0, t))] },
+    // 1/16: blobs of sigma 11-32 px (large masses) + coarse edges
+    { factor: 16, kernelPx: 5, kernels: [dog(5, 0.7, 1.4), dog(5, 1.0, 2.0), ...ORIENTATIONS.map((t) => edge(5, 0.8, t))] },
   ];
 }
 
 /** Number of features before the projection. */
 export function builtinFeatureCount(): number {
-  return banks().reduce((s, b) => s + b.kernels.length * 4, 0) + 4;
+  return banks().reduce((s, b) => s + b.kernels.length * 3, 0) + 4;
 }
 
 interface Head {
@@ -115,17 +126,31 @@ function buildGraph(sizePx: number, head: Head | null): Uint8Array {
   const px = g.input("pixel_values", ["batch", 3, sizePx, sizePx]);
   const grey = g.op("ReduceMean", [px], { axes: { ints: [1] }, keepdims: { i: 1 } });
   const pooled: string[] = [];
-  let level = grey;
+  const levels = new Map<number, string>([[1, grey]]);
+  const levelInput = (factor: number): string => {
+    const have = levels.get(factor);
+    if (have) return have;
+    // pool from the largest smaller level that divides this factor
+    const from = Math.max(...Array.from(levels.keys()).filter((f) => factor % f === 0 && f < factor));
+    const k = factor / from;
+    const out = g.op("AveragePool", [levels.get(from) ?? grey], { kernel_shape: { ints: [k, k] }, strides: { ints: [k, k] } });
+    levels.set(factor, out);
+    return out;
+  };
+  const reduce = { axes: { ints: [2, 3] }, keepdims: { i: 1 } };
   banks().forEach((bank, li) => {
-    if (li > 0) level = g.op("AveragePool", [level], { kernel_shape: { ints: [4, 4] }, strides: { ints: [4, 4] } });
+    const level = levelInput(bank.factor);
     const k = bank.kernelPx;
     const w = new Float32Array(bank.kernels.length * k * k);
     bank.kernels.forEach((ker, i) => w.set(ker, i * k * k));
     const W = g.floatInit(`bank${li}`, [bank.kernels.length, 1, k, k], w);
     const p = (k - 1) / 2;
     const r = g.op("Conv", [level, W], { pads: { ints: [p, p, p, p] }, kernel_shape: { ints: [k, k] } });
-    const rect = g.op("Concat", [g.op("Relu", [r]), g.op("Relu", [g.op("Neg", [r])])], { axis: { i: 1 } });
-    pooled.push(g.op("GlobalAveragePool", [rect]), g.op("GlobalMaxPool", [rect]));
+    // Rectified pooling, in three reductions: mean |r| (the mean of Relu(r) + Relu(-r)),
+    // max r (= max Relu(r) where positive) and min r (= -max Relu(-r) where negative).
+    // Same information as average + max pooling of Relu(+r) and Relu(-r), without
+    // materialising the rectified maps (elementwise passes dominate the cost on CPU).
+    pooled.push(g.op("ReduceMean", [g.op("Abs", [r])], reduce), g.op("ReduceMax", [r], reduce), g.op("ReduceMin", [r], reduce));
   });
   pooled.push(
     g.op("GlobalAveragePool", [grey]),

@@ -7,10 +7,8 @@
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** The float16 bit pattern nearest to `value` (ties to even). */
-export function float32ToFloat16Bits(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
+/** Float16 bits (ties to even) of the float32 whose bit pattern is `x`. */
+function halfBitsOfFloatBits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   const mant = x & 0x7fffff;
@@ -31,6 +29,12 @@ export function float32ToFloat16Bits(value: number): number {
   const rem = mant & 0x1fff;
   // A carry out of the mantissa correctly bumps the exponent (and 0x7bff + 1 = Infinity).
   return sign | (rem > 0x1000 || (rem === 0x1000 && (r & 1) === 1) ? r + 1 : r);
+}
+
+/** The float16 bit pattern nearest to `value` (ties to even). */
+export function float32ToFloat16Bits(value: number): number {
+  f32[0] = value;
+  return halfBitsOfFloatBits(u32[0]);
 }
 
 let table: Float32Array | null = null;
@@ -58,7 +62,21 @@ export function float16BitsToFloat32(bits: number): number {
 /** Convert `src` to float16 bits into `dst` (same length). */
 export function float32ArrayToFloat16(src: Float32Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   if (dst.length !== src.length) throw new Error("float32ArrayToFloat16: length mismatch");
-  for (let i = 0; i < src.length; i++) dst[i] = float32ToFloat16Bits(src[i]);
+  // Read the float bits through a Uint32 view of the same memory (no per-element scratch copy).
+  const bits = src.byteOffset % 4 === 0 ? new Uint32Array(src.buffer, src.byteOffset, src.length) : new Uint32Array(src.slice().buffer);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    const exp = (x >>> 23) & 0xff;
+    // fast path: results that are normal halves (the common case for embeddings)
+    if (exp > 112 && exp < 143) {
+      const mant = x & 0x7fffff;
+      const r = ((exp - 112) << 10) | (mant >>> 13);
+      const rem = mant & 0x1fff;
+      dst[i] = ((x >>> 16) & 0x8000) | (rem > 0x1000 || (rem === 0x1000 && (r & 1) === 1) ? r + 1 : r);
+    } else {
+      dst[i] = halfBitsOfFloatBits(x);
+    }
+  }
   return dst;
 }
 
