@@ -4,12 +4,13 @@ import { tileBenchmark } from "./tile";
 import { dicomBenchmark } from "./dicom";
 import { embedBenchmark } from "./embed";
 import { trainBenchmarks } from "./train";
+import { dataBenchmark } from "./data";
 
 /**
  * `npm run bench [-- NAME ...]`: runs the project's benchmarks (all, or those named) and writes
  * bench/results/<name>.json. Each stage adds its benchmark module to the list below.
  */
-const benchmarks: Benchmark[] = [tileBenchmark, dicomBenchmark, embedBenchmark, ...trainBenchmarks];
+const benchmarks: Benchmark[] = [tileBenchmark, dicomBenchmark, embedBenchmark, ...trainBenchmarks, dataBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
