@@ -6,3 +6,4 @@ export { fileStem, processImage, jobKey, doneRecordFile, type ProcessedImage, ty
 export { workerScriptPath, type WorkerMemory } from "./pool";
 export * from "./manifest";
 export * from "./images";
+export * from "./figures";

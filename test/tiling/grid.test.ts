@@ -126,3 +126,15 @@ describe("cropTile", () => {
     expect(Array.from(areaResize(src, 3, 2))).toEqual([10, 70, 10, 70]);
   });
 });
+
+describe("figures helpers", () => {
+  it("maskOutline marks only border pixels of the mask", async () => {
+    const { maskOutline } = await import("../../lib/tiling");
+    const w = 5;
+    const m = new Uint8Array(25);
+    for (let y = 1; y < 4; y++) for (let x = 1; x < 4; x++) m[y * w + x] = 1;
+    const o = maskOutline(m, w, w);
+    expect(o.reduce((a, b) => a + b, 0)).toBe(8);
+    expect(o[2 * w + 2]).toBe(0);
+  });
+});

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { decodeGrey16Png } from "../../lib/preprocess";
 import { readManifest, runTiling, runTilingWithStats, type PresentationLoader } from "../../lib/tiling";
@@ -114,6 +115,24 @@ describe("runTiling (in-process)", () => {
       ["img0", "test"],
       ["img1", "test"],
     ]);
+  });
+
+  it("summaries and pictures of a manifest", async () => {
+    const { countsBySplitAndLabel, renderTilingGallery, pickExamples, tilesPerViewFigure } = await import("../../lib/tiling");
+    const out = path.join(root, "fig");
+    const m = await runTiling({ ...base, outDir: out });
+    // img0 (label 1, p0 train), img1 (0, train), img2 (0, p1 train), img4 (0, p2 test).
+    expect(countsBySplitAndLabel(m).map((r) => [r.split, r.label, r.images, r.breasts, r.patients])).toEqual([
+      ["train", 0, 2, 2, 2],
+      ["train", 1, 1, 1, 1],
+      ["test", 0, 1, 1, 1],
+    ]);
+    const fig = tilesPerViewFigure(m);
+    const xs = (fig.data as { x: number[] }[]).flatMap((d) => d.x).sort();
+    expect(xs).toEqual(m.images.map((i) => i.tiles.length).sort());
+    const png = await renderTilingGallery(out, pickExamples(m, 3), 100, 4);
+    const meta = await sharp(png).metadata();
+    expect([meta.width, meta.height]).toEqual([3 * 100 + 2 * 4, 100]);
   });
 
   it("rejects bad parameters with one clear error", async () => {
