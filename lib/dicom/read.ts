@@ -18,14 +18,15 @@ const VRS = new Set(
 
 /**
  * A file without the 128-byte preamble and "DICM" is read only when its first element is an
- * unambiguous dataset start: an even group number below the pixel data, and either a valid VR
+ * unambiguous dataset start: an even group number in 0002..0028, and either a valid VR
  * (explicit VR little endian) or a 32-bit length that fits in the file (implicit VR little endian).
  */
 function detectRawSyntax(bytes: Uint8Array): string | null {
   if (bytes.length < 8) return null;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const group = dv.getUint16(0, true);
-  if (group % 2 !== 0 || group < 0x0002 || group > 0x7fe0) return null;
+  // a dataset starts with a low, even group (0008 Identifying in practice; 0002..0028 accepted)
+  if (group % 2 !== 0 || group < 0x0002 || group > 0x0028) return null;
   const vr = String.fromCharCode(bytes[4], bytes[5]);
   if (VRS.has(vr)) return TS["explicit-le"];
   const len = dv.getUint32(4, true);

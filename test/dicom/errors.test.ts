@@ -90,15 +90,17 @@ describe("named bad inputs give one clear DicomError naming the file", () => {
 });
 
 describe("fuzzing: truncated and byte-mutated files never crash or hang", () => {
-  it("1,000 mutated files -> a successful read or a DicomError", async () => {
+  // MILPF_DICOM_FUZZ_N raises the count for a longer local run (default 1,000)
+  const total = Number(process.env.MILPF_DICOM_FUZZ_N ?? 1000);
+  it(`${total} mutated files -> a successful read or a DicomError`, async () => {
     const bases: Uint8Array[] = [];
     for (const ts of WRITABLE_TRANSFER_SYNTAXES) bases.push(await sample(ts, 24, 20));
-    const rng = new Rng("dicom-fuzz");
+    const rng = new Rng(process.env.MILPF_DICOM_FUZZ_SEED ?? "dicom-fuzz");
     let ok = 0;
     let failed = 0;
     let slowest = 0;
     const started = Date.now();
-    for (let k = 0; k < 1000; k++) {
+    for (let k = 0; k < total; k++) {
       const base = bases[k % bases.length];
       let bytes: Uint8Array;
       const kind = rng.int(0, 3);
@@ -128,9 +130,9 @@ describe("fuzzing: truncated and byte-mutated files never crash or hang", () => 
       slowest = Math.max(slowest, dt);
       expect(dt, `${name} took ${dt} ms`).toBeLessThan(5000);
     }
-    expect(ok + failed).toBe(1000);
-    expect(failed).toBeGreaterThan(100); // the mutations do break things
-    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(ok + failed).toBe(total);
+    expect(failed).toBeGreaterThan(total / 10); // the mutations do break things
+    expect(Date.now() - started).toBeLessThan(60 * total);
     console.log(`fuzz: ${ok} read, ${failed} DicomError, slowest ${slowest} ms, total ${Date.now() - started} ms`);
   });
 });
