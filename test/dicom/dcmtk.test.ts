@@ -93,3 +93,37 @@ describe.skipIf(!hasDcmtk)("readDicom decodes what dcmtk writes", () => {
     });
   }
 });
+
+describe.skipIf(!hasDcmtk)("dcmtk: fragmented frames, empty offset table, near-lossless", () => {
+  const rows = 96;
+  const columns = 80;
+  const px = texturedPixels(rows, columns, 16, 77);
+
+  it("a frame split over 1 KB fragments with an empty Basic Offset Table decodes bit-exactly", async () => {
+    const src = path.join(dir, "frag-src.dcm");
+    await writeDicom(src, baseInput(px, rows, columns, 16, "explicit-le"));
+    for (const [tool, args] of [["dcmcjpeg", ["+e1"]], ["dcmcjpls", ["+el"]]] as const) {
+      const out = path.join(dir, `frag-${tool}.dcm`);
+      run(tool, [...args, "+fs", "1", "-ot", src, out]);
+      const dump = spawnSync("dcmdump", [out], { encoding: "utf8" }).stdout;
+      const items = /PixelSequence #=(\d+)/.exec(dump);
+      expect(Number(items?.[1]), `${tool} should have made several fragments`).toBeGreaterThan(3);
+      const img = await readDicom(out);
+      expect(Array.from(img.pixels), tool).toEqual(Array.from(px));
+    }
+  });
+
+  it("JPEG-LS near-lossless (NEAR 2) decodes within +-2", async () => {
+    const src = path.join(dir, "near-src.dcm");
+    const px12 = texturedPixels(rows, columns, 12, 78);
+    await writeDicom(src, baseInput(px12, rows, columns, 12, "explicit-le"));
+    const out = path.join(dir, "near.dcm");
+    run("dcmcjpls", ["+en", src, out]);
+    const img = await readDicom(out);
+    expect(img.transferSyntaxUid).toBe(TRANSFER_SYNTAX_UIDS["jpegls-near-lossless"]);
+    let maxErr = 0;
+    for (let i = 0; i < px12.length; i++) maxErr = Math.max(maxErr, Math.abs(img.pixels[i] - px12[i]));
+    expect(maxErr).toBeLessThanOrEqual(2);
+    expect(maxErr).toBeGreaterThan(0); // it really was lossy
+  });
+});
