@@ -6,3 +6,5 @@ export { openStore, readStoreData } from "./read";
 export { mergeStores } from "./merge";
 export { exportStoreToHdf5, importHdf5Store, loadH5wasm } from "./hdf5";
 export type { Hdf5ImportOptions } from "./hdf5";
+export { storeSummary, storeFacts } from "./summary";
+export type { StoreSummaryRow } from "./summary";

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { float16BitsToFloat32, float32ToFloat16Bits } from "../../lib/store/float16";
 import { STORE_FILES, type StoreData } from "../../lib/store/format";
 import { openStore, readStoreData } from "../../lib/store/read";
+import { storeSummary } from "../../lib/store/summary";
 import { StoreWriter, writeStore } from "../../lib/store/write";
 import { Rng } from "../../lib/util/rng";
 
@@ -152,5 +153,22 @@ describe("embedding store", () => {
     expect(back.images).toEqual(data.images);
     expect(Array.from(back.globalRows)).toEqual(Array.from(data.globalRows));
     expect(back.encoder).toEqual(data.encoder);
+  });
+
+  it("summarises bags, images and rows per split and label", () => {
+    const data = makeData(6, 3, 8);
+    const dir = path.join(tmpRoot, "summary");
+    writeStore(dir, data);
+    const rows = storeSummary(openStore(dir));
+    const total = rows[rows.length - 1];
+    expect(total).toMatchObject({ split: "all", bags: 8, images: data.images.length, globalViews: data.globalRows.length / 2, tiles: data.tileRows.length / 5 });
+    // independent count for train / label 1
+    const bagIdx = data.bags.map((b, i) => ({ b, i })).filter((x) => x.b.split === "train" && x.b.label === 1).map((x) => x.i);
+    let tiles = 0;
+    for (let r = 0; r < data.tileRows.length / 5; r++) if (bagIdx.includes(data.tileRows[r * 5])) tiles++;
+    const row = rows.find((r) => r.split === "train" && r.label === 1);
+    expect(row?.bags).toBe(bagIdx.length);
+    expect(row?.tiles).toBe(tiles);
+    expect(rows.slice(0, -1).reduce((s, r) => s + r.tiles, 0)).toBe(total.tiles);
   });
 });
