@@ -12,8 +12,10 @@ export interface GreyImage {
 }
 
 export interface OverlayOptions {
-  /** Heat map on the same grid as the image, values in [0, 1] (use normaliseMap); 0 = not drawn. */
+  /** Heat map on the same grid as the image, values in [0, 1] (use normaliseMap). */
   heat?: Float32Array;
+  /** Where the heat map is drawn (non-zero = drawn, e.g. tile coverage); default where heat > 0. */
+  heatMask?: ArrayLike<number>;
   /** Opacity of the heat map where it is drawn (default 0.45). */
   opacity?: number;
   groundTruth?: BoxPx[];
@@ -25,8 +27,8 @@ export interface OverlayOptions {
 }
 
 /**
- * PNG of the image with the heat map in the jet colour map blended at `opacity` where the map is
- * non-zero, ground-truth boxes in green and predicted boxes in yellow (the best one in red), the
+ * PNG of the image with the heat map in the jet colour map blended at `opacity` where `heatMask`
+ * is set (or, without a mask, where the map is > 0), ground-truth boxes in green and predicted boxes in yellow (the best one in red), the
  * boxes drawn as an SVG composited over the raw RGB.
  */
 export async function renderOverlay(img: GreyImage, opts: OverlayOptions = {}): Promise<Buffer> {
@@ -41,7 +43,8 @@ export async function renderOverlay(img: GreyImage, opts: OverlayOptions = {}): 
     let gg = g;
     let b = g;
     const h = opts.heat ? opts.heat[i] : 0;
-    if (h > 0 && Number.isFinite(h)) {
+    const drawn = opts.heatMask ? opts.heatMask[i] !== 0 : h > 0;
+    if (drawn && Number.isFinite(h)) {
       const k = Math.round(Math.min(1, h) * 255) * 3;
       r = (1 - alpha) * g + alpha * JET_LUT[k];
       gg = (1 - alpha) * g + alpha * JET_LUT[k + 1];
@@ -81,7 +84,8 @@ export interface GalleryOptions {
 /**
  * A grid PNG of the `topK` tiles with the highest values (attention), best first, each cropped
  * from the image, resized to `cellPx` and framed in a colour from the jet map of its value
- * relative to the best tile; the values are returned so a caption can list them.
+ * between the lowest value of all tiles given (blue) and the best (red); the values are returned
+ * so a caption can list them.
  */
 export async function tileGallery(
   img: GreyImage,
@@ -101,11 +105,13 @@ export async function tileGallery(
   const H = rows * side;
   const rgb = new Uint8Array(W * H * 3).fill(32);
   const best = k > 0 ? values[order[0]] : 1;
+  let worst = Infinity;
+  for (let i = 0; i < values.length; i++) if (values[i] < worst) worst = values[i];
   order.forEach((ti, rank) => {
     const t = tiles[ti];
     const ox = (rank % cols) * side;
     const oy = Math.floor(rank / cols) * side;
-    const c = Math.round(Math.min(1, Math.max(0, best > 0 ? values[ti] / best : 0)) * 255) * 3;
+    const c = Math.round(Math.min(1, Math.max(0, best > worst ? (values[ti] - worst) / (best - worst) : 1)) * 255) * 3;
     for (let y = 0; y < side; y++) {
       for (let x = 0; x < side; x++) {
         const o = ((oy + y) * W + ox + x) * 3;

@@ -193,27 +193,36 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
       const dir = path.join(out, "cases", safeName(bag.breastId));
       const rel = (f: string): string => path.relative(out, path.join(dir, f)).split(path.sep).join("/");
       const images: ExplainedImage[] = [];
-      // one scale for all views of the bag: attention maps are bag-level weights
-      let bagMax = 0;
-      for (const e of r.images) for (const v of e.attentionMap) if (v > bagMax) bagMax = v;
+      // One display scale for all views of the bag (attention maps are bag-level weights): min-max
+      // over the covered pixels of all its views, as the reference code normalises its maps.
+      let bagMin = Infinity;
+      let bagMax = -Infinity;
+      for (const e of r.images)
+        e.attentionMap.forEach((v, j) => {
+          if (e.coverage[j] === 0) return;
+          if (v < bagMin) bagMin = v;
+          if (v > bagMax) bagMax = v;
+        });
       for (let i = 0; i < r.images.length; i++) {
         const e = r.images[i];
         const input = inputs[i];
         const n = input.workingSizePx;
         const grey = { widthPx: n, heightPx: n, pixels: Float32Array.from(input.working, (v) => v / 65535) };
-        const heat = upsampleIfNeeded(scaleMap(e.attentionMap, bagMax), e.mapSizePx, n);
+        const scaled = scaleMap(e.attentionMap, e.coverage, bagMin, bagMax);
+        const heat = upsampleIfNeeded(scaled, e.mapSizePx, n);
         const contrib = upsampleIfNeeded(normaliseMap(e.contributionMap, e.coverage), e.mapSizePx, n);
+        const covered = upsampleIfNeeded(Float32Array.from(e.coverage), e.mapSizePx, n);
         const w = opts.overlayWidthPx ?? 512;
         const stem = safeName(e.imageId);
         writeFileAtomic(
           path.join(dir, `${stem}_attention.png`),
-          await renderOverlay(grey, { heat, opacity: opts.opacity, groundTruth: e.lesionsWorking, predictions: e.boxes.slice(0, 5), outWidthPx: w }),
+          await renderOverlay(grey, { heat, heatMask: covered, opacity: opts.opacity, groundTruth: e.lesionsWorking, predictions: e.boxes.slice(0, 5), outWidthPx: w }),
         );
         writeFileAtomic(
           path.join(dir, `${stem}_contribution.png`),
-          await renderOverlay(grey, { heat: contrib, opacity: opts.opacity, groundTruth: e.lesionsWorking, outWidthPx: w }),
+          await renderOverlay(grey, { heat: contrib, heatMask: covered, opacity: opts.opacity, groundTruth: e.lesionsWorking, outWidthPx: w }),
         );
-        const orig = heatmapToOriginal(scaleMap(e.attentionMap, bagMax), e.transform, { mapSizePx: e.mapSizePx });
+        const orig = heatmapToOriginal(scaled, e.transform, { mapSizePx: e.mapSizePx });
         const bytes = Uint8Array.from(orig.values, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
         writeFileAtomic(
           path.join(dir, `${stem}_heat_original.png`),
@@ -278,8 +287,12 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
   return summary;
 }
 
-function scaleMap(map: Float32Array, max: number): Float32Array {
-  return max > 0 ? map.map((v) => v / max) : new Float32Array(map.length);
+/** (v - lo) / (hi - lo) on covered pixels, 0 elsewhere (all 0 when hi <= lo). */
+function scaleMap(map: Float32Array, coverage: Uint16Array, lo: number, hi: number): Float32Array {
+  const out = new Float32Array(map.length);
+  if (!(hi > lo)) return out;
+  for (let i = 0; i < map.length; i++) if (coverage[i] > 0) out[i] = (map[i] - lo) / (hi - lo);
+  return out;
 }
 
 /** Nearest-neighbour upsampling of a square map to the image side (the map may be coarser). */

@@ -40,6 +40,18 @@ describe("overlay and gallery PNGs", () => {
     expect(edge[1]).toBeGreaterThan(edge[0] + 50);
   });
 
+  it("draws zero heat where the mask says so (jet(0) = dark blue)", async () => {
+    const heat = new Float32Array(W * H); // all zero
+    const heatMask = new Uint8Array(W * H);
+    heatMask[3 * W + 3] = 1;
+    const png = await renderOverlay({ widthPx: W, heightPx: H, pixels }, { heat, heatMask, opacity: 0.5 });
+    const bytes = new Uint8Array(await sharp(png).removeAlpha().raw().toBuffer());
+    const at = (x: number, y: number): number[] => Array.from(bytes.subarray((y * W + x) * 3, (y * W + x) * 3 + 3));
+    // 0.5 * 127.5 + 0.5 * (0, 0, 128) = (63.75, 63.75, 127.75)
+    expect(at(3, 3)).toEqual([64, 64, 128]);
+    expect(at(4, 3)).toEqual([128, 128, 128]); // outside the mask: grey only
+  });
+
   it("puts the top-k tiles in a grid, best first", async () => {
     const img = new Float32Array(W * H);
     for (let i = 0; i < img.length; i++) img[i] = (i % W) / W; // brightness grows with x
