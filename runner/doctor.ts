@@ -150,7 +150,7 @@ async function checkChromium(): Promise<Check> {
 
 /** The command that registers the tslab kernel with Debian's Jupyter (absolute tslab binary, no global install). */
 export function kernelInstallCommand(): string {
-  return `npx tslab install --python=/usr/bin/python3 --binary=${path.join(projectRoot(), "node_modules", ".bin", "tslab")}`;
+  return `npm run kernel:install  (= npx tslab install --python=/usr/bin/python3 --binary=${path.join(projectRoot(), "node_modules", ".bin", "tslab")})`;
 }
 
 function checkJupyter(): Check[] {
