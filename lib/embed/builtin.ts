@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
@@ -37,7 +38,7 @@ export interface BuiltinEncoderOptions {
 }
 
 /** Bump when the graph changes, so an old model folder is rebuilt. */
-export const BUILTIN_VERSION = 1;
+export const BUILTIN_VERSION = 2;
 export const BUILTIN_MODEL_TYPE = "milpf-builtin";
 
 interface Bank {
@@ -296,13 +297,19 @@ export async function writeBuiltinEncoder(folder: string, opts: BuiltinEncoderOp
     hidden_size: dim,
     image_size: S,
     seed,
+    graph_signature: builtinGraphSignature(S),
     feature_count: builtinFeatureCount(),
     description: "Fixed multi-scale filter bank (DoG + oriented edges), rectified, global mean+max pooled, standardised, seeded projection. No learned weights.",
   });
   return folder;
 }
 
-/** True when `folder` holds a built-in encoder written with these options. */
+/** A hash of the feature graph (pure code, no ORT run): a folder written by other code is rebuilt. */
+export function builtinGraphSignature(inputSizePx = 128): string {
+  return crypto.createHash("sha256").update(buildGraph(inputSizePx, null)).digest("hex").slice(0, 16);
+}
+
+/** True when `folder` holds a built-in encoder written with these options by this code. */
 export function builtinFolderMatches(folder: string, opts: BuiltinEncoderOptions = {}): boolean {
   const cfgFile = path.join(folder, "config.json");
   if (!fs.existsSync(cfgFile) || !fs.existsSync(path.join(folder, "model.onnx"))) return false;
@@ -313,7 +320,8 @@ export function builtinFolderMatches(folder: string, opts: BuiltinEncoderOptions
       c.builtin_version === BUILTIN_VERSION &&
       c.image_size === (opts.inputSizePx ?? 128) &&
       c.hidden_size === (opts.dim ?? 256) &&
-      c.seed === (opts.seed ?? 0)
+      c.seed === (opts.seed ?? 0) &&
+      c.graph_signature === builtinGraphSignature(opts.inputSizePx ?? 128)
     );
   } catch {
     return false;

@@ -79,6 +79,20 @@ describe("built-in encoder", () => {
     for (let d = 0; d < 256; d++) expect(single[d]).toBeCloseTo(a[256 + d], 5);
   });
 
+  it("rebuilds a built-in folder written by other code (stale graph signature)", async () => {
+    const stale = path.join(tmp, "stale");
+    await writeBuiltinEncoder(stale, { inputSizePx: 32, dim: 8, seed: 0 });
+    const cfgFile = path.join(stale, "config.json");
+    const cfg = JSON.parse(fs.readFileSync(cfgFile, "utf8")) as Record<string, unknown>;
+    const good = cfg.graph_signature;
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...cfg, graph_signature: "old" }));
+    fs.writeFileSync(path.join(stale, "model.onnx"), "garbage");
+    const e = await loadEncoder("builtin", { builtinFolder: stale, builtin: { inputSizePx: 32, dim: 8, seed: 0 } });
+    expect(e.dim).toBe(8);
+    expect((JSON.parse(fs.readFileSync(cfgFile, "utf8")) as Record<string, unknown>).graph_signature).toBe(good);
+    await e.close();
+  });
+
   it("has the right dimension, L2 norm 1, and reports the provider that ran", async () => {
     expect(enc.dim).toBe(256);
     expect(enc.inputSizePx).toBe(128);
