@@ -47,15 +47,14 @@ export function stackedShape(c: HeadConfig, dim: number, name: string, runs: num
 export interface GroupTensors {
   config: HeadConfig;
   runs: number;
-  /** [bags * lGlobal, runs * 16] or null. */
-  hGlobal: tf.Tensor2D | null;
-  hTile: tf.Tensor2D | null;
+  /** [runs, bags * lGlobal, 16] or null. */
+  hGlobal: tf.Tensor3D | null;
+  hTile: tf.Tensor3D | null;
   params: Record<string, tf.Tensor3D>;
 }
 
-function hidden(h: tf.Tensor2D, runs: number, p: Record<string, tf.Tensor3D>, prefix: "g" | "l"): tf.Tensor3D {
-  const n = h.shape[0];
-  const h1 = tf.relu(tf.add(tf.transpose(tf.reshape(h, [n, runs, HIDDEN1]), [1, 0, 2]), p[`${prefix}1b`])) as tf.Tensor3D;
+function hidden(h: tf.Tensor3D, p: Record<string, tf.Tensor3D>, prefix: "g" | "l"): tf.Tensor3D {
+  const h1 = tf.relu(tf.add(h, p[`${prefix}1b`])) as tf.Tensor3D;
   return tf.relu(tf.add(tf.matMul(h1, p[`${prefix}2w`]), p[`${prefix}2b`])) as tf.Tensor3D;
 }
 
@@ -70,9 +69,9 @@ function pool(agg: Aggregator, h2: tf.Tensor3D, runs: number, bags: number, l: n
   const v = tf.add(tf.matMul(h2, p[`${prefix}vw`]), p[`${prefix}vb`]);
   const s = tf.div(tf.sum(tf.mul(k, p[`${prefix}q`]), 2), Math.sqrt(HIDDEN2));
   const sp = tf.add(tf.reshape(s, [runs, bags, l]), tf.mul(tf.sub(tf.reshape(mask, [1, bags, l]), 1), 1e9));
-  const a = tf.softmax(sp, -1);
+  const a = tf.reshape(tf.softmax(sp, -1), [runs * bags, 1, l]);
   const vp = tf.mul(tf.reshape(v, [runs, bags, l, HIDDEN2]), mask4);
-  return tf.sum(tf.mul(tf.expandDims(a, 3), vp), 2) as tf.Tensor3D;
+  return tf.reshape(tf.matMul(a, tf.reshape(vp, [runs * bags, l, HIDDEN2])), [runs, bags, HIDDEN2]);
 }
 
 /**
@@ -84,18 +83,18 @@ export function groupLogits(layout: ChunkLayout, g: GroupTensors): tf.Tensor2D {
   const B = layout.bags;
   if (c.instance !== null) {
     if (!g.hGlobal) throw new Error("instance config without global rows");
-    const h2 = hidden(g.hGlobal, runs, p, "g");
+    const h2 = hidden(g.hGlobal, p, "g");
     return tf.reshape(tf.add(tf.matMul(h2, p.fw), p.fb), [runs, B * layout.lGlobal]);
   }
   const parts: tf.Tensor3D[] = [];
   if (c.global !== null) {
     if (!g.hGlobal) throw new Error("global config without global rows");
-    const h2 = hidden(g.hGlobal, runs, p, "g");
+    const h2 = hidden(g.hGlobal, p, "g");
     parts.push(pool(c.global, h2, runs, B, layout.lGlobal, tf.tensor1d(layout.maskGlobal), tf.tensor1d(layout.countGlobal), p, "g"));
   }
   if (c.local !== null) {
     if (!g.hTile) throw new Error("local config without tile rows");
-    const h2 = hidden(g.hTile, runs, p, "l");
+    const h2 = hidden(g.hTile, p, "l");
     parts.push(pool(c.local, h2, runs, B, layout.lTile, tf.tensor1d(layout.maskTile), tf.tensor1d(layout.countTile), p, "l"));
   }
   const z = parts.length === 1 ? parts[0] : tf.concat(parts, 2);
@@ -123,6 +122,7 @@ export function groupLoss(layout: ChunkLayout, g: GroupTensors, logits: tf.Tenso
 export interface GroupArrays {
   config: HeadConfig;
   runs: number;
+  /** H of the group's runs, [runs, bags * lGlobal, 16] (padded per bag), or null. */
   hGlobal: Float32Array | null;
   hTile: Float32Array | null;
   /** Stacked tfjs parameters (runs blocks, each the run's own array). */
@@ -132,12 +132,11 @@ export interface GroupArrays {
 function toTensors(layout: ChunkLayout, g: GroupArrays, dim: number): GroupTensors {
   const params: Record<string, tf.Tensor3D> = {};
   for (const [name, a] of Object.entries(g.params)) params[name] = tf.tensor3d(a, stackedShape(g.config, dim, name, g.runs));
-  const cols = g.runs * HIDDEN1;
   return {
     config: g.config,
     runs: g.runs,
-    hGlobal: g.hGlobal ? tf.tensor2d(g.hGlobal, [layout.bags * layout.lGlobal, cols]) : null,
-    hTile: g.hTile ? tf.tensor2d(g.hTile, [layout.bags * layout.lTile, cols]) : null,
+    hGlobal: g.hGlobal ? tf.tensor3d(g.hGlobal, [g.runs, layout.bags * layout.lGlobal, HIDDEN1]) : null,
+    hTile: g.hTile ? tf.tensor3d(g.hTile, [g.runs, layout.bags * layout.lTile, HIDDEN1]) : null,
     params,
   };
 }
@@ -145,6 +144,7 @@ function toTensors(layout: ChunkLayout, g: GroupArrays, dim: number): GroupTenso
 export interface GroupGrads {
   /** Per-run loss contributions of this chunk. */
   loss: Float32Array;
+  /** Gradients w.r.t. hGlobal / hTile, same [runs, padded rows, 16] layout. */
   dGlobal: Float32Array | null;
   dTile: Float32Array | null;
   params: Record<string, Float32Array>;
@@ -173,8 +173,8 @@ export function groupsLossAndGrads(layout: ChunkLayout, groups: GroupArrays[], d
     const grads = tf.grads((...inputs: tf.Tensor[]) => {
       let i = 0;
       const tt: GroupTensors = { config: g.config, runs: g.runs, hGlobal: null, hTile: null, params: {} };
-      if (t.hGlobal) tt.hGlobal = inputs[i++] as tf.Tensor2D;
-      if (t.hTile) tt.hTile = inputs[i++] as tf.Tensor2D;
+      if (t.hGlobal) tt.hGlobal = inputs[i++] as tf.Tensor3D;
+      if (t.hTile) tt.hTile = inputs[i++] as tf.Tensor3D;
       for (const n of names) tt.params[n] = inputs[i++] as tf.Tensor3D;
       const lv = groupLoss(layout, tt, groupLogits(layout, tt));
       lossVec = tf.keep(lv);

@@ -181,24 +181,41 @@ function makeChunks(src: EmbeddingSource, bagIndices: number[], chunkRows: numbe
   return chunks;
 }
 
-/** Copy columns [c0, c0 + w) of packed rows (n x C) into a padded (bags x L) x w matrix. */
-function padColumns(h: Float32Array, C: number, c0: number, w: number, starts: Int32Array, L: number): Float32Array {
+/**
+ * Copy the 16-column blocks of R runs (columns [c0, c0 + 16 R) of packed rows, n x C) into the
+ * padded, run-major layout the tfjs part takes: [R, bags x L, 16], bag b at rows [b L, b L + count).
+ */
+function padColumns(h: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number): Float32Array {
   const B = starts.length - 1;
-  const out = new Float32Array(B * L * w);
+  const rowsPadded = B * L;
+  const out = new Float32Array(runs * rowsPadded * HIDDEN1);
   for (let b = 0; b < B; b++) {
     for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
-      out.set(h.subarray(r * C + c0, r * C + c0 + w), (b * L + k) * w);
+      const src = r * C + c0;
+      const row = b * L + k;
+      for (let q = 0; q < runs; q++) {
+        const s0 = src + q * HIDDEN1;
+        const d0 = (q * rowsPadded + row) * HIDDEN1;
+        for (let j = 0; j < HIDDEN1; j++) out[d0 + j] = h[s0 + j];
+      }
     }
   }
   return out;
 }
 
-/** The inverse of padColumns: write padded rows back into columns [c0, c0 + w) of packed n x C. */
-function unpadColumns(p: Float32Array, into: Float32Array, C: number, c0: number, w: number, starts: Int32Array, L: number): void {
+/** The inverse of padColumns: write [R, bags x L, 16] back into columns [c0, c0 + 16 R) of packed n x C. */
+function unpadColumns(p: Float32Array, into: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number): void {
   const B = starts.length - 1;
+  const rowsPadded = B * L;
   for (let b = 0; b < B; b++) {
     for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
-      into.set(p.subarray((b * L + k) * w, (b * L + k + 1) * w), r * C + c0);
+      const dst = r * C + c0;
+      const row = b * L + k;
+      for (let q = 0; q < runs; q++) {
+        const d0 = dst + q * HIDDEN1;
+        const s0 = (q * rowsPadded + row) * HIDDEN1;
+        for (let j = 0; j < HIDDEN1; j++) into[d0 + j] = p[s0 + j];
+      }
     }
   }
 }
@@ -292,12 +309,11 @@ class Engine {
     const dim = this.src.dim;
     return groups.map((g) => {
       const R = g.runs.length;
-      const w = R * HIDDEN1;
       return {
         config: g.config,
         runs: R,
-        hGlobal: hasGlobalStream(g.config) && hg ? padColumns(hg, Cg, g.gCol, w, chunk.globalStarts, chunk.layout.lGlobal) : null,
-        hTile: hasLocalStream(g.config) && ht ? padColumns(ht, Ct, g.tCol, w, chunk.tileStarts, chunk.layout.lTile) : null,
+        hGlobal: hasGlobalStream(g.config) && hg ? padColumns(hg, Cg, g.gCol, R, chunk.globalStarts, chunk.layout.lGlobal) : null,
+        hTile: hasLocalStream(g.config) && ht ? padColumns(ht, Ct, g.tCol, R, chunk.tileStarts, chunk.layout.lTile) : null,
         params: stackParams(g.runs, tfParamNames(g.config, dim)),
       };
     });
@@ -328,9 +344,9 @@ class Engine {
       const dHt = xt ? new Float32Array(xt.rows * Ct) : null;
       groups.forEach((g, gi) => {
         const gr = grads[gi];
-        const w = g.runs.length * HIDDEN1;
-        if (gr.dGlobal && dHg) unpadColumns(gr.dGlobal, dHg, Cg, g.gCol, w, chunk.globalStarts, chunk.layout.lGlobal);
-        if (gr.dTile && dHt) unpadColumns(gr.dTile, dHt, Ct, g.tCol, w, chunk.tileStarts, chunk.layout.lTile);
+        const R = g.runs.length;
+        if (gr.dGlobal && dHg) unpadColumns(gr.dGlobal, dHg, Cg, g.gCol, R, chunk.globalStarts, chunk.layout.lGlobal);
+        if (gr.dTile && dHt) unpadColumns(gr.dTile, dHt, Ct, g.tCol, R, chunk.tileStarts, chunk.layout.lTile);
         g.runs.forEach((r, i) => {
           r.loss += gr.loss[i];
           for (const [n, a] of Object.entries(gr.params)) {
