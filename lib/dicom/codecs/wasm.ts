@@ -126,16 +126,17 @@ async function runDecoder(make: () => Promise<WasmDecoder>, data: Uint8Array, ex
     const sof = what === "JPEG 2000" ? readJ2kSize(data) : readJpegFrameHeader(data);
     if (what !== "JPEG 2000" && sof.marker !== 0xfff7) throw new Error(`${what} codestream has no SOF55 (JPEG-LS) frame header`);
     const h: FrameInfo = { width: sof.columns, height: sof.rows, bitsPerSample: sof.precision, componentCount: sof.components };
-    dec.getEncodedBuffer(data.length).set(data);
     if (h.width !== expect.width || h.height !== expect.height) {
       throw new Error(`${what} frame is ${h.width} x ${h.height}, the dataset says ${expect.width} x ${expect.height}`);
     }
     if (h.componentCount !== 1) throw new Error(`${what} frame has ${h.componentCount} components, expected 1`);
     if (h.bitsPerSample < 1 || h.bitsPerSample > 16) throw new Error(`${what} frame has ${h.bitsPerSample} bits per sample`);
+    dec.getEncodedBuffer(data.length).set(data);
     dec.decode();
     return { info: { ...dec.getFrameInfo() }, bytes: copyOut(dec.getDecodedBuffer()) };
   } catch (e) {
-    if (!(e instanceof Error)) reset();
+    // a C++ exception (a bare number) or a wasm abort may leave the instance unusable: start afresh
+    if (!(e instanceof Error) || e.constructor.name === "RuntimeError") reset();
     throw new Error(codecMessage(e, `${what} decode`));
   } finally {
     safeDelete(dec);
