@@ -12,7 +12,7 @@ export { buildTinyVit, writeTinyVit } from "./tinyVit";
 export type { TinyVitOptions } from "./tinyVit";
 export { loadEncoder } from "./loadEncoder";
 export type { LoadEncoderOptions } from "./loadEncoder";
-export { runEmbedding, planBags, parseShard, CHUNK_DIR, RUN_STATS_FILE } from "./run";
+export { runEmbedding, planBags, parseShard, parseProvider, parseDtype, runStatsRows, CHUNK_DIR, RUN_STATS_FILE } from "./run";
 export type { RunEmbeddingOptions, EmbeddingRunResult, EmbeddingRunStats, Shard } from "./run";
 export { pca2, globalPcaFigure } from "./pca";
 export type { Pca2 } from "./pca";

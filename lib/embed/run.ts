@@ -81,6 +81,34 @@ interface PlannedBag {
   images: ManifestImage[];
 }
 
+/** Check a provider name given as text (CLI flags, notebook parameters). */
+export function parseProvider(text: string): ExecutionProviderName {
+  if (text === "cpu" || text === "cuda" || text === "webgpu") return text;
+  throw new Error(`provider must be cpu, cuda or webgpu (got "${text}")`);
+}
+
+/** Check a store dtype given as text. */
+export function parseDtype(text: string): StoreDtype {
+  if (text === "float32" || text === "float16") return text;
+  throw new Error(`dtype must be float32 or float16 (got "${text}")`);
+}
+
+/** The run's numbers as table rows (for the notebook's throughput table). */
+export function runStatsRows(stats: EmbeddingRunStats): { field: string; value: string | number }[] {
+  return [
+    { field: "encoder", value: stats.encoder },
+    { field: "provider that ran", value: stats.provider },
+    { field: "bags", value: stats.bags },
+    { field: "images", value: stats.images },
+    { field: "global views + tiles", value: stats.globals + stats.tiles },
+    { field: "images embedded now", value: stats.embeddedImages },
+    { field: "images reused (earlier run)", value: stats.reusedImages },
+    { field: "images skipped", value: stats.skipped.length },
+    { field: "throughput (tiles/s)", value: Number(stats.tilesPerSecond.toFixed(1)) },
+    { field: "wall time (s)", value: Number(stats.seconds.toFixed(1)) },
+  ];
+}
+
 /** Parse "K/N" (0-based K) into a Shard. */
 export function parseShard(text: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
