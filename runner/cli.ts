@@ -9,7 +9,9 @@ export function buildProgram(): Command {
   return program;
 }
 
-if (require.main === module || process.argv[1]?.endsWith("milpf.js")) {
+// Run when executed directly or through bin/milpf.js (also via npx / node_modules/.bin symlinks:
+// require.main.filename is the resolved launcher path).
+if (require.main === module || /[\\/]bin[\\/]milpf\.js$/.test(require.main?.filename ?? "")) {
   buildProgram()
     .parseAsync(process.argv)
     .catch((e: unknown) => {
