@@ -104,9 +104,6 @@ function validate(img: DicomWriteInput): void {
     const v = img.pixels[i];
     if (v < lo || v > hi) throw new Error(`writeDicom: pixel ${i} = ${v} does not fit in ${bitsStored} stored bits`);
   }
-  if (signed && (img.transferSyntax === "jpeg-lossless-sv1")) {
-    throw new Error("writeDicom: signed pixels are not supported with jpeg-lossless-sv1");
-  }
   if (!(img.transferSyntax in TRANSFER_SYNTAX_UIDS)) throw new Error(`writeDicom: unknown transfer syntax ${String(img.transferSyntax)}`);
 }
 
@@ -200,7 +197,8 @@ async function encodeFrames(img: DicomWriteInput): Promise<Uint8Array[]> {
         out.push(await encodeJpegLs(le, info));
         break;
       case "jpeg-lossless-sv1":
-        out.push(encodeJpegLosslessSv1(img.pixels.subarray(f * n, (f + 1) * n) as Uint16Array, img.rows, img.columns, img.bitsStored));
+        // signed values are coded as their BitsStored-bit two's complement pattern (the reader sign-extends)
+        out.push(encodeJpegLosslessSv1(img.pixels.subarray(f * n, (f + 1) * n), img.rows, img.columns, img.bitsStored));
         break;
       default:
         throw new Error(`encodeFrames: ${img.transferSyntax} is not encapsulated`);

@@ -113,8 +113,11 @@ function category(diff: number): number {
   return 32 - Math.clz32(diff < 0 ? -diff : diff);
 }
 
-/** Encode one frame of unsigned samples in [0, 2^precision) as a JPEG Lossless SV1 codestream. */
-export function encodeJpegLosslessSv1(pixels: Uint16Array, rows: number, columns: number, precision: number): Uint8Array {
+/**
+ * Encode one frame as a JPEG Lossless SV1 codestream. Samples are taken modulo 2^precision
+ * (unsigned values in [0, 2^precision), or signed ones as their two's complement bit pattern).
+ */
+export function encodeJpegLosslessSv1(pixels: Uint16Array | Int16Array, rows: number, columns: number, precision: number): Uint8Array {
   if (precision < 2 || precision > 16) throw new Error(`JPEG lossless precision must be 2..16, got ${precision}`);
   if (rows < 1 || columns < 1 || rows > 65535 || columns > 65535) throw new Error(`JPEG lossless cannot code ${rows} x ${columns}`);
   const mask = precision === 16 ? 0xffff : (1 << precision) - 1;
