@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyWindow, paddingMask, toPresentation, type DicomImage } from "../../lib/dicom";
+import { DicomError, applyWindow, chooseVoi, paddingMask, toPresentation, type DicomImage } from "../../lib/dicom";
 
 /** A DicomImage built in memory (1 row) for checking the presentation maths. */
 function image(stored: number[], over: Partial<DicomImage> = {}): DicomImage {
@@ -99,6 +99,20 @@ describe("VOI functions against the standard's formulas", () => {
     // MONOCHROME1: inverted image, but padding is still background (0)
     close(toPresentation({ ...img, photometric: "MONOCHROME1" }), [0, 1, 0.5, 0]);
     close(toPresentation({ ...img, photometric: "MONOCHROME1" }, { padding: "keep" }), [-(4085 / 10) + 1, 1, 0.5, 0]);
+  });
+});
+
+describe("choosing the VOI transform", () => {
+  it("an explicit window overrides the file; forced modes fail clearly when absent", () => {
+    const img = image([90, 100, 110], { windows: [{ center: 0, width: 1 }] });
+    // LINEAR_EXACT c=100 w=20: (x - 100)/20 + 0.5 -> 0, 0.5, 1
+    close(toPresentation(img, { window: { center: 100, width: 20 }, voiLutFunction: "LINEAR_EXACT" }), [0, 0.5, 1]);
+    expect(() => chooseVoi(img, { voi: "lut" })).toThrow(DicomError);
+    expect(() => chooseVoi(img, { voi: "lut" })).toThrow(/^mem\.dcm: no VOI LUT Sequence/);
+    expect(() => chooseVoi(image([1]), { voi: "window" })).toThrow(/no valid window 0/);
+    // LINEAR needs width >= 1: a 0.5-wide window is skipped in auto mode (falls to min-max)
+    expect(chooseVoi(image([1, 3], { windows: [{ center: 2, width: 0.5 }] })).kind).toBe("minmax");
+    expect(() => toPresentation(img, { window: { center: 1, width: 0 } })).toThrow(/window width 0 is not valid for LINEAR/);
   });
 });
 
