@@ -33,3 +33,17 @@ export async function loadRecords(opts: {
   }
   return { records: applySplits(records, splits), skipped, splitsCreated };
 }
+
+/**
+ * The synthetic set for the notebook/pipeline: generated (lib/data) unless `dir` already holds a
+ * complete one (its synthetic.json, written last, exists), whatever options that one was made
+ * with. Returns a one-line description.
+ */
+export async function ensureSyntheticDataset(opts: { dir: string; patients: number; heightPx: number; seed: number; progress?: boolean }): Promise<string> {
+  const path = await import("node:path");
+  const info = path.join(opts.dir, "synthetic.json");
+  if (fs.existsSync(info)) return `synthetic set present in ${opts.dir} (kept as it is)`;
+  const { generateSyntheticDataset } = await import("../data/synthetic");
+  const s = await generateSyntheticDataset({ outDir: opts.dir, patients: opts.patients, heightPx: opts.heightPx, seed: opts.seed, progress: opts.progress ?? false });
+  return `synthetic set generated in ${opts.dir}: ${s.images} images of ${s.widthPx} x ${s.heightPx} px, ${s.patients} patients, ${s.seconds.toFixed(1)} s`;
+}

@@ -6,4 +6,5 @@ export { fileStem, processImage, jobKey, doneRecordFile, type ProcessedImage, ty
 export { workerScriptPath, type WorkerMemory } from "./pool";
 export * from "./manifest";
 export * from "./images";
+export { ensureSyntheticDataset } from "./dataset";
 export * from "./figures";
