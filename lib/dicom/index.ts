@@ -6,7 +6,7 @@ export type { DicomElement, DicomVr } from "./elements";
 export { writeDicom, encodeDicom, formatDs } from "./write";
 export type { DicomWriteInput, DicomWriteTags } from "./write";
 export type { DicomImage } from "./types";
-export { readDicom, readDicomBytes, readDicomTagsBytes, MAX_PIXELS } from "./read";
+export { readDicom, readDicomBytes, readDicomTags, readDicomTagsBytes, MAX_PIXELS } from "./read";
 export { applyWindow, applyVoiLut, isValidWindow, modalityValues, chooseVoi, toPresentation, paddingMask } from "./voi";
 export type { VoiLutFunction, Window, PresentationOptions, VoiChoice } from "./voi";
 export { encodeNpy, writeNpy } from "./npy";

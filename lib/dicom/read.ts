@@ -44,7 +44,7 @@ function looksTruncated(msg: string): boolean {
   return /overrun|overread|past end|past the end|end of buffer|beyond|premature|truncat|outside/i.test(msg);
 }
 
-function parseDataset(bytes: Uint8Array, file: string): { ds: dicomParser.DataSet; part10: boolean } {
+function parseDataset(bytes: Uint8Array, file: string, untilPixelData = false): { ds: dicomParser.DataSet; part10: boolean } {
   if (bytes.length < 8) throw new DicomError(file, `not a DICOM file (only ${bytes.length} bytes)`);
   const part10 = bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
   let rawSyntax: string | null = null;
@@ -56,6 +56,7 @@ function parseDataset(bytes: Uint8Array, file: string): { ds: dicomParser.DataSe
   try {
     const ds = dicomParser.parseDicom(buf, {
       ...(rawSyntax ? { TransferSyntaxUID: rawSyntax } : {}),
+      ...(untilPixelData ? { untilTag: "x7fe00010" } : {}),
       inflater: (arr: Uint8Array, position: number): Uint8Array => {
         let inflated: Buffer;
         try {
@@ -379,10 +380,50 @@ export async function readDicom(file: string): Promise<DicomImage> {
 export function readDicomTagsBytes(bytes: Uint8Array, nameForErrors: string): Omit<DicomImage, "pixels"> {
   const file = nameForErrors;
   try {
-    const { ds } = parseDataset(bytes, file);
+    const { ds } = parseDataset(bytes, file, true);
     return readTags(ds, file, transferSyntaxOf(ds, file));
   } catch (e) {
     if (e instanceof DicomError) throw e;
     throw new DicomError(file, `cannot read (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/**
+ * Read only the tags of a DICOM file, reading as little of it as needed (the bytes up to the
+ * pixel data: 256 KB first, more only when the header is longer). Same checks and errors as
+ * readDicom, without decoding pixels. Only DicomError is thrown.
+ */
+export async function readDicomTags(file: string): Promise<Omit<DicomImage, "pixels">> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, "r");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DicomError(file, code === "ENOENT" ? "no such file" : `cannot read the file (${(e as Error).message})`);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    let n = Math.min(size, 256 * 1024);
+    for (;;) {
+      const buf = Buffer.alloc(n);
+      const { bytesRead } = await handle.read(buf, 0, n, 0);
+      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, bytesRead);
+      const whole = bytesRead >= size;
+      let ds: dicomParser.DataSet | null = null;
+      try {
+        ds = parseDataset(bytes, file, true).ds;
+      } catch (e) {
+        // more bytes cannot help a file that does not even start like DICOM
+        if (whole || !(e instanceof DicomError) || e.problem.startsWith("not a DICOM file")) throw e;
+      }
+      // stopped at the pixel data (or read everything): the header is complete
+      if (ds && (whole || ds.elements.x7fe00010)) return readTags(ds, file, transferSyntaxOf(ds, file));
+      n = Math.min(size, n * 4);
+    }
+  } catch (e) {
+    if (e instanceof DicomError) throw e;
+    throw new DicomError(file, `cannot read (${e instanceof Error ? e.message : String(e)})`);
+  } finally {
+    await handle.close();
   }
 }

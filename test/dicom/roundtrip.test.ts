@@ -162,3 +162,25 @@ describe("8-bit (BitsAllocated 8) files, assembled element by element", () => {
     expect(Array.from(rle.pixels)).toEqual(Array.from(px8));
   });
 });
+
+describe("readDicomTags (header only)", () => {
+  it("gives the same tags as readDicom, for every syntax, reading only the header", async () => {
+    const { readDicomTags } = await import("../../lib/dicom");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "milpf-tags-"));
+    // 700 x 500 x 2 bytes = 700 KB of pixels: more than the first 256 KB read
+    const px = texturedPixels(700, 500, 12, 8);
+    for (const ts of WRITABLE_TRANSFER_SYNTAXES) {
+      const file = path.join(dir, `${ts}.dcm`);
+      const input = baseInput(px, 700, 500, 12, ts);
+      // a long header element (300 KB private text) forces a second, larger read
+      input.tags.extra = [{ tag: 0x00091010, vr: "UT", value: "x".repeat(300_000) }];
+      await writeDicom(file, input);
+      const { pixels: _pixels, ...full } = await readDicom(file);
+      expect(await readDicomTags(file), ts).toEqual(full);
+    }
+    const bad = path.join(dir, "bad.dcm");
+    fs.writeFileSync(bad, Buffer.alloc(1_000_000, 65));
+    await expect(readDicomTags(bad)).rejects.toThrow(`${bad}: not a DICOM file`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
