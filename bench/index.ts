@@ -6,12 +6,13 @@ import { dicomBenchmark } from "./dicom";
 import { embedBenchmark } from "./embed";
 import { trainBenchmarks } from "./train";
 import { dataBenchmark } from "./data";
+import { explainBenchmark } from "./explain";
 
 /**
  * `npm run bench [-- NAME ...]`: runs the project's benchmarks (all, or those named) and writes
  * bench/results/<name>.json. Each stage adds its benchmark module to the list below.
  */
-const benchmarks: Benchmark[] = [tileBenchmark, dicomBenchmark, embedBenchmark, ...trainBenchmarks, dataBenchmark];
+const benchmarks: Benchmark[] = [tileBenchmark, dicomBenchmark, embedBenchmark, ...trainBenchmarks, dataBenchmark, explainBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

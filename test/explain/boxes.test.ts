@@ -87,3 +87,24 @@ describe("IoU and NMS", () => {
     expect(nms([D, C, B, A], 0.9)).toEqual([A, B, C, D]);
   });
 });
+
+describe("quantile by selection", () => {
+  it("equals the sort-based definition on random data with many ties", async () => {
+    const { Rng } = await import("../../lib/util/rng");
+    const rng = new Rng(11);
+    for (const n of [1, 2, 3, 10, 101, 5000]) {
+      const v = Array.from({ length: n }, () => Math.floor(rng.uniform() * 7)); // heavy ties
+      const w = Array.from({ length: n }, () => rng.normal());
+      for (const data of [v, w]) {
+        const sorted = [...data].sort((a, b) => a - b);
+        for (const q of [0, 0.1, 0.5, 0.95, 0.999, 1]) {
+          const pos = q * (n - 1);
+          const lo = Math.floor(pos);
+          const hi = Math.min(n - 1, lo + 1);
+          const want = sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+          expect(quantile(data, q)).toBeCloseTo(want, 12);
+        }
+      }
+    }
+  });
+});
