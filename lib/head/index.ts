@@ -12,3 +12,4 @@ export * from "./onnx";
 export * from "./deploy";
 export * from "./results";
 export * from "./run";
+export * from "./figures";
