@@ -5,3 +5,4 @@ export * from "./orient";
 export * from "./mask";
 export * from "./transform";
 export * from "./preprocess";
+export * from "./dicomImage";

@@ -48,12 +48,19 @@ const params = { workingSizePx: 256, tileSizePx: 32, globalSizePx: 32, overlap: 
 function checkManifest(out: string, m: TileManifest): Promise<void[]> {
   expect(m.skipped).toEqual([]);
   expect(m.images).toHaveLength(truths.length);
+  // The set holds both trustworthy and untrustworthy tags, both sides.
+  expect(truths.some((t) => (t.laterality === "R") !== (t.chestWallSide === "right"))).toBe(true);
+  expect(truths.some((t) => (t.laterality === "R") === (t.chestWallSide === "right"))).toBe(true);
+  expect(new Set(truths.map((t) => t.chestWallSide)).size).toBe(2);
   return Promise.all(
     m.images.map(async (img, k) => {
       const t = truths[k];
       expect(img.imageId).toBe(t.imageId);
       // Breast against the left edge whatever the side in the file.
       expect(img.transform.flipped).toBe(t.chestWallSide === "right");
+      // An untrustworthy tag (chest wall on the unusual side for its laterality) is noted.
+      const unusual = (t.laterality === "R") !== (t.chestWallSide === "right");
+      expect(Boolean(img.notes?.some((n) => n.includes("disagrees with the column sums"))), `${t.imageId} notes`).toBe(unusual);
       const N = img.transform.workingSizePx;
       const mask = await readMask(out, img);
       const gt = await decodeMaskPng(path.join(dataDir, "ground_truth", t.studyId, `${t.imageId}.mask.png`));
@@ -84,6 +91,16 @@ describe("tile stage on the synthetic DICOM set", () => {
     const { manifest } = await runTilingWithStats({ datasetDir: dataDir, adapter: "test", outDir: out, splitsFile: path.join(root, "s.csv"), params, workers: 0, records, progress: false });
     await checkManifest(out, manifest);
   });
+  it("preprocessImage on a decoded DICOM matches the stage's working image", async () => {
+    const { readDicom } = await import("../../lib/dicom");
+    const { preprocessImage, decodeGrey16Png } = await import("../../lib/preprocess");
+    const out = path.join(root, "tiles0");
+    const r = records[0];
+    const p = await preprocessImage(await readDicom(r.filePath), { workingSizePx: 256, globalSizePx: 32, laterality: r.laterality });
+    const png = await decodeGrey16Png(path.join(out, "working", `${r.imageId}.png`));
+    expect(Buffer.from(p.working.buffer).equals(Buffer.from(png.pixels.buffer))).toBe(true);
+  });
+
   it("worker threads (compiled dist/) give the same manifest as in-process", async (ctx) => {
     let script = "";
     try {

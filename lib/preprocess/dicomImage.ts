@@ -1,0 +1,22 @@
+import { toPresentation, type DicomImage } from "../dicom";
+import type { Laterality } from "../types";
+import { preprocessPixels, type PreprocessOptions, type PreprocessResult } from "./preprocess";
+
+/**
+ * Preprocess a decoded DICOM: the working image from the presentation values (VOI window,
+ * MONOCHROME1 inverted, padding 0), orientation and mask from linear min-max values (a display
+ * window may clip the skin line to black). The laterality defaults to the DICOM's tag.
+ */
+export async function preprocessImage(img: DicomImage, opts: PreprocessOptions & { laterality?: Laterality | null }): Promise<PreprocessResult> {
+  return preprocessPixels(
+    {
+      pixels: toPresentation(img),
+      maskPixels: toPresentation(img, { voi: "minmax" }),
+      widthPx: img.columns,
+      heightPx: img.rows,
+      laterality: opts.laterality !== undefined ? opts.laterality : img.laterality,
+      source: img.file,
+    },
+    opts,
+  );
+}
