@@ -114,6 +114,9 @@ export async function createSession(
     executionProviders: [provider],
     logSeverityLevel: 3,
     ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+    // No busy-waiting of idle intra-op threads: on shared/busy CPUs spinning burned ~50% more
+    // CPU per tile for less throughput (measured: 1.24 -> 0.82 ms CPU per 128 px tile).
+    extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
   };
   try {
     return typeof modelFileOrBytes === "string"
