@@ -63,5 +63,10 @@ export function findRunHead(runDir: string): string {
 
 /** The trained head of a training run folder (see findRunHead), loaded with lib/head's loadHead. */
 export function loadRunHead(runDir: string): TrainedHead {
-  return loadHead(findRunHead(runDir));
+  const dir = findRunHead(runDir);
+  const head = loadHead(dir);
+  if (head.config.local === null) {
+    throw new Error(`${path.join(dir, HEAD_FILES.meta)}: head "${head.config.name}" has no local (tile) stream, so it gives tiles no attention to map; explain a head with a local stream (e.g. max+attn)`);
+  }
+  return head;
 }

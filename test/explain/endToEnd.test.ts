@@ -28,6 +28,11 @@ describe("trained-head folder lookup", () => {
     save("best", "max+max", 0.1);
     expect(path.relative(run, findRunHead(run))).toBe("best");
     expect(() => findRunHead(path.join(tmp, "nothing"))).toThrow(/not found/);
+    // a head without a tile stream has nothing to map
+    const g = path.join(tmp, "globalonly");
+    const cfg = ABLATION_CONFIGS.find((c) => c.name === "global-max")!;
+    saveHead(g, { config: cfg, dim: 4, seed: 1, params: initParams(cfg, 4, 1) });
+    expect(() => loadRunHead(g)).toThrow(/no local \(tile\) stream/);
   });
 });
 
