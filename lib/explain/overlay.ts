@@ -79,6 +79,8 @@ export interface GalleryOptions {
   columns?: number;
   /** Side of each cell in the PNG (default 128). */
   cellPx?: number;
+  /** Values mapped to the ends of the frame colour scale (default: lowest and highest value given). */
+  colourRange?: [number, number];
 }
 
 /**
@@ -107,11 +109,13 @@ export async function tileGallery(
   const best = k > 0 ? values[order[0]] : 1;
   let worst = Infinity;
   for (let i = 0; i < values.length; i++) if (values[i] < worst) worst = values[i];
+  if (opts.colourRange) [worst] = opts.colourRange;
+  const top = opts.colourRange ? opts.colourRange[1] : best;
   order.forEach((ti, rank) => {
     const t = tiles[ti];
     const ox = (rank % cols) * side;
     const oy = Math.floor(rank / cols) * side;
-    const c = Math.round(Math.min(1, Math.max(0, best > worst ? (values[ti] - worst) / (best - worst) : 1)) * 255) * 3;
+    const c = Math.round(Math.min(1, Math.max(0, top > worst ? (values[ti] - worst) / (top - worst) : 1)) * 255) * 3;
     for (let y = 0; y < side; y++) {
       for (let x = 0; x < side; x++) {
         const o = ((oy + y) * W + ox + x) * 3;

@@ -312,16 +312,30 @@ async function galleryOfBag(
   explained: readonly ImageExplanation[],
   topK: number,
 ): Promise<{ png: Buffer; values: number[] }> {
-  // Tiles of different views live in different images: place the views side by side in one
-  // strip so that one tileGallery call can crop from it.
-  const n = inputs[0].workingSizePx;
-  const W = n * inputs.length;
-  const strip = new Float32Array(W * n);
-  inputs.forEach((inp, k) => {
-    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) strip[y * W + k * n + x] = inp.working[y * n + x] / 65535;
+  // Tiles of different views live in different images: copy only the top-k tiles into one strip
+  // (k tiles side by side) so that one tileGallery call can crop from it; memory stays k x tile^2.
+  const all = explained.flatMap((e, view) => e.tiles.map((t, i) => ({ view, t, v: e.attention[i] })));
+  all.sort((a, b) => b.v - a.v);
+  const top = all.slice(0, topK);
+  const size = Math.max(1, ...top.map((x) => x.t.sizePx));
+  const W = size * Math.max(1, top.length);
+  const strip = new Float32Array(W * size);
+  top.forEach((x, j) => {
+    const n = inputs[x.view].workingSizePx;
+    const src = inputs[x.view].working;
+    for (let y = 0; y < x.t.sizePx; y++) {
+      const sy = x.t.yPx + y;
+      if (sy < 0 || sy >= n) continue;
+      for (let xx = 0; xx < x.t.sizePx; xx++) {
+        const sx = x.t.xPx + xx;
+        if (sx >= 0 && sx < n) strip[y * W + j * size + xx] = src[sy * n + sx] / 65535;
+      }
+    }
   });
-  const tiles = explained.flatMap((e, k) => e.tiles.map((t) => ({ xPx: t.xPx + k * n, yPx: t.yPx, sizePx: t.sizePx })));
-  const values = explained.flatMap((e) => Array.from(e.attention));
-  const g = await tileGallery({ widthPx: W, heightPx: n, pixels: strip }, tiles, values, { topK, columns: 4, cellPx: 128 });
+  // colour scale: from the lowest attention of the whole bag to the best tile
+  const lowest = all.length ? all[all.length - 1].v : 0;
+  const tiles = top.map((x, j) => ({ xPx: j * size, yPx: 0, sizePx: x.t.sizePx }));
+  const values = top.map((x) => x.v);
+  const g = await tileGallery({ widthPx: W, heightPx: size, pixels: strip }, tiles, values, { topK, columns: 4, cellPx: 128, colourRange: [lowest, values[0] ?? 1] });
   return { png: g.png, values: g.shown.map((s) => s.value) };
 }

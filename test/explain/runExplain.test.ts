@@ -102,6 +102,10 @@ describe("runExplain on a hand-made manifest", () => {
     const b = mlo.boxes[0];
     expect(b.x0 <= 80 && b.x1 > 80 && b.y0 <= 40 && b.y1 > 40).toBe(true);
     for (const f of [mlo.attentionOverlay, mlo.contributionOverlay, mlo.heatOriginal, pos.gallery]) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    // gallery: 8 tiles in 4 columns of 128 px cells with 4 px frames; best attention first
+    const gm = await sharp(path.join(out, pos.gallery)).metadata();
+    expect([gm.width, gm.height]).toEqual([4 * 136, 2 * 136]);
+    expect(pos.galleryValues).toEqual([...pos.galleryValues].sort((a, b) => b - a));
     // the original-frame heat map has the original DICOM size
     const meta = await sharp(path.join(out, mlo.heatOriginal)).metadata();
     expect([meta.width, meta.height]).toEqual([200, 260]);
