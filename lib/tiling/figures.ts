@@ -98,7 +98,10 @@ export function tilesPerViewFigure(manifest: TileManifest): { data: object[]; la
       type: "histogram",
       name: v,
       x: manifest.images.filter((m) => m.view === v).map((m) => m.tiles.length),
-      opacity: 0.7,
+      // One bin per tile count, the same bins for every view.
+      xbins: { size: 1 },
+      autobinx: false,
+      opacity: 0.6,
     })),
     layout: {
       title: { text: `Kept tiles per image (${manifest.params.tileSizePx} px tiles on ${manifest.params.workingSizePx} px, overlap ${manifest.params.overlap})` },
