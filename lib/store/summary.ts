@@ -1,7 +1,7 @@
 import type { StoreReader } from "./format";
 
-/** One row of a store summary: counts for one split x label. */
-export interface StoreSummaryRow {
+/** One row of a store summary: counts for one split x label (a type alias, so it is a table row for lib/plot). */
+export type StoreSummaryRow = {
   split: string;
   label: number | string;
   bags: number;
@@ -9,7 +9,7 @@ export interface StoreSummaryRow {
   globalViews: number;
   tiles: number;
   tilesPerBag: number;
-}
+};
 
 /** Bags, images, global views and tiles per split and label (plus a total row). */
 export function storeSummary(store: StoreReader): StoreSummaryRow[] {
