@@ -113,6 +113,13 @@ describe("tile stage on the synthetic DICOM set", () => {
     const b = await runTilingWithStats({ datasetDir: dataDir, adapter: "test", outDir: path.join(root, "tilesB"), splitsFile: path.join(root, "s.csv"), params, workers: 2, records, progress: false });
     expect(b.stats.workerMemory).toHaveLength(2);
     expect({ ...b.manifest, createdAt: 0 }).toEqual({ ...a.manifest, createdAt: 0 });
+    // Interrupted with workers busy, then resumed on workers: same manifest again.
+    const outC = path.join(root, "tilesC");
+    await expect(runTilingWithStats({ datasetDir: dataDir, adapter: "test", outDir: outC, splitsFile: path.join(root, "s.csv"), params, workers: 2, records, progress: false, abortAfter: 3 })).rejects.toThrow(/aborted after 3/);
+    const c = await runTilingWithStats({ datasetDir: dataDir, adapter: "test", outDir: outC, splitsFile: path.join(root, "s.csv"), params, workers: 2, records, progress: false });
+    expect(c.stats.reused).toBeGreaterThanOrEqual(3);
+    expect(c.stats.reused + c.stats.processed).toBe(records.length);
+    expect({ ...c.manifest, createdAt: 0 }).toEqual({ ...a.manifest, createdAt: 0 });
     // Same pixels too.
     const f = a.manifest.images[0].workingImageFile;
     expect(fs.readFileSync(path.join(root, "tilesB", f)).equals(fs.readFileSync(path.join(root, "tilesA", f)))).toBe(true);
