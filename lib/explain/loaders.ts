@@ -37,9 +37,11 @@ function numberIn(info: Record<string, unknown>, keys: string[]): number {
 
 /**
  * The head folder of a training run: `<run>` itself when it holds head.json, else the head
- * folders up to three levels below, preferring (1) a path segment named "best" or "selected",
- * (2) a head with a local attention stream (it has tile attention to map), (3) the full
- * max+attn configuration, (4) the highest validation AUC recorded in its info, (5) path order.
+ * folders up to three levels below (`milpf train` writes `<run>/head` = the selected run of the
+ * main configuration and `<run>/heads/<config>`), preferring (1) a head with a local attention
+ * stream (it has tile attention to map), (2) the run's designated head: `<run>/head`, or a path
+ * segment named "best" or "selected", (3) the full max+attn configuration, (4) the highest
+ * validation AUC recorded in its info, (5) path order.
  */
 export function findRunHead(runDir: string): string {
   if (!fs.existsSync(runDir)) throw new Error(`${runDir}: training run folder not found (run \`milpf train\` first)`);
@@ -51,13 +53,13 @@ export function findRunHead(runDir: string): string {
     return {
       d,
       i,
-      chosen: segs.some((s) => /^(best|selected)$/i.test(s)) ? 1 : 0,
+      chosen: (segs.length === 1 && segs[0] === "head") || segs.some((s) => /^(best|selected)$/i.test(s)) ? 1 : 0,
       attn: meta.config?.local === "attn" ? 1 : 0,
       full: meta.config?.name === "max+attn" ? 1 : 0,
       auc: numberIn(meta.info ?? {}, ["valAuc", "bestValAuc", "val_auc"]),
     };
   });
-  ranked.sort((a, b) => b.chosen - a.chosen || b.attn - a.attn || b.full - a.full || b.auc - a.auc || a.i - b.i);
+  ranked.sort((a, b) => b.attn - a.attn || b.chosen - a.chosen || b.full - a.full || b.auc - a.auc || a.i - b.i);
   return ranked[0].d;
 }
 

@@ -15,18 +15,22 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "milpf-explain-e2e-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe("trained-head folder lookup", () => {
-  it("prefers best/selected, then attention heads, then max+attn, then validation AUC", () => {
+  it("prefers attention heads, then the run's designated head, then max+attn, then validation AUC", () => {
     const run = path.join(tmp, "run");
-    const save = (sub: string, cfgName: string, valAuc: number): void =>
-      saveHead(path.join(run, sub), { config: ABLATION_CONFIGS.find((c) => c.name === cfgName)!, dim: 4, seed: 1, params: initParams(ABLATION_CONFIGS.find((c) => c.name === cfgName)!, 4, 1), info: { valAuc } });
-    save("a/global-max", "global-max", 0.99);
-    save("a/local-attn", "local-attn", 0.7);
-    save("a/full", "max+attn", 0.6);
-    expect(path.relative(run, findRunHead(run))).toBe(path.join("a", "full"));
-    save("b/full2", "max+attn", 0.8);
-    expect(path.relative(run, findRunHead(run))).toBe(path.join("b", "full2"));
-    save("best", "max+max", 0.1);
-    expect(path.relative(run, findRunHead(run))).toBe("best");
+    const save = (sub: string, cfgName: string, valAuc: number): void => {
+      const cfg = ABLATION_CONFIGS.find((c) => c.name === cfgName)!;
+      saveHead(path.join(run, sub), { config: cfg, dim: 4, seed: 1, params: initParams(cfg, 4, 1), info: { valAuc } });
+    };
+    save("heads/global-max", "global-max", 0.99);
+    save("heads/local-attn", "local-attn", 0.7);
+    save("heads/max+attn", "max+attn", 0.6);
+    expect(path.relative(run, findRunHead(run))).toBe(path.join("heads", "max+attn"));
+    save("heads/max+attn-b", "max+attn", 0.8);
+    expect(path.relative(run, findRunHead(run))).toBe(path.join("heads", "max+attn-b"));
+    save("head", "max+attn", 0.1); // milpf train's designated head, lower AUC
+    expect(path.relative(run, findRunHead(run))).toBe("head");
+    save("best", "global-max", 1); // designated but without a tile stream: not chosen
+    expect(path.relative(run, findRunHead(run))).toBe("head");
     expect(() => findRunHead(path.join(tmp, "nothing"))).toThrow(/not found/);
     // a head without a tile stream has nothing to map
     const g = path.join(tmp, "globalonly");
