@@ -215,3 +215,22 @@ describe("planSyntheticDataset", () => {
     expect(() => planSyntheticDataset({ outDir: tmp, patients: 2, prevalence: 0.95 })).toThrow(/prevalence/);
   });
 });
+
+describe("worker threads", () => {
+  it("the compiled generator with 2 workers writes the same files as the in-process one", async (ctx) => {
+    const root = path.resolve(__dirname, "../..");
+    const compiled = path.join(root, "dist", "lib", "data", "synthetic.js");
+    const srcDir = path.join(root, "lib", "data");
+    const newestSource = Math.max(...fs.readdirSync(srcDir).filter((f) => f.endsWith(".ts")).map((f) => fs.statSync(path.join(srcDir, f)).mtimeMs));
+    if (!fs.existsSync(compiled) || fs.statSync(compiled).mtimeMs < newestSource) ctx.skip(); // dist/ missing or stale: `npm test` builds first
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(compiled) as { generateSyntheticDataset: typeof generateSyntheticDataset };
+    const dirW = path.join(tmp, "w");
+    const s = await mod.generateSyntheticDataset({ ...opts, outDir: dirW, workers: 2 });
+    expect(s.workers).toBe(2);
+    const a = hashes(dirA);
+    const w = hashes(dirW);
+    expect([...w.keys()]).toEqual([...a.keys()]);
+    for (const [f, h] of a) expect(w.get(f), f).toBe(h);
+  });
+});
