@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import sharp from "sharp";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { decodeGrey16Png } from "../../lib/preprocess";
 import { readManifest, runTiling, runTilingWithStats, type PresentationLoader } from "../../lib/tiling";
 import type { ImageRecord, TileManifest } from "../../lib/types";
@@ -53,6 +53,7 @@ describe("runTiling (in-process)", () => {
   // Patients p0, p1 train, p2 test; p3 (img6, img7) has no split.
   const splitsFile = path.join(root, "splits.csv");
   fs.writeFileSync(splitsFile, "patient_id,split\np0,train\np1,train\np2,test\n");
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
   const base = { datasetDir: data, adapter: "test", splitsFile, params, workers: 0, loader, records, progress: false };
 
   it("writes a manifest with labelled, split images; skips bad ones without stopping", async () => {

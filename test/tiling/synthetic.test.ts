@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSyntheticDataset, type ImageTruth } from "../../lib/data";
 import { boxOriginalToWorking, decodeMaskPng, maskIoU, workingToOriginal } from "../../lib/preprocess";
 import { readMask, runTilingWithStats, workerScriptPath } from "../../lib/tiling";
@@ -42,6 +42,7 @@ beforeAll(async () => {
     lesions: t.lesions,
   }));
 }, 120_000);
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const params = { workingSizePx: 256, tileSizePx: 32, globalSizePx: 32, overlap: 0 };
 
