@@ -9,6 +9,7 @@ export {
   generateSyntheticDataset,
   planSyntheticDataset,
   DEFAULT_SYNTHETIC_TRANSFER_SYNTAXES,
+  SYNTHETIC_GENERATOR_VERSION,
   BREAST_LEVEL_COLUMNS,
   FINDING_COLUMNS,
 } from "./synthetic";

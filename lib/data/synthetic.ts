@@ -184,6 +184,9 @@ function resolve(opts: SyntheticOptions): ResolvedOptions {
 
 const DENSITIES: Density[] = ["A", "B", "C", "D"];
 
+/** Bumped whenever the rendering changes, so a folder made by another version is not silently mixed. */
+export const SYNTHETIC_GENERATOR_VERSION = "milpf synthetic v1";
+
 function sampleDensity(rng: Rng): Density {
   const u = rng.uniform();
   return u < 0.1 ? "A" : u < 0.5 ? "B" : u < 0.9 ? "C" : "D";
@@ -397,14 +400,17 @@ export async function generateSyntheticDataset(opts: SyntheticOptions): Promise<
   const o = resolve(opts);
   const infoFile = path.join(o.outDir, "synthetic.json");
   if (fs.existsSync(infoFile)) {
-    let previous: { options?: Record<string, unknown> } = {};
+    let previous: { generator?: string; options?: Record<string, unknown> } = {};
     try {
-      previous = JSON.parse(fs.readFileSync(infoFile, "utf8")) as { options?: Record<string, unknown> };
+      previous = JSON.parse(fs.readFileSync(infoFile, "utf8")) as { generator?: string; options?: Record<string, unknown> };
     } catch {
       previous = {};
     }
     if (previous.options && JSON.stringify(previous.options) !== JSON.stringify(optionsRecord(o))) {
       throw new Error(`${infoFile}: this folder holds a synthetic set made with other options; use another folder or delete it`);
+    }
+    if (previous.generator && previous.generator !== SYNTHETIC_GENERATOR_VERSION) {
+      throw new Error(`${infoFile}: this folder was made by "${previous.generator}", not "${SYNTHETIC_GENERATOR_VERSION}"; use another folder or delete it`);
     }
   }
   fs.mkdirSync(o.outDir, { recursive: true });
@@ -472,6 +478,6 @@ export async function generateSyntheticDataset(opts: SyntheticOptions): Promise<
   };
   // The info file holds only deterministic content (no timings), so a re-run leaves it identical.
   const { seconds: _s, imagesWritten: _w, imagesReused: _r, workers: _k, outDir: _o, ...stable } = summary;
-  writeJsonAtomic(infoFile, { generator: "milpf synthetic v1", options: optionsRecord(o), summary: stable, densities: DENSITIES });
+  writeJsonAtomic(infoFile, { generator: SYNTHETIC_GENERATOR_VERSION, options: optionsRecord(o), summary: stable, densities: DENSITIES });
   return summary;
 }
