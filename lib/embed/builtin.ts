@@ -17,8 +17,11 @@ import { createSession } from "./onnxEncoder";
  *   at each level a Conv bank: difference-of-Gaussians (bright spots / blobs of several sizes)
  *   and Gaussian-derivative edge filters at 4 orientations
  *   rectified global pooling per filter: mean |r|, max r, min r
+ *   + spot amount at full resolution: mean Relu(r - tau) of the DoG responses (speck clusters)
+ *   + bright area at 1/2: mean Relu(grey - t) for t = 0.5, 0.65, 0.8
  *   + intensity statistics (mean, max, mean of squares, -min)
- *   -> F features -> standardised with fixed statistics -> fixed seeded projection F -> D
+ *   -> F features -> standardised with fixed statistics -> fixed seeded projection F -> D:
+ *      the first D/2 outputs linear, the last D/2 random ReLU features (Relu(proj + seeded bias))
  *   -> `pooler_output` [B, D]  (the loader L2-normalises it)
  *
  * Scales in tile pixels at S = 128 (tile = 128 px of a 1024 px image): DoG sigma 0.7-2 px at
@@ -111,10 +114,17 @@ function banks(): Bank[] {
 
 /** Number of features before the projection. */
 export function builtinFeatureCount(): number {
-  return banks().reduce((s, b) => s + b.kernels.length * 3, 0) + 4;
+  const spot = banks().reduce((s, b) => s + (b.factor === 1 ? b.kernels.length * SPOT_THRESHOLDS.length : 0), 0);
+  return banks().reduce((s, b) => s + b.kernels.length * 3, 0) + spot + BRIGHT_LEVELS.length + 4;
 }
 
+/** Thresholds on the full-resolution DoG responses (L1-normalised kernels, grey in [0, 1]). */
+const SPOT_THRESHOLDS = [0.02, 0.05];
+/** Grey levels above which the bright area is measured. */
+const BRIGHT_LEVELS = [0.5, 0.65, 0.8];
+
 interface Head {
+  bias: Float32Array;
   mean: Float32Array;
   invStd: Float32Array;
   projection: Float32Array;
@@ -152,7 +162,14 @@ function buildGraph(sizePx: number, head: Head | null): Uint8Array {
     // Same information as average + max pooling of Relu(+r) and Relu(-r), without
     // materialising the rectified maps (elementwise passes dominate the cost on CPU).
     pooled.push(g.op("ReduceMean", [g.op("Abs", [r])], reduce), g.op("ReduceMax", [r], reduce), g.op("ReduceMin", [r], reduce));
+    if (bank.factor === 1) {
+      // how much strong spot response there is (a cluster of specks, not one bright pixel)
+      for (const tau of SPOT_THRESHOLDS) pooled.push(g.op("ReduceMean", [g.op("Relu", [g.op("Sub", [r, g.floatInit(`spot_tau_${tau}`, [1], [tau])])])], reduce));
+    }
   });
+  // bright-area measures at 1/2 resolution: mean of Relu(grey - t) for a few levels t
+  const half = levelInput(2);
+  for (const t of BRIGHT_LEVELS) pooled.push(g.op("ReduceMean", [g.op("Relu", [g.op("Sub", [half, g.floatInit(`bright_${t}`, [1], [t])])])], reduce));
   pooled.push(
     g.op("GlobalAveragePool", [grey]),
     g.op("GlobalMaxPool", [grey]),
@@ -171,7 +188,12 @@ function buildGraph(sizePx: number, head: Head | null): Uint8Array {
   const inv = g.floatInit("feature_inv_std", [F], head.invStd);
   const z = g.op("Mul", [g.op("Sub", [feat, mu]), inv]);
   const P = g.floatInit("projection", [F, head.dim], head.projection);
-  g.op("MatMul", [z, P], {}, "pooler_output");
+  // half of the outputs linear (the standardised features, rotated), half random ReLU features
+  // of them (a fixed nonlinear expansion that a small linear head can use directly)
+  const proj = g.op("MatMul", [z, P]);
+  const [lin, nonlin] = g.node("Split", [proj, g.int64Init("split_sizes", [2], [head.dim - Math.floor(head.dim / 2), Math.floor(head.dim / 2)])], { axis: { i: 1 } }, 2);
+  const rect = g.op("Relu", [g.op("Add", [nonlin, g.floatInit("rf_bias", [Math.floor(head.dim / 2)], head.bias)])]);
+  g.op("Concat", [lin, rect], { axis: { i: 1 } }, "pooler_output");
   g.output("pooler_output", ["batch", head.dim]);
   return g.toBytes();
 }
@@ -263,7 +285,8 @@ export async function buildBuiltinModel(opts: BuiltinEncoderOptions = {}): Promi
   const rng = Rng.derive(seed, "builtin-projection");
   const projection = new Float32Array(F * dim);
   for (let i = 0; i < projection.length; i++) projection[i] = rng.normal() / Math.sqrt(F);
-  return buildGraph(S, { mean, invStd, projection, dim });
+  const bias = Float32Array.from({ length: Math.floor(dim / 2) }, () => rng.normal(0, 1));
+  return buildGraph(S, { mean, invStd, projection, dim, bias });
 }
 
 /**
