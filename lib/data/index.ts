@@ -10,6 +10,8 @@ export {
   planSyntheticDataset,
   DEFAULT_SYNTHETIC_TRANSFER_SYNTAXES,
   SYNTHETIC_GENERATOR_VERSION,
+  groundTruthFiles,
+  readImageTruth,
   BREAST_LEVEL_COLUMNS,
   FINDING_COLUMNS,
 } from "./synthetic";

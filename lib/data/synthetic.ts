@@ -481,3 +481,25 @@ export async function generateSyntheticDataset(opts: SyntheticOptions): Promise<
   writeJsonAtomic(infoFile, { generator: SYNTHETIC_GENERATOR_VERSION, options: optionsRecord(o), summary: stable, densities: DENSITIES });
   return summary;
 }
+
+/** Where the generator puts an image's ground truth (mask PNG, JSON) inside a synthetic set. */
+export function groundTruthFiles(datasetDir: string, studyId: string, imageId: string): { mask: string; truth: string } {
+  const base = path.join(path.resolve(datasetDir), "ground_truth", studyId, imageId);
+  return { mask: `${base}.mask.png`, truth: `${base}.json` };
+}
+
+/** An image's ground truth (lesion boxes, chest-wall side, encoding facts) from a synthetic set. */
+export function readImageTruth(datasetDir: string, studyId: string, imageId: string): ImageTruth {
+  const file = groundTruthFiles(datasetDir, studyId, imageId).truth;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`${file}: cannot read ground truth (${(e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text) as ImageTruth;
+  } catch (e) {
+    throw new Error(`${file}: ground truth is not valid JSON (${(e as Error).message})`);
+  }
+}

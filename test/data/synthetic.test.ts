@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDataset } from "../../lib/data/adapters";
 import { parseCsv } from "../../lib/data/csv";
 import { renderBreastMask } from "../../lib/data/phantom";
-import { BREAST_LEVEL_COLUMNS, FINDING_COLUMNS, type SyntheticSummary, generateSyntheticDataset, planSyntheticDataset } from "../../lib/data/synthetic";
+import {
+  BREAST_LEVEL_COLUMNS,
+  FINDING_COLUMNS,
+  type SyntheticSummary,
+  generateSyntheticDataset,
+  groundTruthFiles,
+  planSyntheticDataset,
+  readImageTruth,
+} from "../../lib/data/synthetic";
 import { type ImageTruth, renderPlannedImage } from "../../lib/data/synthRender";
 import { readDicom } from "../../lib/dicom";
 import { TRANSFER_SYNTAX_UIDS } from "../../lib/dicom/uids";
@@ -87,8 +95,9 @@ describe("generateSyntheticDataset", () => {
     for (const [f, h] of before) expect(after.get(f), f).toBe(h);
   });
 
-  it("refuses to mix different options in one folder", async () => {
+  it("refuses to mix different options in one folder; a missing ground truth is one clear error", async () => {
     await expect(generateSyntheticDataset({ ...opts, outDir: dirA, seed: 99 })).rejects.toThrow(/other options/);
+    expect(() => readImageTruth(dirA, "nostudy", "noimage")).toThrow(/noimage\.json: cannot read ground truth/);
   });
 
   it("every DICOM reads back to exactly the generator's pixel array, with the planned tags", async () => {
@@ -144,6 +153,8 @@ describe("generateSyntheticDataset", () => {
     let lesionCount = 0;
     for (const task of tasks) {
       const truths = task.images.map((im) => JSON.parse(fs.readFileSync(path.join(dirA, im.truthFile), "utf8")) as ImageTruth);
+      expect(readImageTruth(dirA, task.studyId, task.images[0].imageId)).toEqual(truths[0]);
+      expect(groundTruthFiles(dirA, task.studyId, task.images[0].imageId).mask).toBe(path.join(dirA, task.images[0].maskFile));
       for (const t of truths) {
         expect(t.lesions.length).toBe(task.lesions.length);
         expect(t.lesions.map((l) => l.kind)).toEqual(task.lesions.map((l) => l.kind));
