@@ -153,6 +153,8 @@ describe("EMBED adapter", () => {
     "200,B1,2016-01-01,L,P,,4,diagnostic",
     "200,B1,2016-01-01,X,N,,4,diagnostic",
     "300,C1,2017-01-01,L,Q,,1,diagnostic",
+    "400,D1,2018-01-01,,N,,3,screening",
+    "400,D1,2018-01-01,,S,,3,screening",
   ].join("\n");
   const metadata = [
     "empi_anon,acc_anon,anon_dicom_path,ImageLateralityFinal,ViewPosition,FinalImageType,SOPClassUID",
@@ -164,35 +166,39 @@ describe("EMBED adapter", () => {
     "200,B1,/mnt/NAS2/mammo/cohort_1/200/B1/img6.dcm,L,MLO,2D,1.2",
     "300,C1,/mnt/NAS2/mammo/cohort_1/300/C1/img7.dcm,L,CC,2D,1.2",
     "200,B1,/mnt/NAS2/mammo/cohort_1/200/B1/img8.dcm,R,CC,2D,1.2",
+    "400,D1,cohort_1/400/D1/img9.dcm,R,CC,2D,1.2",
   ].join("\n");
   write(path.join(dir, "EMBED_OpenData_clinical_reduced.csv"), clinical + "\n");
   write(path.join(dir, "EMBED_OpenData_metadata_reduced.csv"), metadata + "\n");
-  for (const f of ["100/A1/img1.dcm", "100/A1/img2.dcm", "100/A1/img3.dcm", "100/A1/img4.dcm", "200/B1/img5.dcm", "200/B1/img6.dcm", "300/C1/img7.dcm"]) {
+  for (const f of ["100/A1/img1.dcm", "100/A1/img2.dcm", "100/A1/img3.dcm", "100/A1/img4.dcm", "200/B1/img5.dcm", "200/B1/img6.dcm", "300/C1/img7.dcm", "400/D1/img9.dcm"]) {
     write(path.join(dir, "cohort_1", f), "x");
   }
 
   it("joins clinical and metadata on (empi_anon, acc_anon), applies side B to both breasts, takes the max, keeps 2D only", async () => {
     const { records, skipped } = await loadDataset({ adapter: "embed", dir, stripPathPrefix: "/mnt/NAS2/mammo/" });
-    expect(records.map((r) => r.imageId)).toEqual(["img1", "img2", "img3", "img5", "img6"]);
+    expect(records.map((r) => r.imageId)).toEqual(["img1", "img2", "img3", "img5", "img6", "img9"]);
     const r = new Map(records.map((x) => [x.imageId, x]));
     // 100/A1 left: B (N=1) and L (S=4, B=2) -> 4 -> positive; right: only B (N=1) -> negative
     expect(r.get("img1")).toMatchObject({ patientId: "100", studyId: "A1", breastId: "A1_L", laterality: "L", view: "CC", birads: 4, label: 1, density: "B" });
     expect(r.get("img3")).toMatchObject({ breastId: "A1_R", birads: 1, label: 0 });
     expect(r.get("img5")).toMatchObject({ breastId: "B1_R", birads: 6, label: 1, density: "D" });
     expect(r.get("img6")).toMatchObject({ breastId: "B1_L", birads: 3, label: null });
+    // blank side: N applies to the whole exam, S (needs a side) is skipped
+    expect(r.get("img9")).toMatchObject({ breastId: "D1_R", birads: 1, label: 0, density: "C" });
     expect(r.get("img1")?.filePath).toBe(path.join(path.resolve(dir), "cohort_1", "100", "A1", "img1.dcm"));
     const reasons = skipped.map((s) => `${path.basename(s.file)}:${s.row}:${s.reason}`);
-    expect(reasons).toHaveLength(4);
+    expect(reasons).toHaveLength(5);
     expect(reasons[0]).toMatch(/clinical_reduced\.csv:7:side "X"/);
     expect(reasons[1]).toMatch(/clinical_reduced\.csv:8:assessment "Q"/);
-    expect(reasons[2]).toMatch(/metadata_reduced\.csv:8:no clinical assessment for exam C1 side L/);
-    expect(reasons[3]).toMatch(/metadata_reduced\.csv:9:missing image file .*img8\.dcm/);
+    expect(reasons[2]).toMatch(/clinical_reduced\.csv:10:no side for assessment "S"/);
+    expect(reasons[3]).toMatch(/metadata_reduced\.csv:8:no clinical assessment for exam C1 side L/);
+    expect(reasons[4]).toMatch(/metadata_reduced\.csv:9:missing image file .*img8\.dcm/);
   });
 
   it("asks for the table names when the folder is ambiguous", async () => {
     write(path.join(dir, "other_clinical.csv"), "a\n");
     await expect(loadDataset({ adapter: "embed", dir })).rejects.toThrow(/expected one \*clinical\*\.csv table/);
     const ok = await loadDataset({ adapter: "embed", dir, clinicalTable: "EMBED_OpenData_clinical_reduced.csv", stripPathPrefix: "/mnt/NAS2/mammo" });
-    expect(ok.records.length).toBe(5);
+    expect(ok.records.length).toBe(6);
   });
 });

@@ -10,8 +10,9 @@ import { type AdapterResult, type SkippedRow, applyBreastLevelLabels, fileExists
  * acc_anon = exam, side L / R / B, asses = BI-RADS letter A=0 N=1 B=2 P=3 S=4 M=5 K=6,
  * tissueden 1..4, path_severity, ...) joined on (empi_anon, acc_anon) with a metadata table (one
  * row per image: anon_dicom_path, ImageLateralityFinal, ViewPosition, FinalImageType 2D / cview,
- * ...). A clinical row with side B applies to both breasts; a breast's BI-RADS is the highest of
- * its rows. Only FinalImageType 2D images are kept.
+ * ...). A clinical row with side B applies to both breasts (so does a blank side when the
+ * assessment is A, N or B, which localise nothing); a breast's BI-RADS is the highest of its rows.
+ * Only FinalImageType 2D images are kept.
  */
 
 export const EMBED_CLINICAL_COLUMNS = ["empi_anon", "acc_anon", "side", "asses"] as const;
@@ -59,8 +60,14 @@ export async function loadEmbed(opts: EmbedOptions): Promise<AdapterResult> {
     const d = parseDensity(r.tissueden ?? "");
     if (d) density.set(exam, d);
     if (b === null) return skipped.push({ file: clinicalFile, row: i + 2, reason: `assessment "${r.asses}" is not one of A N B P S M K` });
-    const sides = side === "B" ? ["L", "R"] : side === "L" || side === "R" ? [side] : [];
-    if (sides.length === 0) return skipped.push({ file: clinicalFile, row: i + 2, reason: `side "${r.side}" is not L, R or B` });
+    // A blank side is read as the whole exam when the assessment localises nothing (A, N, B:
+    // BI-RADS 0-2); a blank side with P/S/M/K cannot be placed on a breast and is skipped.
+    const blankWhole = side === "" && b <= 2;
+    const sides = side === "B" || blankWhole ? ["L", "R"] : side === "L" || side === "R" ? [side] : [];
+    if (sides.length === 0) {
+      const why = side === "" ? `no side for assessment "${r.asses}"` : `side "${r.side}" is not L, R or B`;
+      return skipped.push({ file: clinicalFile, row: i + 2, reason: why });
+    }
     for (const s of sides) {
       const key = `${exam}|${s}`;
       assess.set(key, Math.max(assess.get(key) ?? -1, b));
