@@ -18,6 +18,8 @@ export class OnnxGraphBuilder {
   private readonly inputs: onnx.IValueInfoProto[] = [];
   private readonly outputs: onnx.IValueInfoProto[] = [];
   private counter = 0;
+  /** Weights kept outside the model proto (ONNX external data), in order. */
+  private readonly external: { tensor: onnx.ITensorProto; bytes: Uint8Array }[] = [];
 
   constructor(
     readonly name: string,
@@ -46,14 +48,46 @@ export class OnnxGraphBuilder {
     return name;
   }
 
-  /** A float32 initialiser (weights), stored as raw little-endian bytes. */
-  floatInit(name: string, dims: number[], values: Float32Array | number[]): string {
+  /**
+   * A float32 initialiser (weights), stored as raw little-endian bytes; with `external` the
+   * bytes go to the external data file written by writeWithExternalData (as ONNX does for
+   * models over 2 GB).
+   */
+  floatInit(name: string, dims: number[], values: Float32Array | number[], opts: { external?: boolean } = {}): string {
     const data = values instanceof Float32Array ? values : Float32Array.from(values);
     const n = dims.reduce((a, b) => a * b, 1);
     if (data.length !== n) throw new Error(`initialiser ${name}: ${data.length} values for shape [${dims.join(", ")}]`);
     const raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    this.inits.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw });
+    if (opts.external) {
+      const tensor: onnx.ITensorProto = { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL };
+      this.inits.push(tensor);
+      this.external.push({ tensor, bytes: raw });
+    } else {
+      this.inits.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw });
+    }
     return name;
+  }
+
+  /**
+   * The model bytes plus its external data: initialisers made with `external` are laid out in
+   * `dataFileName` (relative to the model file, 64-byte aligned offsets).
+   */
+  toBytesWithExternalData(dataFileName: string): { model: Uint8Array; data: Uint8Array } {
+    let offset = 0;
+    const parts: { at: number; bytes: Uint8Array }[] = [];
+    for (const e of this.external) {
+      offset = Math.ceil(offset / 64) * 64;
+      e.tensor.externalData = [
+        { key: "location", value: dataFileName },
+        { key: "offset", value: String(offset) },
+        { key: "length", value: String(e.bytes.length) },
+      ];
+      parts.push({ at: offset, bytes: e.bytes });
+      offset += e.bytes.length;
+    }
+    const data = new Uint8Array(offset);
+    for (const p of parts) data.set(p.bytes, p.at);
+    return { model: this.toBytes(), data };
   }
 
   /** An int64 initialiser (shapes, axes, indices). */
@@ -83,6 +117,7 @@ export class OnnxGraphBuilder {
     return this.node(opType, inputs, attrs, output ? [output] : 1)[0];
   }
 
+  /** The serialized ModelProto (external initialisers need toBytesWithExternalData). */
   toBytes(): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,

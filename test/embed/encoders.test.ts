@@ -174,6 +174,35 @@ describe("ONNX loader", () => {
     await enc.close();
   });
 
+  it("loads a model whose weights are ONNX external data beside model.onnx", async () => {
+    const folder = path.join(tmp, "external");
+    const S = 2;
+    const g = new OnnxGraphBuilder("external");
+    g.input("pixel_values", ["batch", 3, S, S]);
+    const flat = g.op("Flatten", ["pixel_values"], { axis: { i: 1 } });
+    const W = Float32Array.from({ length: 12 * 2 }, (_, i) => Math.sin(i + 1)); // 12 x 2
+    g.op("MatMul", [flat, g.floatInit("w", [12, 2], W, { external: true })], {}, "pooler_output");
+    g.output("pooler_output", ["batch", 2]);
+    const { model, data } = g.toBytesWithExternalData("model.onnx_data");
+    expect(model.length).toBeLessThan(400); // the weights are not inside the proto
+    writeFileAtomic(path.join(folder, "model.onnx"), model);
+    writeFileAtomic(path.join(folder, "model.onnx_data"), data);
+    writeJsonAtomic(path.join(folder, "preprocessor_config.json"), { size: S, image_mean: 0, image_std: 1, rescale_factor: 1 / 255 });
+    const enc = await loadOnnxEncoder(folder);
+    const grey = Float32Array.from([0.1, 0.2, 0.3, 0.4]);
+    const out = await enc.embed(grey, 1);
+    // by hand: x = grey replicated over 3 channels (12 values), y = x W, then L2-normalised
+    const y = [0, 0];
+    for (let i = 0; i < 12; i++) for (let j = 0; j < 2; j++) y[j] += grey[i % 4] * W[i * 2 + j];
+    const n = Math.hypot(...y);
+    expect(out[0]).toBeCloseTo(y[0] / n, 6);
+    expect(out[1]).toBeCloseTo(y[1] / n, 6);
+    await enc.close();
+    // without its data file the model does not load, and the error names the model file
+    fs.rmSync(path.join(folder, "model.onnx_data"));
+    await expect(loadOnnxEncoder(folder)).rejects.toThrow(/model\.onnx: onnxruntime cannot load the model/);
+  });
+
   it("runs the tiny ViT through the DINOv2 path: CLS by default, pooler when asked", async () => {
     const folder = writeTinyVit(path.join(tmp, "vit"), { sizePx: 56, hidden: 32, seed: 5 });
     const cls = await loadEncoder(folder);
