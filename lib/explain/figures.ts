@@ -96,3 +96,37 @@ export function precisionRecallFigure(s: ExplainSummary): { data: Record<string,
     },
   };
 }
+
+/** One row per explained case (breast): label, bag probability, tiles, predicted boxes. */
+export function caseRows(s: ExplainSummary): { breast: string; label: number; probability: number; tiles: number; views: number; boxes: number; lesions: number }[] {
+  return s.cases.map((c) => ({
+    breast: c.breastId,
+    label: c.label,
+    probability: Number(c.probability.toFixed(4)),
+    tiles: c.tileCount,
+    views: c.images.length,
+    boxes: c.images.reduce((n, i) => n + i.boxes.length, 0),
+    lesions: c.images.reduce((n, i) => n + i.lesionsWorking.length, 0),
+  }));
+}
+
+/** Caption of the detection table, stating the frame resolution and the scaled bucket edges. */
+export function detectionCaption(s: ExplainSummary): string {
+  const res = s.params.workingSizePx;
+  const k = res / 4096;
+  return (
+    `Detection AP at IoU >= ${s.detection[0]?.iouThreshold ?? 0.25} (area method) of the attention boxes over ${s.cases.length} cases; ` +
+    `boxes in the ${res} px working frame, size buckets small < ${128 * k}^2, medium < ${256 * k}^2, large >= ${256 * k}^2 px^2 ` +
+    `(the protocol's 128^2 / 256^2 at 4096 px)`
+  );
+}
+
+/** One line on what ran: cases, time, encoder and provider, frame, tiles and overlap. */
+export function describeExplain(s: ExplainSummary): string {
+  return (
+    `${s.cases.length} cases explained (${s.skipped.length} skipped) in ${s.seconds.toFixed(1)} s; ` +
+    `encoder ${String(s.provenance.encoder ?? "?")} on ${String(s.provenance.provider ?? "?")}; ` +
+    `working frame ${s.params.workingSizePx} px, tiles ${s.params.tileSizePx} px at ${Math.round(s.params.overlap * 100)} % overlap` +
+    (s.skipped.length ? `; skipped: ${s.skipped.map((k) => `${k.breastId} (${k.error})`).join("; ")}` : "")
+  );
+}

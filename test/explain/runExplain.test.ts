@@ -5,7 +5,7 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { softmax } from "../../lib/explain/heatmap";
 import { chooseCases, runExplain } from "../../lib/explain/runExplain";
-import { caseMontage, precisionRecallFigure, readExplainSummary } from "../../lib/explain/figures";
+import { caseMontage, caseRows, describeExplain, detectionCaption, precisionRecallFigure, readExplainSummary } from "../../lib/explain/figures";
 import type { BagScorer, TileEmbedder } from "../../lib/explain/explainBag";
 import { encodeGrey16Png, encodeMaskPng } from "../../lib/preprocess/grey16";
 import { makeTransform } from "../../lib/preprocess/transform";
@@ -123,6 +123,13 @@ describe("runExplain on a hand-made manifest", () => {
     expect(m.cases.map((c) => c.breastId)).toEqual(["s1_L"]);
     const mm = await sharp(m.png).metadata();
     expect([mm.width, mm.height]).toEqual([2 * 40 + 4, 40]); // two views side by side, square overlays
+    expect(caseRows(saved2).map((r) => [r.breast, r.label, r.views, r.lesions])).toEqual([
+      ["s1_L", 1, 2, 1],
+      ["s2_R", 0, 1, 0],
+    ]);
+    // 128 px frame: bucket edges 128 x 128/4096 = 4 and 8 px
+    expect(detectionCaption(saved2)).toContain("128 px working frame, size buckets small < 4^2, medium < 8^2");
+    expect(describeExplain(saved2)).toMatch(/^2 cases explained \(0 skipped\)/);
     const pr = precisionRecallFigure(saved2);
     expect(pr.data).toHaveLength(2); // all + mass
     await expect(caseMontage(out, saved2, { label: 0, map: "contribution" })).resolves.toBeTruthy();
