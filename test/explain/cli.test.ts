@@ -1,0 +1,38 @@
+import { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { register, runExplainCommand, type ExplainCommandOptions } from "../../runner/commands/explain";
+
+const base: ExplainCommandOptions = {
+  run: "/nonexistent/run",
+  manifest: "/nonexistent/manifest.json",
+  encoder: "builtin",
+  out: "/tmp/never-written",
+  cases: "8",
+  overlap: "0.75",
+  split: "test",
+  seed: "0",
+  nmsIou: "0.5",
+  topK: "8",
+  provider: "cpu",
+};
+
+describe("milpf explain command", () => {
+  it("registers with the documented defaults", () => {
+    const p = new Command();
+    register(p);
+    const cmd = p.commands.find((c) => c.name() === "explain")!;
+    const opts = Object.fromEntries(cmd.options.map((o) => [o.long, o.defaultValue]));
+    expect(opts["--run"]).toBe("data/work/train");
+    expect(opts["--manifest"]).toBe("data/work/tiles/manifest.json");
+    expect(opts["--out"]).toBe("data/work/explain");
+    expect(opts["--overlap"]).toBe("0.75");
+    expect(opts["--encoder"]).toBe("builtin");
+  });
+
+  it("rejects bad options with one clear message before any work", async () => {
+    await expect(runExplainCommand({ ...base, cases: "zero" })).rejects.toThrow("explain: --cases must be an integer in [1, 100000], got 'zero'");
+    await expect(runExplainCommand({ ...base, overlap: "1" })).rejects.toThrow(/--overlap must be a number in \[0, 0.99\]/);
+    await expect(runExplainCommand({ ...base, split: "dev" })).rejects.toThrow(/--split must be train, val, test or all/);
+    await expect(runExplainCommand(base)).rejects.toThrow(/\/nonexistent\/run: training run folder not found/);
+  });
+});
