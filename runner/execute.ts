@@ -11,6 +11,7 @@ import {
   type CodeCell,
   type ErrorOutput,
   type Notebook,
+  type Output,
   type PapermillCellMetadata,
 } from "./nbformat";
 import { parameterize, type Params } from "./parameterize";
@@ -32,6 +33,8 @@ export interface RunOptions {
   figuresDir?: string;
   /** Extra environment for the kernel. */
   env?: Record<string, string>;
+  /** Also print the cells' stdout/stderr live to stderr while they run (papermill --log-output). */
+  logOutput?: boolean;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -133,7 +136,12 @@ export async function executeNotebook(opts: RunOptions): Promise<RunResult> {
       const start = Date.now();
       const meta: PapermillCellMetadata = { start_time: new Date(start).toISOString(), end_time: null, duration: null, status: "running", exception: null };
       cell.metadata.papermill = meta;
-      const run = await kernel.execute(executionCount, sourceText(cell.source), limitS);
+      const live = opts.logOutput
+        ? (o: Output): void => {
+            if (o.output_type === "stream") process.stderr.write(typeof o.text === "string" ? o.text : o.text.join(""));
+          }
+        : undefined;
+      const run = await kernel.execute(executionCount, sourceText(cell.source), limitS, live);
       const end = Date.now();
       executed += 1;
       cell.execution_count = executionCount;

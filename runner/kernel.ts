@@ -79,7 +79,7 @@ export class Kernel {
   private onExit: (() => void) | null = null;
 
   /** Execute one cell. `timeoutS` (Infinity = none) kills the kernel when exceeded. */
-  execute(cell: number, source: string, timeoutS = Infinity): Promise<CellRun> {
+  execute(cell: number, source: string, timeoutS = Infinity, onOutput?: (o: Output) => void): Promise<CellRun> {
     const child = this.child;
     if (!child) return Promise.reject(new Error(`kernel is not running (${this.exitInfo ?? "not started"})`));
     const outputs: Output[] = [];
@@ -94,6 +94,7 @@ export class Kernel {
       };
       this.listener = (m) => {
         if (m.type === "output" && m.cell === cell) {
+          onOutput?.(m.output);
           appendOutput(outputs, m.output);
           if (m.displayId) byDisplayId.set(m.displayId, outputs[outputs.length - 1]);
         } else if (m.type === "update_display" && m.cell === cell) {

@@ -20,6 +20,8 @@ export interface PipelineOptions {
   /** Seconds per notebook. */
   timeoutS?: number;
   log?: (line: string) => void;
+  /** Print the cells' stdout/stderr live. */
+  logOutput?: boolean;
 }
 
 export interface PipelineResult {
@@ -66,6 +68,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineR
       params: mine,
       cellTimeoutS: opts.cellTimeoutS,
       timeoutS: opts.timeoutS,
+      logOutput: opts.logOutput,
       log,
     });
     runs.push({ notebook: name, result });

@@ -33,6 +33,7 @@ interface RunCliOptions {
   figures?: string;
   cellTimeout?: number;
   timeout?: number;
+  logOutput?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -49,11 +50,12 @@ export function register(program: Command): void {
     .option("--figures <dir>", "figures folder for lib/plot (default: the output notebook's folder)")
     .option("--cell-timeout <s>", "seconds one cell may run", seconds("--cell-timeout"))
     .option("--timeout <s>", "seconds the whole run may take", seconds("--timeout"))
+    .option("--log-output", "print the cells' stdout/stderr live while they run")
     .action(async (notebook: string, o: RunCliOptions) => {
       const params = collectParams(o.param, o.file);
       const name = path.basename(notebook, ".ipynb");
       const output = o.output ?? path.join(projectRoot(), "figures", name, `${name}.ipynb`);
-      const r = await executeNotebook({ input: notebook, output, params, figuresDir: o.figures, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout });
+      const r = await executeNotebook({ input: notebook, output, params, figuresDir: o.figures, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout, logOutput: o.logOutput });
       if (!r.ok) process.exitCode = 1;
     });
 
@@ -65,8 +67,9 @@ export function register(program: Command): void {
     .option("--only <names...>", "run only these notebooks (in pipeline order)")
     .option("--cell-timeout <s>", "seconds one cell may run", seconds("--cell-timeout"))
     .option("--timeout <s>", "seconds each notebook may take", seconds("--timeout"))
+    .option("--log-output", "print the cells' stdout/stderr live while they run")
     .action(async (o: RunCliOptions & { only?: string[] }) => {
-      const r = await runPipeline({ params: collectParams(o.param, o.file), only: o.only, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout });
+      const r = await runPipeline({ params: collectParams(o.param, o.file), only: o.only, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout, logOutput: o.logOutput });
       if (!r.ok) {
         process.stderr.write(`pipeline: stopped at ${r.failed}\n`);
         process.exitCode = 1;
