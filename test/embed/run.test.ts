@@ -6,7 +6,8 @@ import { writeBuiltinEncoder } from "../../lib/embed/builtin";
 import type { Encoder } from "../../lib/embed/encoder";
 import { loadEncoder } from "../../lib/embed/loadEncoder";
 import { CHUNK_DIR, planBags, runEmbedding } from "../../lib/embed/run";
-import { decodeGrey16Png } from "../../lib/preprocess/grey16";
+import { decodeGrey16Png, resizeGrey16 } from "../../lib/preprocess/grey16";
+import { cropTile } from "../../lib/tiling/crop";
 import { mergeStores } from "../../lib/store/merge";
 import { openStore } from "../../lib/store/read";
 import type { TileManifest } from "../../lib/types";
@@ -111,5 +112,25 @@ describe("runEmbedding", () => {
     expect(res.stats.skipped[0].error).toMatch(/cannot decode 16-bit grey PNG/);
     expect(res.meta.images.map((i) => i.imageId)).not.toContain(victim.imageId);
     expect(res.meta.images.length).toBe(manifest.images.filter((im) => im.label !== null).length - 1);
+  });
+
+  it("resizes tiles to the encoder's input size with the preprocessor's kernel", async () => {
+    const small = path.join(tmp, "enc32");
+    await writeBuiltinEncoder(small, { inputSizePx: 32, dim: 16, seed: 2 });
+    const e32 = await loadEncoder(small);
+    const out = path.join(tmp, "resized");
+    const res = await runEmbedding({ manifest: manifestFile, encoder: small, out, progress: false });
+    expect(res.meta.encoder.inputSizePx).toBe(32);
+    const r = openStore(out);
+    const im = manifest.images.find((m) => m.imageId === r.meta.images[0].imageId);
+    if (!im) throw new Error("image not in manifest");
+    const work = await decodeGrey16Png(path.join(dataDir, im.workingImageFile));
+    const t = im.tiles[1];
+    const px = await resizeGrey16({ pixels: cropTile(work.pixels, work.widthPx, t), widthPx: 64, heightPx: 64 }, 32, 32, e32.resampleKernel);
+    const direct = await e32.embed(Float32Array.from(px, (v) => v / 65535), 1);
+    const stored = r.readTiles(1, 2);
+    expect(Array.from(r.tileRows.subarray(5 + 2, 5 + 5))).toEqual([t.xPx, t.yPx, 64]);
+    for (let d = 0; d < 16; d++) expect(stored[d]).toBeCloseTo(direct[d], 5);
+    await e32.close();
   });
 });
