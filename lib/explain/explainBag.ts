@@ -2,6 +2,7 @@ import type { ImageTransform, LesionBox, TileRecord, TilingParams } from "../typ
 import { cropTile } from "../tiling/crop";
 import { selectTiles } from "../tiling/grid";
 import { resizeGrey16, type ResizeKernel } from "../preprocess/grey16";
+import { gaussianBlur } from "../preprocess/morphology";
 import { boxesFromHeatmap, type ScoredBox } from "./boxes";
 import { PROTOCOL_RESOLUTION_PX } from "./detection";
 import { workingBoxToOriginal } from "./frames";
@@ -66,6 +67,12 @@ export interface ExplainParams {
    * the map by (mapSizePx / 4096)^2, e.g. 64 px^2 for a 1024 px map.
    */
   minAreaProtocolPx?: number;
+  /**
+   * Gaussian sigma (working-frame pixels) applied to the attention map before box extraction
+   * (default 0 = none). The public reference code smooths its maps; the protocol text does not
+   * mention it. `attentionMap` itself is always the unsmoothed per-pixel mean.
+   */
+  smoothSigmaPx?: number;
   /** Called after each encoder batch with the number of tiles done. */
   onTiles?: (n: number) => void;
 }
@@ -176,8 +183,10 @@ export async function explainBag(
     const att = attentionHeatmapWithCoverage(img.workingSizePx, tiles, attention, { outSizePx: mapSizePx });
     const con = attentionHeatmapWithCoverage(img.workingSizePx, tiles, contribution, { outSizePx: mapSizePx });
     const k = mapSizePx / PROTOCOL_RESOLUTION_PX;
+    const sigma = ((params.smoothSigmaPx ?? 0) * mapSizePx) / img.workingSizePx;
+    const forBoxes = sigma > 0 ? gaussianBlur(att.values, mapSizePx, mapSizePx, sigma) : att.values;
     const mapBoxes = tiles.length
-      ? boxesFromHeatmap(att.values, mapSizePx, {
+      ? boxesFromHeatmap(forBoxes, mapSizePx, {
           quantile: params.quantile,
           nmsIou: params.nmsIou,
           maxBoxes: params.maxBoxes,

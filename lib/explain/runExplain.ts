@@ -52,6 +52,8 @@ export interface RunExplainOptions {
   opacity?: number;
   topK?: number;
   nmsIou?: number;
+  /** Gaussian sigma (working px) on the map before box extraction (default 0 = none). */
+  smoothSigmaPx?: number;
   /** Width of the overlay PNGs (default 512). */
   overlayWidthPx?: number;
   batchSize?: number;
@@ -88,7 +90,7 @@ export interface ExplainedCase {
 export interface ExplainSummary {
   createdAt: string;
   manifest: string;
-  params: { overlap: number; cases: number; split: string; seed: number; nmsIou: number; quantile: number; minAreaProtocolPx: number; workingSizePx: number; tileSizePx: number };
+  params: { overlap: number; cases: number; split: string; seed: number; nmsIou: number; smoothSigmaPx: number; quantile: number; minAreaProtocolPx: number; workingSizePx: number; tileSizePx: number };
   provenance: Record<string, unknown>;
   cases: ExplainedCase[];
   detection: DetectionRow[];
@@ -188,6 +190,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
         overlap,
         tiling: manifest.params,
         nmsIou,
+        smoothSigmaPx: opts.smoothSigmaPx,
         batchSize: opts.batchSize,
       });
       const dir = path.join(out, "cases", safeName(bag.breastId));
@@ -269,6 +272,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
       split,
       seed,
       nmsIou,
+      smoothSigmaPx: opts.smoothSigmaPx ?? 0,
       quantile: 0.95,
       minAreaProtocolPx: 1024,
       workingSizePx: manifest.params.workingSizePx,

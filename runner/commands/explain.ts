@@ -16,6 +16,7 @@ export interface ExplainCommandOptions {
   split: string;
   seed: string;
   nmsIou: string;
+  smoothSigma: string;
   topK: string;
   provider: string;
   progress?: boolean;
@@ -41,6 +42,7 @@ export async function runExplainCommand(
   const seed = num(o.seed, "seed", true, 0, 2 ** 31);
   const nmsIou = num(o.nmsIou, "nms-iou", false, 0, 1);
   const topK = num(o.topK, "top-k", true, 1, 64);
+  const smoothSigmaPx = num(o.smoothSigma, "smooth-sigma", false, 0, 1000);
   const out = resolveProjectPath(o.out);
   const s = await runExplain({
     run: o.run,
@@ -53,6 +55,7 @@ export async function runExplainCommand(
     split,
     seed,
     nmsIou,
+    smoothSigmaPx,
     topK,
     progress: o.progress !== false,
   });
@@ -79,6 +82,7 @@ export function register(program: Command): void {
     .option("--split <name>", "split the cases come from (train, val, test, all)", "test")
     .option("--seed <n>", "seed of the case choice", "0")
     .option("--nms-iou <f>", "NMS IoU threshold of the box extraction", "0.5")
+    .option("--smooth-sigma <px>", "Gaussian sigma (working px) on the map before box extraction (0 = none)", "0")
     .option("--top-k <n>", "tiles in each bag's gallery", "8")
     .option("--provider <name>", "onnxruntime execution provider (cpu, cuda, webgpu)", "cpu")
     .option("--no-progress", "no progress lines")

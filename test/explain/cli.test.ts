@@ -12,6 +12,7 @@ const base: ExplainCommandOptions = {
   split: "test",
   seed: "0",
   nmsIou: "0.5",
+  smoothSigma: "0",
   topK: "8",
   provider: "cpu",
 };

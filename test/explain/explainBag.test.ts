@@ -105,6 +105,16 @@ describe("explainBag with a stand-in encoder and head", () => {
     expect(top.x0 <= 60 && top.x1 > 60 && top.y0 <= 190 && top.y1 > 190).toBe(true);
   });
 
+  it("can smooth the map before box extraction (boxes still on the lesion, map itself unchanged)", async () => {
+    const bag = [view("s", { cx: 100, cy: 150, r: 14 }, 5)];
+    const raw = await explainBag(bag, encoder, head, params);
+    const smooth = await explainBag(bag, encoder, head, { ...params, smoothSigmaPx: 6 });
+    expect(Array.from(smooth.images[0].attentionMap)).toEqual(Array.from(raw.images[0].attentionMap));
+    const top = smooth.images[0].boxes[0];
+    expect(top.x0 <= 100 && top.x1 > 100 && top.y0 <= 150 && top.y1 > 150).toBe(true);
+    expect(smooth.images[0].boxes).not.toEqual(raw.images[0].boxes);
+  });
+
   it("explainImage returns the asked view and rejects an unknown one", async () => {
     const bag = [view("a", { cx: 60, cy: 60, r: 12 }, 3)];
     const one = await explainImage("a", bag, encoder, head, { ...params, mapSizePx: 128 });
