@@ -13,3 +13,4 @@ export * from "./deploy";
 export * from "./results";
 export * from "./run";
 export * from "./figures";
+export * from "./rowgrad";

@@ -2,6 +2,7 @@ import type { Split, StoreBag } from "../types";
 import { Progress } from "../util/progress";
 import { aucExact } from "./auc";
 import { groupsLogits, groupsLossAndGrads, tfParamNames, type ChunkLayout, type GroupArrays } from "./batched";
+import { groupsLogitsJs, groupsLossAndGradsJs } from "./rowgrad";
 import { hasGlobalStream, hasLocalStream, validateConfig, type HeadConfig } from "./config";
 import { createKernel, type KernelName, type XChunk, type XKernel } from "./kernel";
 import { HIDDEN1, cloneParams, initParams, paramSpecs, type HeadParams } from "./params";
@@ -41,11 +42,16 @@ export interface TrainGridOptions extends Partial<TrainSettings> {
   seeds: number[];
   /** X-pass kernel (default "ort"). */
   kernel?: XKernel | KernelName;
+  /** The head after H: "js" (hand-written fused forward/backward, default, ~10x faster) or "tfjs" (autodiff). */
+  postH?: PostH;
   /** Called after every epoch (curves, progress). */
   onEpoch?: (e: EpochInfo) => void;
   /** Progress lines on stderr (default true). */
   progress?: boolean;
 }
+
+/** Which implementation runs the head after the first layer (both give the same numbers; see rowgrad.ts). */
+export type PostH = "js" | "tfjs";
 
 export interface EpochInfo {
   epoch: number;
@@ -89,6 +95,7 @@ export interface GridResult {
   bags: StoreBag[];
   settings: TrainSettings;
   kernel: string;
+  postH: PostH;
   runs: RunResult[];
   timing: TrainTiming;
 }
@@ -263,6 +270,7 @@ class Engine {
   constructor(
     private readonly src: EmbeddingSource,
     private readonly kernel: XKernel,
+    private readonly postH: PostH = "js",
   ) {}
 
   private groups(runs: RunState[]): { groups: Group[]; gRuns: RunState[]; tRuns: RunState[] } {
@@ -339,7 +347,7 @@ class Engine {
       const ht = await this.project(xt, wt, Ct);
       const t0 = performance.now();
       const arrays = this.groupArrays(groups, chunk, hg, ht, Cg, Ct);
-      const grads = groupsLossAndGrads(chunk.layout, arrays, dim);
+      const grads = this.postH === "js" ? groupsLossAndGradsJs(chunk.layout, arrays) : groupsLossAndGrads(chunk.layout, arrays, dim);
       const dHg = xg ? new Float32Array(xg.rows * Cg) : null;
       const dHt = xt ? new Float32Array(xt.rows * Ct) : null;
       groups.forEach((g, gi) => {
@@ -397,7 +405,8 @@ class Engine {
       const hg = await this.project(xg, wg, Cg);
       const ht = await this.project(xt, wt, Ct);
       const t0 = performance.now();
-      const logits = groupsLogits(chunk.layout, this.groupArrays(groups, chunk, hg, ht, Cg, Ct), dim);
+      const arrays = this.groupArrays(groups, chunk, hg, ht, Cg, Ct);
+      const logits = this.postH === "js" ? groupsLogitsJs(chunk.layout, arrays) : groupsLogits(chunk.layout, arrays, dim);
       const L = chunk.layout.lGlobal;
       groups.forEach((g, gi) => {
         const z = logits[gi];
@@ -503,7 +512,7 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
       });
     }
   }
-  const engine = new Engine(src, kernel);
+  const engine = new Engine(src, kernel, opts.postH ?? "js");
   const t0 = performance.now();
   const progress = new Progress({ label: `train ${runs.length} runs`, total: settings.epochs, unit: "epochs", enabled: opts.progress !== false, everyFraction: 0.05 });
   for (let epoch = 1; epoch <= settings.epochs; epoch++) {
@@ -548,6 +557,7 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
     bags: src.bags,
     settings,
     kernel: kernel.name,
+    postH: opts.postH ?? "js",
     timing: engine.timing,
     runs: runs.map((r, i) => ({
       config: r.config,
@@ -593,12 +603,12 @@ function stateFor(config: HeadConfig, params: HeadParams): RunState {
 export async function lossAndGradient(
   source: EmbeddingSource,
   heads: { config: HeadConfig; params: HeadParams }[],
-  opts: { kernel?: XKernel | KernelName; chunkRows?: number } = {},
+  opts: { kernel?: XKernel | KernelName; chunkRows?: number; postH?: PostH } = {},
 ): Promise<{ loss: number; grad: HeadParams }[]> {
   const kernel = typeof opts.kernel === "object" ? opts.kernel : createKernel(opts.kernel ?? "ort");
   const states = heads.map((h) => stateFor(validateConfig(h.config), h.params));
   const chunks = makeChunks(source, splitBagIndices(source.bags, "train"), opts.chunkRows ?? DEFAULT_TRAIN_SETTINGS.chunkRows, "train");
-  await new Engine(source, kernel).gradient(states, chunks);
+  await new Engine(source, kernel, opts.postH).gradient(states, chunks);
   return states.map((s) => ({ loss: s.loss, grad: s.grad }));
 }
 
@@ -606,11 +616,11 @@ export async function lossAndGradient(
 export async function scoreHeads(
   source: EmbeddingSource,
   heads: { config: HeadConfig; params: HeadParams }[],
-  opts: { bagIndices?: number[]; kernel?: XKernel | KernelName; chunkRows?: number } = {},
+  opts: { bagIndices?: number[]; kernel?: XKernel | KernelName; chunkRows?: number; postH?: PostH } = {},
 ): Promise<Float32Array[]> {
   const kernel = typeof opts.kernel === "object" ? opts.kernel : createKernel(opts.kernel ?? "ort");
   const states = heads.map((h) => stateFor(validateConfig(h.config), h.params));
   const bagIndices = opts.bagIndices ?? source.bags.map((_, i) => i);
   const chunks = makeChunks(source, bagIndices, opts.chunkRows ?? DEFAULT_TRAIN_SETTINGS.chunkRows, "score");
-  return new Engine(source, kernel).score(states, chunks, "best", source.bags.length);
+  return new Engine(source, kernel, opts.postH).score(states, chunks, "best", source.bags.length);
 }

@@ -87,7 +87,7 @@ describe("head architecture", () => {
   });
 });
 
-describe("gradients of every aggregator vs finite differences (float64 reference)", () => {
+describe.each(["js", "tfjs"] as const)("gradients of every aggregator vs finite differences (float64 reference), head after H in %s", (postH) => {
   const store = tinyStore(11, 24, 6);
   const src = sourceFromStoreData(store, store.dim);
   for (const c of GRAD_CONFIGS) {
@@ -95,7 +95,7 @@ describe("gradients of every aggregator vs finite differences (float64 reference
       const p = initParams(c, store.dim, 3);
       // larger fusion / query weights so that every path carries gradient
       p.fw = p.fw.map((v) => v * 4);
-      const [{ loss, grad }] = await lossAndGradient(src, [{ config: c, params: p }], { chunkRows: 16 });
+      const [{ loss, grad }] = await lossAndGradient(src, [{ config: c, params: p }], { chunkRows: 16, postH });
       expect(loss).toBeCloseTo(referenceLoss(store, c, p), 5);
       // Finite differences in float64: the reference reads the parameters by index, so a
       // Float64Array copy gives exact perturbations. At a ReLU / max kink the analytic gradient is
@@ -126,13 +126,13 @@ describe("gradients of every aggregator vs finite differences (float64 reference
   }
 });
 
-describe("batched scoring", () => {
+describe.each(["js", "tfjs"] as const)("batched scoring, head after H in %s", (postH) => {
   const store = tinyStore(21, 30, 8);
   const src = sourceFromStoreData(store, store.dim);
   it("equals the float64 reference for every config (variable bag sizes, padding, empty bags)", async () => {
     const configs = [...ABLATION_CONFIGS, cfg("local-mean", null, "mean"), cfg("local-max", null, "max")];
     const heads = configs.map((c, i) => ({ config: c, params: initParams(c, store.dim, 100 + i) }));
-    const scores = await scoreHeads(src, heads, { chunkRows: 20 });
+    const scores = await scoreHeads(src, heads, { chunkRows: 20, postH });
     heads.forEach((h, k) => {
       store.bags.forEach((_, b) => {
         const x = bagSlices(store, b);
@@ -163,8 +163,8 @@ describe("batched scoring", () => {
     }
     expect(perm.tiles).not.toEqual(store.tiles);
     const heads = ABLATION_CONFIGS.map((c, i) => ({ config: c, params: initParams(c, store.dim, 200 + i) }));
-    const a = await scoreHeads(src, heads);
-    const b = await scoreHeads(sourceFromStoreData(perm, perm.dim), heads);
+    const a = await scoreHeads(src, heads, { postH });
+    const b = await scoreHeads(sourceFromStoreData(perm, perm.dim), heads, { postH });
     for (let k = 0; k < heads.length; k++) for (let i = 0; i < store.bags.length; i++) expect(Math.abs(a[k][i] - b[k][i])).toBeLessThan(1e-6);
   });
 });

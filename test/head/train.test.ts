@@ -52,6 +52,18 @@ describe("grid training", () => {
     }
   });
 
+  it("the hand-written head after H trains the same models as tfjs autodiff", async () => {
+    const configs = [FULL_CONFIG, byName("global-mean-inf"), byName("max+mean"), byName("global-attn")];
+    const opts = { source: smallSrc, configs, seeds: [3, 4], epochs: 10, progress: false };
+    const js = await trainGrid({ ...opts, postH: "js" });
+    const tfjs = await trainGrid({ ...opts, postH: "tfjs" });
+    js.runs.forEach((r, i) => {
+      expect(tfjs.runs[i].bestEpoch).toBe(r.bestEpoch);
+      for (const k of Object.keys(r.params)) expect(maxDiff(tfjs.runs[i].params[k], r.params[k]), `${r.config.name} ${k}`).toBeLessThan(1e-4);
+      r.curve.forEach((p, e) => expect(tfjs.runs[i].curve[e].trainLoss).toBeCloseTo(p.trainLoss, 5));
+    });
+  });
+
   it("keeps the best validation state (scores of the kept state reproduce the best validation AUC)", async () => {
     const res = await trainGrid({ source: smallSrc, configs: [FULL_CONFIG], seeds: [2], epochs: 30, patience: 5, progress: false });
     const r = res.runs[0];

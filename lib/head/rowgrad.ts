@@ -1,0 +1,328 @@
+import type { Aggregator, HeadConfig } from "./config";
+import type { ChunkLayout, GroupArrays, GroupGrads } from "./batched";
+import { HIDDEN1, HIDDEN2 } from "./params";
+
+/**
+ * The head after H, forward and backward, written out by hand for R runs: the same maths and the
+ * same padded [R, bags x L, 16] layout as the tfjs version in batched.ts, which stays as the
+ * autodiff reference (the tests check both against float64 finite differences and each other).
+ *
+ * Why by hand: the per-row layers are 16 -> 8 and 8 -> 8 matrices. tfjs-wasm runs them as
+ * batched matMuls with tiny inner dimensions at ~0.2 GMAC/s, and every elementwise op is another
+ * pass over a [R, rows, 16] tensor: measured ~2 s per 8k-row chunk at R = 36, i.e. ~100 s per
+ * epoch on the 10,000-bag benchmark, 3x the X passes themselves. Fused loops keep each row's
+ * 16 + 8 values in registers and take ~10x less (see bench/train.ts and lib/head/README.md).
+ */
+const S8 = Math.sqrt(HIDDEN2);
+
+interface StreamParams {
+  b1: Float32Array;
+  w2: Float32Array;
+  b2: Float32Array;
+  kw?: Float32Array;
+  kb?: Float32Array;
+  vw?: Float32Array;
+  vb?: Float32Array;
+  q?: Float32Array;
+  o: { b1: number; w2: number; b2: number; k8: number; b8: number };
+}
+
+function streamParams(p: Record<string, Float32Array>, prefix: "g" | "l", r: number): StreamParams {
+  return {
+    b1: p[`${prefix}1b`],
+    w2: p[`${prefix}2w`],
+    b2: p[`${prefix}2b`],
+    kw: p[`${prefix}kw`],
+    kb: p[`${prefix}kb`],
+    vw: p[`${prefix}vw`],
+    vb: p[`${prefix}vb`],
+    q: p[`${prefix}q`],
+    o: { b1: r * HIDDEN1, w2: r * HIDDEN1 * HIDDEN2, b2: r * HIDDEN2, k8: r * HIDDEN2 * HIDDEN2, b8: r * HIDDEN2 },
+  };
+}
+
+/** Scratch for one bag of one stream. */
+class BagScratch {
+  h1: Float32Array;
+  h2: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  a: Float64Array;
+  arg = new Int32Array(HIDDEN2);
+  z = new Float64Array(HIDDEN2);
+  dh2: Float64Array;
+  constructor(L: number) {
+    this.h1 = new Float32Array(L * HIDDEN1);
+    this.h2 = new Float32Array(L * HIDDEN2);
+    this.k = new Float32Array(L * HIDDEN2);
+    this.v = new Float32Array(L * HIDDEN2);
+    this.a = new Float64Array(L);
+    this.dh2 = new Float64Array(L * HIDDEN2);
+  }
+}
+
+/** Rows i < count of bag b of run r: h1, h2 (and k, v for attention); then pool into s.z. */
+function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamParams, agg: Aggregator | null, s: BagScratch): void {
+  const { b1, w2, b2, o } = sp;
+  for (let i = 0; i < count; i++) {
+    const hr = (rowBase + i) * HIDDEN1;
+    const h1o = i * HIDDEN1;
+    for (let j = 0; j < HIDDEN1; j++) {
+      const x = H[hr + j] + b1[o.b1 + j];
+      s.h1[h1o + j] = x > 0 ? x : 0;
+    }
+    const h2o = i * HIDDEN2;
+    for (let k = 0; k < HIDDEN2; k++) {
+      let x = b2[o.b2 + k];
+      for (let j = 0; j < HIDDEN1; j++) x += s.h1[h1o + j] * w2[o.w2 + j * HIDDEN2 + k];
+      s.h2[h2o + k] = x > 0 ? x : 0;
+    }
+  }
+  const z = s.z;
+  z.fill(0);
+  if (agg === null || count === 0) return;
+  if (agg === "mean") {
+    for (let i = 0; i < count; i++) for (let k = 0; k < HIDDEN2; k++) z[k] += s.h2[i * HIDDEN2 + k];
+    for (let k = 0; k < HIDDEN2; k++) z[k] /= count;
+  } else if (agg === "max") {
+    for (let k = 0; k < HIDDEN2; k++) {
+      let best = 0;
+      for (let i = 1; i < count; i++) if (s.h2[i * HIDDEN2 + k] > s.h2[best * HIDDEN2 + k]) best = i;
+      s.arg[k] = best;
+      z[k] = s.h2[best * HIDDEN2 + k];
+    }
+  } else {
+    const kw = sp.kw as Float32Array;
+    const kb = sp.kb as Float32Array;
+    const vw = sp.vw as Float32Array;
+    const vb = sp.vb as Float32Array;
+    const q = sp.q as Float32Array;
+    let m = -Infinity;
+    for (let i = 0; i < count; i++) {
+      const ho = i * HIDDEN2;
+      let sc = 0;
+      for (let c = 0; c < HIDDEN2; c++) {
+        let kk = kb[o.b8 + c];
+        let vv = vb[o.b8 + c];
+        for (let j = 0; j < HIDDEN2; j++) {
+          const h = s.h2[ho + j];
+          kk += h * kw[o.k8 + j * HIDDEN2 + c];
+          vv += h * vw[o.k8 + j * HIDDEN2 + c];
+        }
+        s.k[ho + c] = kk;
+        s.v[ho + c] = vv;
+        sc += kk * q[o.b8 + c];
+      }
+      s.a[i] = sc / S8;
+      if (s.a[i] > m) m = s.a[i];
+    }
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      s.a[i] = Math.exp(s.a[i] - m);
+      sum += s.a[i];
+    }
+    for (let i = 0; i < count; i++) {
+      s.a[i] /= sum;
+      for (let c = 0; c < HIDDEN2; c++) z[c] += s.a[i] * s.v[i * HIDDEN2 + c];
+    }
+  }
+}
+
+/** Backward of one bag given dz (pool output gradient) or, for instance rows, s.dh2 preset. Accumulates into grads and dH. */
+function backwardBag(
+  H: Float32Array,
+  rowBase: number,
+  count: number,
+  sp: StreamParams,
+  agg: Aggregator | null,
+  s: BagScratch,
+  dz: Float64Array | null,
+  g: Record<string, Float32Array>,
+  prefix: "g" | "l",
+  dH: Float32Array,
+): void {
+  const { b1, w2, o } = sp;
+  if (dz !== null) {
+    s.dh2.fill(0, 0, count * HIDDEN2);
+    if (count === 0) return;
+    if (agg === "mean") {
+      for (let i = 0; i < count; i++) for (let k = 0; k < HIDDEN2; k++) s.dh2[i * HIDDEN2 + k] = dz[k] / count;
+    } else if (agg === "max") {
+      for (let k = 0; k < HIDDEN2; k++) s.dh2[s.arg[k] * HIDDEN2 + k] += dz[k];
+    } else {
+      const kw = sp.kw as Float32Array;
+      const vw = sp.vw as Float32Array;
+      const q = sp.q as Float32Array;
+      const gkw = g[`${prefix}kw`];
+      const gkb = g[`${prefix}kb`];
+      const gvw = g[`${prefix}vw`];
+      const gvb = g[`${prefix}vb`];
+      const gq = g[`${prefix}q`];
+      // da_i = dz . v_i ; ds_i = a_i (da_i - sum_j a_j da_j)
+      let abar = 0;
+      const da = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        let d = 0;
+        for (let c = 0; c < HIDDEN2; c++) d += dz[c] * s.v[i * HIDDEN2 + c];
+        da[i] = d;
+        abar += s.a[i] * d;
+      }
+      for (let i = 0; i < count; i++) {
+        const ho = i * HIDDEN2;
+        const ds = (s.a[i] * (da[i] - abar)) / S8;
+        for (let c = 0; c < HIDDEN2; c++) {
+          const dk = ds * q[o.b8 + c];
+          const dv = s.a[i] * dz[c];
+          gq[o.b8 + c] += ds * s.k[ho + c];
+          gkb[o.b8 + c] += dk;
+          gvb[o.b8 + c] += dv;
+          for (let j = 0; j < HIDDEN2; j++) {
+            const h = s.h2[ho + j];
+            gkw[o.k8 + j * HIDDEN2 + c] += h * dk;
+            gvw[o.k8 + j * HIDDEN2 + c] += h * dv;
+            s.dh2[ho + j] += dk * kw[o.k8 + j * HIDDEN2 + c] + dv * vw[o.k8 + j * HIDDEN2 + c];
+          }
+        }
+      }
+    }
+  }
+  const gw2 = g[`${prefix}2w`];
+  const gb2 = g[`${prefix}2b`];
+  const gb1 = g[`${prefix}1b`];
+  const dpre2 = new Float64Array(HIDDEN2);
+  for (let i = 0; i < count; i++) {
+    const h1o = i * HIDDEN1;
+    const h2o = i * HIDDEN2;
+    for (let k = 0; k < HIDDEN2; k++) {
+      const d = s.h2[h2o + k] > 0 ? s.dh2[h2o + k] : 0;
+      dpre2[k] = d;
+      gb2[o.b2 + k] += d;
+    }
+    const hr = (rowBase + i) * HIDDEN1;
+    for (let j = 0; j < HIDDEN1; j++) {
+      const h1 = s.h1[h1o + j];
+      let d1 = 0;
+      for (let k = 0; k < HIDDEN2; k++) {
+        gw2[o.w2 + j * HIDDEN2 + k] += h1 * dpre2[k];
+        d1 += dpre2[k] * w2[o.w2 + j * HIDDEN2 + k];
+      }
+      // ReLU'(H + b1): the stored h1 is > 0 exactly where the pre-activation is
+      const d = H[hr + j] + b1[o.b1 + j] > 0 ? d1 : 0;
+      gb1[o.b1 + j] += d;
+      dH[hr + j] = d;
+    }
+  }
+}
+
+function zerosLike(p: Record<string, Float32Array>): Record<string, Float32Array> {
+  const o: Record<string, Float32Array> = {};
+  for (const [k, v] of Object.entries(p)) o[k] = new Float32Array(v.length);
+  return o;
+}
+
+function softplus(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
+
+function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean): { logits: Float32Array; grads: GroupGrads } {
+  const c: HeadConfig = g.config;
+  const R = g.runs;
+  const B = layout.bags;
+  const Lg = layout.lGlobal;
+  const Lt = layout.lTile;
+  const p = g.params;
+  const instance = c.instance !== null;
+  const logits = new Float32Array(instance ? R * B * Lg : R * B);
+  const grads: GroupGrads = {
+    loss: new Float32Array(R),
+    dGlobal: g.hGlobal && withGrads ? new Float32Array(g.hGlobal.length) : null,
+    dTile: g.hTile && withGrads ? new Float32Array(g.hTile.length) : null,
+    params: withGrads ? zerosLike(p) : {},
+  };
+  const sg = new BagScratch(Lg);
+  const st = new BagScratch(Lt);
+  const fw = p.fw;
+  const fb = p.fb;
+  const F = fw.length / R;
+  const dzg = new Float64Array(HIDDEN2);
+  const dzl = new Float64Array(HIDDEN2);
+  for (let r = 0; r < R; r++) {
+    const gp = instance || c.global !== null ? streamParams(p, "g", r) : null;
+    const lp = c.local !== null ? streamParams(p, "l", r) : null;
+    let loss = 0;
+    for (let b = 0; b < B; b++) {
+      const y = layout.labels[b];
+      if (instance) {
+        const nG = layout.countGlobal[b];
+        const base = r * B * Lg + b * Lg;
+        forwardBag(g.hGlobal as Float32Array, base, nG, gp as StreamParams, null, sg);
+        for (let i = 0; i < nG; i++) {
+          let x = fb[r];
+          for (let k = 0; k < HIDDEN2; k++) x += sg.h2[i * HIDDEN2 + k] * fw[r * F + k];
+          logits[base + i] = x;
+          const w = layout.rowWeights[b * Lg + i];
+          loss += w * (softplus(x) - x * y);
+          if (withGrads) {
+            const dl = w * (sigmoid(x) - y);
+            grads.params.fb[r] += dl;
+            for (let k = 0; k < HIDDEN2; k++) {
+              grads.params.fw[r * F + k] += dl * sg.h2[i * HIDDEN2 + k];
+              sg.dh2[i * HIDDEN2 + k] = dl * fw[r * F + k];
+            }
+          }
+        }
+        if (withGrads) backwardBag(g.hGlobal as Float32Array, base, nG, gp as StreamParams, null, sg, null, grads.params, "g", grads.dGlobal as Float32Array);
+        continue;
+      }
+      let x = fb[r];
+      let off = 0;
+      const gBase = r * B * Lg + b * Lg;
+      const tBase = r * B * Lt + b * Lt;
+      if (c.global !== null) {
+        forwardBag(g.hGlobal as Float32Array, gBase, layout.countGlobal[b], gp as StreamParams, c.global, sg);
+        for (let k = 0; k < HIDDEN2; k++) x += sg.z[k] * fw[r * F + k];
+        off = HIDDEN2;
+      }
+      if (c.local !== null) {
+        forwardBag(g.hTile as Float32Array, tBase, layout.countTile[b], lp as StreamParams, c.local, st);
+        for (let k = 0; k < HIDDEN2; k++) x += st.z[k] * fw[r * F + off + k];
+      }
+      logits[r * B + b] = x;
+      const w = layout.bagWeights[b];
+      loss += w * (softplus(x) - x * y);
+      if (!withGrads || w === 0) continue;
+      const dl = w * (sigmoid(x) - y);
+      grads.params.fb[r] += dl;
+      if (c.global !== null) {
+        for (let k = 0; k < HIDDEN2; k++) {
+          grads.params.fw[r * F + k] += dl * sg.z[k];
+          dzg[k] = dl * fw[r * F + k];
+        }
+        backwardBag(g.hGlobal as Float32Array, gBase, layout.countGlobal[b], gp as StreamParams, c.global, sg, dzg, grads.params, "g", grads.dGlobal as Float32Array);
+      }
+      if (c.local !== null) {
+        for (let k = 0; k < HIDDEN2; k++) {
+          grads.params.fw[r * F + off + k] += dl * st.z[k];
+          dzl[k] = dl * fw[r * F + off + k];
+        }
+        backwardBag(g.hTile as Float32Array, tBase, layout.countTile[b], lp as StreamParams, c.local, st, dzl, grads.params, "l", grads.dTile as Float32Array);
+      }
+    }
+    grads.loss[r] = loss;
+  }
+  return { logits, grads };
+}
+
+/** Hand-written counterpart of groupsLossAndGrads (same inputs and outputs). */
+export function groupsLossAndGradsJs(layout: ChunkLayout, groups: GroupArrays[]): GroupGrads[] {
+  return groups.map((g) => run(layout, g, true).grads);
+}
+
+/** Hand-written counterpart of groupsLogits. */
+export function groupsLogitsJs(layout: ChunkLayout, groups: GroupArrays[]): Float32Array[] {
+  return groups.map((g) => run(layout, g, false).logits);
+}
