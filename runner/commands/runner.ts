@@ -6,15 +6,34 @@ import { executeNotebook } from "../execute";
 import { parseParamValue, readParamsFile, type Params } from "../parameterize";
 import { PIPELINE_NOTEBOOKS, runPipeline } from "../pipeline";
 
-/** `-p NAME VALUE` pairs (commander collects them as one variadic list) plus `-f` files -> typed parameters. */
+/**
+ * Commander has no two-value options, and would read a value like "-5" as an option: the
+ * command line joins each `-p NAME VALUE` into one `-p NAME=VALUE` word before parsing
+ * (runner/cli.ts). Names are identifiers, so the first "=" splits them again.
+ */
+export function joinParamPairs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-p" || a === "--param") {
+      if (argv.length - i - 1 < 2) throw new Error(`${a} takes NAME VALUE (got: ${argv.slice(i + 1).join(" ") || "nothing"})`);
+      out.push(a, `${argv[i + 1]}=${argv[i + 2]}`);
+      i += 2;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** `-p NAME=VALUE` words (see joinParamPairs) plus `-f` files -> typed parameters; -p wins. */
 export function collectParams(pairs: string[] | undefined, files: string[] | undefined): Params {
   const params: Params = {};
   for (const f of files ?? []) Object.assign(params, readParamsFile(f));
-  const p = pairs ?? [];
-  if (p.length % 2 !== 0) {
-    throw new Error(`-p takes NAME VALUE pairs; got ${p.length} word(s): ${p.join(" ")} (put NOTEBOOK before the options)`);
+  for (const p of pairs ?? []) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) throw new Error(`-p takes NAME VALUE; got ${JSON.stringify(p)}`);
+    const name = p.slice(0, eq);
+    params[name] = parseParamValue(name, p.slice(eq + 1));
   }
-  for (let i = 0; i < p.length; i += 2) params[p[i]] = parseParamValue(p[i], p[i + 1]);
   return params;
 }
 
@@ -44,7 +63,7 @@ export function register(program: Command): void {
     .command("run")
     .description("execute one notebook headlessly (papermill for TypeScript)")
     .argument("<notebook>", "the .ipynb to execute")
-    .option("-p, --param <name value...>", "a parameter: NAME VALUE (typed: number, true/false, JSON, else string); repeatable")
+    .option("-p, --param <name value>", "a parameter: -p NAME VALUE (typed: number, true/false, JSON, else string); repeatable", collect)
     .option("-f, --file <params>", "parameters file (.json or .yaml); repeatable; -p wins", collect)
     .option("-o, --output <out.ipynb>", "output notebook (default figures/<name>/<name>.ipynb)")
     .option("--figures <dir>", "figures folder for lib/plot (default: the output notebook's folder)")
@@ -62,7 +81,7 @@ export function register(program: Command): void {
   program
     .command("pipeline")
     .description(`execute ${PIPELINE_NOTEBOOKS.join(", ")} in order; each output notebook goes to figures/<name>/<name>.ipynb beside its figures`)
-    .option("-p, --param <name value...>", "a parameter: NAME VALUE; each notebook gets those its parameters cell declares")
+    .option("-p, --param <name value>", "a parameter: -p NAME VALUE; each notebook gets those its parameters cell declares; repeatable", collect)
     .option("-f, --file <params>", "parameters file (.json or .yaml); repeatable", collect)
     .option("--only <names...>", "run only these notebooks (in pipeline order)")
     .option("--cell-timeout <s>", "seconds one cell may run", seconds("--cell-timeout"))

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasTag, sourceText, type CodeCell } from "../../runner/nbformat";
 import { declaredNames, INJECTED_TAG, parameterize, parseParamValue, readParamsFile, renderParameters } from "../../runner/parameterize";
-import { collectParams } from "../../runner/commands/runner";
+import { collectParams, joinParamPairs } from "../../runner/commands/runner";
 import { makeNotebook, tempDir } from "./helpers";
 
 describe("parseParamValue: -p values are typed", () => {
@@ -101,7 +101,7 @@ describe("parameter files and the command line", () => {
     fs.writeFileSync(y, "n: 4\nname: abc\nlist: [1, 2]\nflag: true\n");
     fs.writeFileSync(j, JSON.stringify({ n: 9, extra: { a: 1 } }));
     expect(readParamsFile(y)).toStrictEqual({ n: 4, name: "abc", list: [1, 2], flag: true });
-    const p = collectParams(["n", "11", "name", "x"], [y, j]);
+    const p = collectParams(["n=11", "name=x"], [y, j]);
     expect(p).toStrictEqual({ n: 11, name: "x", list: [1, 2], flag: true, extra: { a: 1 } });
   });
 
@@ -111,6 +111,13 @@ describe("parameter files and the command line", () => {
     fs.writeFileSync(bad, "- 1\n- 2\n");
     expect(() => readParamsFile(bad)).toThrow(new RegExp(`${bad}.*mapping`));
     expect(() => readParamsFile(path.join(dir, "missing.json"))).toThrow(/missing\.json: cannot read/);
-    expect(() => collectParams(["n"], [])).toThrow(/NAME VALUE pairs/);
+    expect(() => collectParams(["n"], [])).toThrow(/-p takes NAME VALUE/);
+    expect(() => joinParamPairs(["run", "nb.ipynb", "-p", "n"])).toThrow(/-p takes NAME VALUE \(got: n\)/);
+  });
+
+  it("the command line takes -p NAME VALUE, negative numbers and '=' in values included", () => {
+    const argv = joinParamPairs(["node", "milpf", "run", "nb.ipynb", "-p", "lr", "-5e-3", "--param", "expr", "a=b", "-o", "out.ipynb"]);
+    expect(argv).toEqual(["node", "milpf", "run", "nb.ipynb", "-p", "lr=-5e-3", "--param", "expr=a=b", "-o", "out.ipynb"]);
+    expect(collectParams(["lr=-5e-3", "expr=a=b"], [])).toStrictEqual({ lr: -0.005, expr: "a=b" });
   });
 });
