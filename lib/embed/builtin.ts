@@ -156,7 +156,10 @@ function buildGraph(sizePx: number, head: Head | null): Uint8Array {
     bank.kernels.forEach((ker, i) => w.set(ker, i * k * k));
     const W = g.floatInit(`bank${li}`, [bank.kernels.length, 1, k, k], w);
     const p = (k - 1) / 2;
-    const r = g.op("Conv", [level, W], { pads: { ints: [p, p, p, p] }, kernel_shape: { ints: [k, k] } });
+    // Edge (replicate) padding: zero padding would make every tile border look like a strong edge /
+    // blob boundary (bright tissue next to "black") and swamp the max/min responses.
+    const padded = g.op("Pad", [level, g.int64Init(`pads_${li}`, [8], [0, 0, p, p, 0, 0, p, p])], { mode: { s: "edge" } });
+    const r = g.op("Conv", [padded, W], { kernel_shape: { ints: [k, k] } });
     // Rectified pooling, in three reductions: mean |r| (the mean of Relu(r) + Relu(-r)),
     // max r (= max Relu(r) where positive) and min r (= -max Relu(-r) where negative).
     // Same information as average + max pooling of Relu(+r) and Relu(-r), without
