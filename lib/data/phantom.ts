@@ -369,7 +369,7 @@ export function renderBreast(spec: BreastSpec, rng: Rng): RenderedBreast {
   // sigmoid of the dense-tissue threshold as a lookup table over t - thr in [-6, 6]
   const LUT_N = 4096;
   const sig = new Float32Array(LUT_N + 1);
-  for (let k = 0; k <= LUT_N; k++) sig[k] = 1 / (1 + Math.exp(-((k / LUT_N) * 12 - 6) / 0.3));
+  for (let k = 0; k <= LUT_N; k++) sig[k] = 1 / (1 + Math.exp(-((k / LUT_N) * 12 - 6) / 0.45));
   const thick0 = 0.2 * D;
   const dense0 = 0.02 * D;
   const dense1 = 0.15 * D;
@@ -389,7 +389,7 @@ export function renderBreast(spec: BreastSpec, rng: Rng): RenderedBreast {
       let k = Math.round(((t - thr + 6) / 12) * LUT_N);
       k = k < 0 ? 0 : k > LUT_N ? LUT_N : k;
       const dense = sig[k] * smoothstep(dense0, dense1, di);
-      let v = 0.2 + 0.17 * thick + 0.26 * dense * (0.4 + 0.6 * thick) + 0.025 * t;
+      let v = 0.18 + 0.15 * thick + 0.22 * dense * (0.4 + 0.6 * thick) + 0.02 * t;
       if (di <= skinPx) v += 0.07 * (1 - (di - 1) / skinPx);
       if (isMlo) {
         const pd = xPect - x;
@@ -471,7 +471,10 @@ export function renderBreastMask(shape: BreastShape, view: ViewPosition, chestWa
 export function sampleLesions(rng: Rng, birads: number, shape: BreastShape, views: ViewPosition[], widthPx: number, heightPx: number): LesionSpec[] {
   const out: LesionSpec[] = [];
   let n = 0;
-  if (birads >= 4) n = rng.bernoulli(0.25) ? 2 : 1;
+  if (birads >= 4) {
+    const u = rng.uniform();
+    n = u < 0.6 ? 1 : u < 0.9 ? 2 : 3;
+  }
   else if (birads === 2 || birads === 3) n = 1;
   const edges = views.map((v) => edgeForView(shape, v, widthPx, heightPx));
   for (let k = 0; k < n; k++) {
@@ -499,8 +502,8 @@ function sampleOneLesion(rng: Rng, birads: number): LesionSpec {
       shape: null,
       size1024Px: rng.range(30, 60),
       aspect: 1,
-      contrast: rng.range(0.3, 0.45),
-      count: rng.int(suspicious ? 8 : 5, suspicious ? 15 : 8),
+      contrast: rng.range(0.4, 0.55),
+      count: rng.int(suspicious ? 8 : 5, suspicious ? 20 : 8),
       birads: birads,
     };
   }
@@ -511,7 +514,7 @@ function sampleOneLesion(rng: Rng, birads: number): LesionSpec {
     shape,
     size1024Px: suspicious ? rng.range(22, 80) : rng.range(15, 40),
     aspect: shape === "oval" ? rng.range(0.5, 0.8) : 1,
-    contrast: suspicious ? rng.range(0.2, 0.3) : rng.range(0.12, 0.2),
+    contrast: suspicious ? rng.range(0.32, 0.45) : rng.range(0.2, 0.3),
     count: shape === "spiculated" ? rng.int(8, 16) : 0,
     birads,
   };

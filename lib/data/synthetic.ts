@@ -185,7 +185,7 @@ function resolve(opts: SyntheticOptions): ResolvedOptions {
 const DENSITIES: Density[] = ["A", "B", "C", "D"];
 
 /** Bumped whenever the rendering changes, so a folder made by another version is not silently mixed. */
-export const SYNTHETIC_GENERATOR_VERSION = "milpf synthetic v1";
+export const SYNTHETIC_GENERATOR_VERSION = "milpf synthetic v2";
 
 function sampleDensity(rng: Rng): Density {
   const u = rng.uniform();
