@@ -22,6 +22,7 @@ describe("a notebook that runs through", () => {
   let dir: string;
   let result: RunResult;
   let out: Notebook;
+  const live: string[] = [];
   beforeAll(async () => {
     dir = tempDir("run-ok");
     const nb = makeNotebook([
@@ -40,15 +41,25 @@ describe("a notebook that runs through", () => {
       "await new Promise((r) => setTimeout(r, 300));\nprocess.cwd()",
       "",
       "const obj = { a: [1, 2], s: 'q' };\nobj",
+      'const shown = tslab.newDisplay();\nshown.text("first");\nshown.text("second");',
     ]);
     const input = writeNb(dir, "ok.ipynb", nb);
-    result = await executeNotebook({ input, output: path.join(dir, "out", "ok.out.ipynb"), params: { n: 5, label: "given" }, log: quiet });
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      live.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      result = await executeNotebook({ input, output: path.join(dir, "out", "ok.out.ipynb"), params: { n: 5, label: "given" }, log: quiet, logOutput: true });
+    } finally {
+      process.stderr.write = write;
+    }
     out = readJsonFile<Notebook>(result.output);
   });
 
   it("succeeds and injects the parameters after the parameters cell", () => {
     expect(result.ok).toBe(true);
-    expect(result.executedCells).toBe(7); // 6 code cells + injected, the empty cell is skipped
+    expect(result.executedCells).toBe(8); // 7 code cells + injected, the empty cell is skipped
     expect(hasTag(out.cells[1], "parameters")).toBe(true);
     expect(hasTag(out.cells[2], INJECTED_TAG)).toBe(true);
   });
@@ -80,13 +91,21 @@ describe("a notebook that runs through", () => {
     ]);
   });
 
+  it("updates a display in place (tslab.newDisplay) instead of adding outputs", () => {
+    expect(codeCells(out)[8].outputs).toEqual([{ output_type: "display_data", data: { "text/plain": "second" }, metadata: {} }]);
+  });
+
+  it("with logOutput, prints the cells' streams live", () => {
+    expect(live.join("")).toContain("hello 5 given\nto stderr\nmore\n");
+  });
+
   it("runs the kernel with cwd = the notebook's folder", () => {
     const cell = codeCells(out)[5];
     expect(cell.outputs[0]).toMatchObject({ output_type: "execute_result", data: { "text/plain": fs.realpathSync(dir) } });
   });
 
   it("numbers executed cells 1..n and leaves the empty cell unexecuted", () => {
-    expect(codeCells(out).map((c) => c.execution_count)).toEqual([1, 2, 3, 4, 5, 6, null, 7]);
+    expect(codeCells(out).map((c) => c.execution_count)).toEqual([1, 2, 3, 4, 5, 6, null, 7, 8]);
   });
 
   it("records papermill timing metadata per cell", () => {
