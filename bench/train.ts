@@ -134,7 +134,7 @@ const epoch: Benchmark = {
       notes: [
         `36 seeds together cost ${ratio.toFixed(1)}x one run per epoch (target <= 10x)`,
         `float16 store ${(store.bytes / 2 ** 20).toFixed(0)} MiB; peak RSS target < 1.5x = ${((1.5 * store.bytes) / 2 ** 20).toFixed(0)} MiB`,
-        `epoch = train pass (H forward + tfjs + dW backward) + Adam + validation forward; second epoch timed`,
+        `epoch = train pass (H forward, head after H in JS, dW backward) + Adam + validation forward; second epoch timed`,
         `tfjs backend ${backend.name}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} (shared machine)`,
       ],
       context: { store: store.dir, storeBytes: store.bytes, generatedSeconds: store.generatedSeconds },
