@@ -31,7 +31,7 @@ export function trainingCurvesFigure(res: GridResult, summaries: ConfigSummary[]
       yaxis2: { title: { text: "training loss (weighted BCE)" }, overlaying: "y", side: "right" },
       width: 950,
       height: 520,
-      legend: { font: { size: 10 } },
+      legend: { font: { size: 10 }, x: 1.1 },
     },
   };
 }
