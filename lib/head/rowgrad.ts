@@ -41,6 +41,22 @@ function streamParams(p: Record<string, Float32Array>, prefix: "g" | "l", r: num
   };
 }
 
+/** The gradient arrays of one stream (stacked over runs, same offsets as StreamParams). */
+interface StreamGrads {
+  b1: Float32Array;
+  w2: Float32Array;
+  b2: Float32Array;
+  kw?: Float32Array;
+  kb?: Float32Array;
+  vw?: Float32Array;
+  vb?: Float32Array;
+  q?: Float32Array;
+}
+
+function streamGrads(g: Record<string, Float32Array>, prefix: "g" | "l"): StreamGrads {
+  return { b1: g[`${prefix}1b`], w2: g[`${prefix}2w`], b2: g[`${prefix}2b`], kw: g[`${prefix}kw`], kb: g[`${prefix}kb`], vw: g[`${prefix}vw`], vb: g[`${prefix}vb`], q: g[`${prefix}q`] };
+}
+
 /** Scratch for one bag of one stream. */
 class BagScratch {
   h1: Float32Array;
@@ -51,7 +67,11 @@ class BagScratch {
   arg = new Int32Array(HIDDEN2);
   z = new Float64Array(HIDDEN2);
   dh2: Float64Array;
+  da: Float64Array;
+  dpre2 = new Float64Array(HIDDEN2);
+  acc = new Float64Array(HIDDEN2);
   constructor(L: number) {
+    this.da = new Float64Array(L);
     this.h1 = new Float32Array(L * HIDDEN1);
     this.h2 = new Float32Array(L * HIDDEN2);
     this.k = new Float32Array(L * HIDDEN2);
@@ -72,11 +92,15 @@ function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamP
       s.h1[h1o + j] = x > 0 ? x : 0;
     }
     const h2o = i * HIDDEN2;
-    for (let k = 0; k < HIDDEN2; k++) {
-      let x = b2[o.b2 + k];
-      for (let j = 0; j < HIDDEN1; j++) x += s.h1[h1o + j] * w2[o.w2 + j * HIDDEN2 + k];
-      s.h2[h2o + k] = x > 0 ? x : 0;
+    const acc = s.acc;
+    for (let k = 0; k < HIDDEN2; k++) acc[k] = b2[o.b2 + k];
+    for (let j = 0; j < HIDDEN1; j++) {
+      const h = s.h1[h1o + j];
+      if (h === 0) continue; // ReLU zeros (about half) contribute nothing
+      const wo = o.w2 + j * HIDDEN2;
+      for (let k = 0; k < HIDDEN2; k++) acc[k] += h * w2[wo + k];
     }
+    for (let k = 0; k < HIDDEN2; k++) s.h2[h2o + k] = acc[k] > 0 ? acc[k] : 0;
   }
   const z = s.z;
   z.fill(0);
@@ -137,8 +161,7 @@ function backwardBag(
   agg: Aggregator | null,
   s: BagScratch,
   dz: Float64Array | null,
-  g: Record<string, Float32Array>,
-  prefix: "g" | "l",
+  sg: StreamGrads,
   dH: Float32Array,
 ): void {
   const { b1, w2, o } = sp;
@@ -153,14 +176,14 @@ function backwardBag(
       const kw = sp.kw as Float32Array;
       const vw = sp.vw as Float32Array;
       const q = sp.q as Float32Array;
-      const gkw = g[`${prefix}kw`];
-      const gkb = g[`${prefix}kb`];
-      const gvw = g[`${prefix}vw`];
-      const gvb = g[`${prefix}vb`];
-      const gq = g[`${prefix}q`];
+      const gkw = sg.kw as Float32Array;
+      const gkb = sg.kb as Float32Array;
+      const gvw = sg.vw as Float32Array;
+      const gvb = sg.vb as Float32Array;
+      const gq = sg.q as Float32Array;
       // da_i = dz . v_i ; ds_i = a_i (da_i - sum_j a_j da_j)
       let abar = 0;
-      const da = new Float64Array(count);
+      const da = s.da;
       for (let i = 0; i < count; i++) {
         let d = 0;
         for (let c = 0; c < HIDDEN2; c++) d += dz[c] * s.v[i * HIDDEN2 + c];
@@ -186,10 +209,10 @@ function backwardBag(
       }
     }
   }
-  const gw2 = g[`${prefix}2w`];
-  const gb2 = g[`${prefix}2b`];
-  const gb1 = g[`${prefix}1b`];
-  const dpre2 = new Float64Array(HIDDEN2);
+  const gw2 = sg.w2;
+  const gb2 = sg.b2;
+  const gb1 = sg.b1;
+  const dpre2 = s.dpre2;
   for (let i = 0; i < count; i++) {
     const h1o = i * HIDDEN1;
     const h2o = i * HIDDEN2;
@@ -201,15 +224,20 @@ function backwardBag(
     const hr = (rowBase + i) * HIDDEN1;
     for (let j = 0; j < HIDDEN1; j++) {
       const h1 = s.h1[h1o + j];
+      // ReLU'(H + b1) is 0 where h1 is 0: nothing flows back through those units, and their
+      // contribution to dW2 (h1 x dpre2) is 0 as well
+      if (!(H[hr + j] + b1[o.b1 + j] > 0)) {
+        dH[hr + j] = 0;
+        continue;
+      }
+      const wo = o.w2 + j * HIDDEN2;
       let d1 = 0;
       for (let k = 0; k < HIDDEN2; k++) {
-        gw2[o.w2 + j * HIDDEN2 + k] += h1 * dpre2[k];
-        d1 += dpre2[k] * w2[o.w2 + j * HIDDEN2 + k];
+        gw2[wo + k] += h1 * dpre2[k];
+        d1 += dpre2[k] * w2[wo + k];
       }
-      // ReLU'(H + b1): the stored h1 is > 0 exactly where the pre-activation is
-      const d = H[hr + j] + b1[o.b1 + j] > 0 ? d1 : 0;
-      gb1[o.b1 + j] += d;
-      dH[hr + j] = d;
+      gb1[o.b1 + j] += d1;
+      dH[hr + j] = d1;
     }
   }
 }
@@ -250,6 +278,8 @@ function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean): { logits:
   const F = fw.length / R;
   const dzg = new Float64Array(HIDDEN2);
   const dzl = new Float64Array(HIDDEN2);
+  const gg = withGrads ? streamGrads(grads.params, "g") : null;
+  const lg = withGrads ? streamGrads(grads.params, "l") : null;
   for (let r = 0; r < R; r++) {
     const gp = instance || c.global !== null ? streamParams(p, "g", r) : null;
     const lp = c.local !== null ? streamParams(p, "l", r) : null;
@@ -275,7 +305,7 @@ function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean): { logits:
             }
           }
         }
-        if (withGrads) backwardBag(g.hGlobal as Float32Array, base, nG, gp as StreamParams, null, sg, null, grads.params, "g", grads.dGlobal as Float32Array);
+        if (withGrads) backwardBag(g.hGlobal as Float32Array, base, nG, gp as StreamParams, null, sg, null, gg as StreamGrads, grads.dGlobal as Float32Array);
         continue;
       }
       let x = fb[r];
@@ -302,14 +332,14 @@ function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean): { logits:
           grads.params.fw[r * F + k] += dl * sg.z[k];
           dzg[k] = dl * fw[r * F + k];
         }
-        backwardBag(g.hGlobal as Float32Array, gBase, layout.countGlobal[b], gp as StreamParams, c.global, sg, dzg, grads.params, "g", grads.dGlobal as Float32Array);
+        backwardBag(g.hGlobal as Float32Array, gBase, layout.countGlobal[b], gp as StreamParams, c.global, sg, dzg, gg as StreamGrads, grads.dGlobal as Float32Array);
       }
       if (c.local !== null) {
         for (let k = 0; k < HIDDEN2; k++) {
           grads.params.fw[r * F + off + k] += dl * st.z[k];
           dzl[k] = dl * fw[r * F + off + k];
         }
-        backwardBag(g.hTile as Float32Array, tBase, layout.countTile[b], lp as StreamParams, c.local, st, dzl, grads.params, "l", grads.dTile as Float32Array);
+        backwardBag(g.hTile as Float32Array, tBase, layout.countTile[b], lp as StreamParams, c.local, st, dzl, lg as StreamGrads, grads.dTile as Float32Array);
       }
     }
     grads.loss[r] = loss;
