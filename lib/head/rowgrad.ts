@@ -70,6 +70,7 @@ class BagScratch {
   da: Float64Array;
   dpre2 = new Float64Array(HIDDEN2);
   acc = new Float64Array(HIDDEN2);
+  vacc = new Float64Array(HIDDEN2);
   constructor(L: number) {
     this.da = new Float64Array(L);
     this.h1 = new Float32Array(L * HIDDEN1);
@@ -83,37 +84,45 @@ class BagScratch {
 
 /** Rows i < count of bag b of run r: h1, h2 (and k, v for attention); then pool into s.z. */
 function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamParams, agg: Aggregator | null, s: BagScratch): void {
-  const { b1, w2, b2, o } = sp;
+  // Offsets and arrays hoisted into locals: V8 does not hoist property loads out of these loops.
+  const b1 = sp.b1;
+  const w2 = sp.w2;
+  const b2 = sp.b2;
+  const ob1 = sp.o.b1;
+  const ow2 = sp.o.w2;
+  const ob2 = sp.o.b2;
+  const h1s = s.h1;
+  const h2s = s.h2;
+  const acc = s.acc;
   for (let i = 0; i < count; i++) {
     const hr = (rowBase + i) * HIDDEN1;
     const h1o = i * HIDDEN1;
     for (let j = 0; j < HIDDEN1; j++) {
-      const x = H[hr + j] + b1[o.b1 + j];
-      s.h1[h1o + j] = x > 0 ? x : 0;
+      const x = H[hr + j] + b1[ob1 + j];
+      h1s[h1o + j] = x > 0 ? x : 0;
     }
     const h2o = i * HIDDEN2;
-    const acc = s.acc;
-    for (let k = 0; k < HIDDEN2; k++) acc[k] = b2[o.b2 + k];
+    for (let k = 0; k < HIDDEN2; k++) acc[k] = b2[ob2 + k];
     for (let j = 0; j < HIDDEN1; j++) {
-      const h = s.h1[h1o + j];
+      const h = h1s[h1o + j];
       if (h === 0) continue; // ReLU zeros (about half) contribute nothing
-      const wo = o.w2 + j * HIDDEN2;
+      const wo = ow2 + j * HIDDEN2;
       for (let k = 0; k < HIDDEN2; k++) acc[k] += h * w2[wo + k];
     }
-    for (let k = 0; k < HIDDEN2; k++) s.h2[h2o + k] = acc[k] > 0 ? acc[k] : 0;
+    for (let k = 0; k < HIDDEN2; k++) h2s[h2o + k] = acc[k] > 0 ? acc[k] : 0;
   }
   const z = s.z;
   z.fill(0);
   if (agg === null || count === 0) return;
   if (agg === "mean") {
-    for (let i = 0; i < count; i++) for (let k = 0; k < HIDDEN2; k++) z[k] += s.h2[i * HIDDEN2 + k];
+    for (let i = 0; i < count; i++) for (let k = 0; k < HIDDEN2; k++) z[k] += h2s[i * HIDDEN2 + k];
     for (let k = 0; k < HIDDEN2; k++) z[k] /= count;
   } else if (agg === "max") {
     for (let k = 0; k < HIDDEN2; k++) {
       let best = 0;
-      for (let i = 1; i < count; i++) if (s.h2[i * HIDDEN2 + k] > s.h2[best * HIDDEN2 + k]) best = i;
+      for (let i = 1; i < count; i++) if (h2s[i * HIDDEN2 + k] > h2s[best * HIDDEN2 + k]) best = i;
       s.arg[k] = best;
-      z[k] = s.h2[best * HIDDEN2 + k];
+      z[k] = h2s[best * HIDDEN2 + k];
     }
   } else {
     const kw = sp.kw as Float32Array;
@@ -121,33 +130,48 @@ function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamP
     const vw = sp.vw as Float32Array;
     const vb = sp.vb as Float32Array;
     const q = sp.q as Float32Array;
+    const ok8 = sp.o.k8;
+    const ob8 = sp.o.b8;
+    const ks = s.k;
+    const vs = s.v;
+    const a = s.a;
+    const kacc = s.acc;
+    const vacc = s.vacc;
     let m = -Infinity;
     for (let i = 0; i < count; i++) {
       const ho = i * HIDDEN2;
+      for (let c = 0; c < HIDDEN2; c++) {
+        kacc[c] = kb[ob8 + c];
+        vacc[c] = vb[ob8 + c];
+      }
+      for (let j = 0; j < HIDDEN2; j++) {
+        const h = h2s[ho + j];
+        if (h === 0) continue;
+        const wo = ok8 + j * HIDDEN2;
+        for (let c = 0; c < HIDDEN2; c++) {
+          kacc[c] += h * kw[wo + c];
+          vacc[c] += h * vw[wo + c];
+        }
+      }
       let sc = 0;
       for (let c = 0; c < HIDDEN2; c++) {
-        let kk = kb[o.b8 + c];
-        let vv = vb[o.b8 + c];
-        for (let j = 0; j < HIDDEN2; j++) {
-          const h = s.h2[ho + j];
-          kk += h * kw[o.k8 + j * HIDDEN2 + c];
-          vv += h * vw[o.k8 + j * HIDDEN2 + c];
-        }
-        s.k[ho + c] = kk;
-        s.v[ho + c] = vv;
-        sc += kk * q[o.b8 + c];
+        ks[ho + c] = kacc[c];
+        vs[ho + c] = vacc[c];
+        sc += kacc[c] * q[ob8 + c];
       }
-      s.a[i] = sc / S8;
-      if (s.a[i] > m) m = s.a[i];
+      a[i] = sc / S8;
+      if (a[i] > m) m = a[i];
     }
     let sum = 0;
     for (let i = 0; i < count; i++) {
-      s.a[i] = Math.exp(s.a[i] - m);
-      sum += s.a[i];
+      a[i] = Math.exp(a[i] - m);
+      sum += a[i];
     }
     for (let i = 0; i < count; i++) {
-      s.a[i] /= sum;
-      for (let c = 0; c < HIDDEN2; c++) z[c] += s.a[i] * s.v[i * HIDDEN2 + c];
+      a[i] /= sum;
+      const ai = a[i];
+      const ho = i * HIDDEN2;
+      for (let c = 0; c < HIDDEN2; c++) z[c] += ai * vs[ho + c];
     }
   }
 }
