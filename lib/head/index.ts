@@ -14,3 +14,4 @@ export * from "./results";
 export * from "./run";
 export * from "./figures";
 export * from "./rowgrad";
+export * from "./rowgradPool";

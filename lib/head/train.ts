@@ -1,8 +1,9 @@
+import * as os from "node:os";
 import type { Split, StoreBag } from "../types";
 import { Progress } from "../util/progress";
 import { aucExact } from "./auc";
 import { groupsLogits, groupsLossAndGrads, tfParamNames, type ChunkLayout, type GroupArrays } from "./batched";
-import { groupsLogitsJs, groupsLossAndGradsJs } from "./rowgrad";
+import { RowgradPool } from "./rowgradPool";
 import { hasGlobalStream, hasLocalStream, validateConfig, type HeadConfig } from "./config";
 import { createKernel, type KernelName, type XChunk, type XKernel } from "./kernel";
 import { HIDDEN1, cloneParams, initParams, paramSpecs, type HeadParams } from "./params";
@@ -44,6 +45,8 @@ export interface TrainGridOptions extends Partial<TrainSettings> {
   kernel?: XKernel | KernelName;
   /** The head after H: "js" (hand-written fused forward/backward, default, ~10x faster) or "tfjs" (autodiff). */
   postH?: PostH;
+  /** Worker threads for the "js" head after H (default: one per core, capped at 4; 1 = main thread). */
+  postHThreads?: number;
   /** Called after every epoch (curves, progress). */
   onEpoch?: (e: EpochInfo) => void;
   /** Progress lines on stderr (default true). */
@@ -271,6 +274,7 @@ class Engine {
     private readonly src: EmbeddingSource,
     private readonly kernel: XKernel,
     private readonly postH: PostH = "js",
+    private readonly pool: RowgradPool = new RowgradPool(1),
   ) {}
 
   private groups(runs: RunState[]): { groups: Group[]; gRuns: RunState[]; tRuns: RunState[] } {
@@ -347,7 +351,7 @@ class Engine {
       const ht = await this.project(xt, wt, Ct);
       const t0 = performance.now();
       const arrays = this.groupArrays(groups, chunk, hg, ht, Cg, Ct);
-      const grads = this.postH === "js" ? groupsLossAndGradsJs(chunk.layout, arrays) : groupsLossAndGrads(chunk.layout, arrays, dim);
+      const grads = this.postH === "js" ? await this.pool.lossAndGrads(chunk.layout, arrays) : groupsLossAndGrads(chunk.layout, arrays, dim);
       const dHg = xg ? new Float32Array(xg.rows * Cg) : null;
       const dHt = xt ? new Float32Array(xt.rows * Ct) : null;
       groups.forEach((g, gi) => {
@@ -406,7 +410,7 @@ class Engine {
       const ht = await this.project(xt, wt, Ct);
       const t0 = performance.now();
       const arrays = this.groupArrays(groups, chunk, hg, ht, Cg, Ct);
-      const logits = this.postH === "js" ? groupsLogitsJs(chunk.layout, arrays) : groupsLogits(chunk.layout, arrays, dim);
+      const logits = this.postH === "js" ? await this.pool.logits(chunk.layout, arrays) : groupsLogits(chunk.layout, arrays, dim);
       const L = chunk.layout.lGlobal;
       groups.forEach((g, gi) => {
         const z = logits[gi];
@@ -512,7 +516,8 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
       });
     }
   }
-  const engine = new Engine(src, kernel, opts.postH ?? "js");
+  const pool = new RowgradPool(opts.postHThreads ?? Math.min(4, os.cpus().length));
+  const engine = new Engine(src, kernel, opts.postH ?? "js", pool);
   const t0 = performance.now();
   const progress = new Progress({ label: `train ${runs.length} runs`, total: settings.epochs, unit: "epochs", enabled: opts.progress !== false, everyFraction: 0.05 });
   for (let epoch = 1; epoch <= settings.epochs; epoch++) {
@@ -551,6 +556,7 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
     "score",
   );
   const finalScores = await engine.score(runs, allChunks, "best", src.bags.length);
+  await pool.close();
   engine.timing.seconds = (performance.now() - t0) / 1000;
   return {
     dim,
