@@ -26,7 +26,7 @@ export class RowgradPool {
         this.pending.delete(m.id);
         f?.(m);
       });
-      w.unref();
+      // kept referenced: an unref'd worker lets Node exit while a job is awaited; close() ends them
       this.workers.push(w);
     }
   }

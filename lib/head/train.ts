@@ -519,44 +519,48 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
   const pool = new RowgradPool(opts.postHThreads ?? Math.min(4, os.cpus().length));
   const engine = new Engine(src, kernel, opts.postH ?? "js", pool);
   const t0 = performance.now();
-  const progress = new Progress({ label: `train ${runs.length} runs`, total: settings.epochs, unit: "epochs", enabled: opts.progress !== false, everyFraction: 0.05 });
-  for (let epoch = 1; epoch <= settings.epochs; epoch++) {
-    const active = runs.filter((r) => !r.stopped);
-    if (active.length === 0) break;
-    const te = performance.now();
-    const xBefore = engine.timing.xPassSeconds;
-    await engine.gradient(active, trainChunks);
-    for (const r of active) adamStep(r, settings);
-    const scores = await engine.score(active, valChunks, "params", src.bags.length);
-    active.forEach((r, i) => {
-      const s = scores[i];
-      const auc = aucExact(
-        valBags.map((b) => s[b]),
-        valLabels,
-      );
-      r.curve.push({ epoch, trainLoss: r.loss, valAuc: auc });
-      const a = Number.isNaN(auc) ? -Infinity : auc;
-      if (r.bestEpoch === 0 || a > r.bestValAuc + settings.minDelta) {
-        r.bestValAuc = a;
-        r.bestEpoch = epoch;
-        r.best = cloneParams(r.params);
-        r.wait = 0;
-      } else if (++r.wait >= settings.patience) {
-        r.stopped = true;
-      }
-    });
-    engine.timing.epochs++;
-    progress.tick();
-    opts.onEpoch?.({ epoch, activeRuns: active.length, seconds: (performance.now() - te) / 1000, xPassSeconds: engine.timing.xPassSeconds - xBefore });
+  let finalScores: Float32Array[];
+  try {
+    const progress = new Progress({ label: `train ${runs.length} runs`, total: settings.epochs, unit: "epochs", enabled: opts.progress !== false, everyFraction: 0.05 });
+    for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+      const active = runs.filter((r) => !r.stopped);
+      if (active.length === 0) break;
+      const te = performance.now();
+      const xBefore = engine.timing.xPassSeconds;
+      await engine.gradient(active, trainChunks);
+      for (const r of active) adamStep(r, settings);
+      const scores = await engine.score(active, valChunks, "params", src.bags.length);
+      active.forEach((r, i) => {
+        const s = scores[i];
+        const auc = aucExact(
+          valBags.map((b) => s[b]),
+          valLabels,
+        );
+        r.curve.push({ epoch, trainLoss: r.loss, valAuc: auc });
+        const a = Number.isNaN(auc) ? -Infinity : auc;
+        if (r.bestEpoch === 0 || a > r.bestValAuc + settings.minDelta) {
+          r.bestValAuc = a;
+          r.bestEpoch = epoch;
+          r.best = cloneParams(r.params);
+          r.wait = 0;
+        } else if (++r.wait >= settings.patience) {
+          r.stopped = true;
+        }
+      });
+      engine.timing.epochs++;
+      progress.tick();
+      opts.onEpoch?.({ epoch, activeRuns: active.length, seconds: (performance.now() - te) / 1000, xPassSeconds: engine.timing.xPassSeconds - xBefore });
+    }
+    const allChunks = makeChunks(
+      src,
+      src.bags.map((_, i) => i),
+      settings.chunkRows,
+      "score",
+    );
+    finalScores = await engine.score(runs, allChunks, "best", src.bags.length);
+  } finally {
+    await pool.close();
   }
-  const allChunks = makeChunks(
-    src,
-    src.bags.map((_, i) => i),
-    settings.chunkRows,
-    "score",
-  );
-  const finalScores = await engine.score(runs, allChunks, "best", src.bags.length);
-  await pool.close();
   engine.timing.seconds = (performance.now() - t0) / 1000;
   return {
     dim,
