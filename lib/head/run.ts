@@ -110,7 +110,7 @@ export function describeTraining(run: TrainingRun): string {
   const t = r.timing;
   const lines = [
     `${r.runs.length} runs (${new Set(r.runs.map((x) => x.config.name)).size} configs x ${new Set(r.runs.map((x) => x.seed)).size} seeds) on ${r.bags.length} bags, D = ${r.dim}`,
-    `${t.epochs} epochs in ${t.seconds.toFixed(1)} s: X passes ${t.xPassSeconds.toFixed(1)} s (${(t.xPassFlops / Math.max(t.xPassSeconds, 1e-9) / 1e9).toFixed(1)} GFLOP/s, kernel ${r.kernel}), tfjs ${t.tfSeconds.toFixed(1)} s, reads ${t.readSeconds.toFixed(1)} s`,
+    `${t.epochs} epochs in ${t.seconds.toFixed(1)} s: X passes ${t.xPassSeconds.toFixed(1)} s (${(t.xPassFlops / Math.max(t.xPassSeconds, 1e-9) / 1e9).toFixed(1)} GFLOP/s, kernel ${r.kernel}), head after H ${t.headSeconds.toFixed(1)} s (${r.postH}), reads ${t.readSeconds.toFixed(1)} s`,
     `epochs run per run: median ${median(r.runs.map((x) => x.epochsRun))}, max ${Math.max(...r.runs.map((x) => x.epochsRun))}; peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
     `outputs: ${run.outDir}`,
   ];

@@ -87,7 +87,8 @@ export interface TrainTiming {
   epochs: number;
   seconds: number;
   xPassSeconds: number;
-  tfSeconds: number;
+  /** Time in the head after H (forward, backward, padding copies). */
+  headSeconds: number;
   readSeconds: number;
   /** Floating-point operations done by the X passes (2 rows dim cols per matmul). */
   xPassFlops: number;
@@ -269,7 +270,7 @@ function sigmoid(x: number): number {
  * config group; the backward X pass gives dW1 for every run at once.
  */
 class Engine {
-  readonly timing: TrainTiming = { epochs: 0, seconds: 0, xPassSeconds: 0, tfSeconds: 0, readSeconds: 0, xPassFlops: 0 };
+  readonly timing: TrainTiming = { epochs: 0, seconds: 0, xPassSeconds: 0, headSeconds: 0, readSeconds: 0, xPassFlops: 0 };
   constructor(
     private readonly src: EmbeddingSource,
     private readonly kernel: XKernel,
@@ -368,7 +369,7 @@ class Engine {
           }
         });
       });
-      this.timing.tfSeconds += (performance.now() - t0) / 1000;
+      this.timing.headSeconds += (performance.now() - t0) / 1000;
       for (const [x, dH, C, acc] of [
         [xg, dHg, Cg, dWg],
         [xt, dHt, Ct, dWt],
@@ -432,7 +433,7 @@ class Engine {
           });
         });
       });
-      this.timing.tfSeconds += (performance.now() - t0) / 1000;
+      this.timing.headSeconds += (performance.now() - t0) / 1000;
     }
     return view.map((r) => out.get(r) as Float32Array);
   }

@@ -79,7 +79,7 @@ export function register(program: Command): void {
         bootstrap: boot > 0 ? { iterations: boot, seed: 0 } : undefined,
       });
       const t = run.result.timing;
-      process.stdout.write(`train: ${run.result.runs.length} runs, ${t.epochs} epochs in ${t.seconds.toFixed(1)} s (X passes ${t.xPassSeconds.toFixed(1)} s, tfjs ${t.tfSeconds.toFixed(1)} s) -> ${run.outDir}\n`);
+      process.stdout.write(`train: ${run.result.runs.length} runs, ${t.epochs} epochs in ${t.seconds.toFixed(1)} s (X passes ${t.xPassSeconds.toFixed(1)} s, head after H ${t.headSeconds.toFixed(1)} s) -> ${run.outDir}\n`);
       for (const s of run.summaries) {
         process.stdout.write(
           `  ${s.config.padEnd(16)} selected seed ${s.selectedSeed} val AUC ${s.selectedValAuc.toFixed(3)} test AUC ${s.selected.test.auc.toFixed(3)} Spec@Sens0.9 ${s.selected.test.specificityAtSensitivity.toFixed(3)} | test AUC over seeds ${s.spread.testAuc.mean.toFixed(3)} +- ${s.spread.testAuc.sd.toFixed(3)}\n`,
