@@ -51,15 +51,17 @@ function stream(b: GraphBuilder, x: string, prefix: "g" | "l"): string {
 
 /** Pool [n, 8] -> [1, 8]; also returns the per-instance weights [n]. */
 function pool(b: GraphBuilder, agg: Aggregator, h: string, prefix: "g" | "l"): { z: string; weights: string } {
-  const axis0 = b.int64Init([0]);
-  const axis1 = b.int64Init([1]);
   if (agg === "mean") {
+    const axis0 = b.int64Init([0]);
+    const axis1 = b.int64Init([1]);
     const z = b.op("ReduceMean", [h, axis0], [{ name: "keepdims", type: INT, i: 1 }]);
     const zeros = b.op("Mul", [b.op("ReduceSum", [h, axis1], [{ name: "keepdims", type: INT, i: 1 }]), b.floatInit(b.name("zero"), [], [0])]);
     const w = b.op("Softmax", [zeros], [{ name: "axis", type: INT, i: 0 }]);
     return { z, weights: b.op("Reshape", [w, b.int64Init([-1])]) };
   }
   if (agg === "max") {
+    const axis0 = b.int64Init([0]);
+    const axis1 = b.int64Init([1]);
     const z = b.op("ReduceMax", [h, axis0], [{ name: "keepdims", type: INT, i: 1 }]);
     const eq = b.op("Cast", [b.op("Equal", [h, z])], [{ name: "to", type: INT, i: onnx.TensorProto.DataType.FLOAT }]);
     const ties = b.op("ReduceSum", [eq, axis0], [{ name: "keepdims", type: INT, i: 1 }]);
@@ -85,14 +87,13 @@ function valueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProt
 export function buildHeadOnnx(c: HeadConfig, dim: number, p: HeadParams): Uint8Array {
   const b = new GraphBuilder();
   paramInits(b, c, dim, p);
-  const axis0 = b.int64Init([0]);
   let logit: string;
   let prob: string;
   let attention: string | null = null;
   if (c.instance !== null) {
     const hg = stream(b, "globals", "g");
     const probs = b.op("Sigmoid", [b.op("Add", [b.op("MatMul", [hg, "fw"]), "fb"])]);
-    prob = b.op(c.instance === "mean" ? "ReduceMean" : "ReduceMax", [probs, axis0], [{ name: "keepdims", type: INT, i: 1 }]);
+    prob = b.op(c.instance === "mean" ? "ReduceMean" : "ReduceMax", [probs, b.int64Init([0])], [{ name: "keepdims", type: INT, i: 1 }]);
     const one = b.floatInit(b.name("one"), [], [1]);
     logit = b.op("Log", [b.op("Div", [prob, b.op("Sub", [one, prob])])]);
   } else {
