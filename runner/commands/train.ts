@@ -52,6 +52,7 @@ export function register(program: Command): void {
     .option("--epochs <n>", "maximum epochs", "700")
     .option("--patience <n>", "early-stopping patience (epochs)", "20")
     .option("--min-delta <x>", "minimum validation AUC improvement", "0.001")
+    .option("--start-epoch <n>", "first epoch watched by early stopping (Keras start_from_epoch; 0 = the authors')", "0")
     .option("--lr <x>", "Adam learning rate", "0.002")
     .option("--weight-decay <x>", "Adam weight decay (L2 in the gradient, as PyTorch Adam)", "0.0001")
     .option("--chunk-rows <n>", "padded tile rows per streamed chunk", "8192")
@@ -71,6 +72,7 @@ export function register(program: Command): void {
         epochs: num(o.epochs, "epochs", { int: true, min: 1 }),
         patience: num(o.patience, "patience", { int: true, min: 1 }),
         minDelta: num(o.minDelta, "min-delta", { min: 0 }),
+        startEpoch: num(o.startEpoch, "start-epoch", { int: true, min: 0 }),
         lr: num(o.lr, "lr", { min: 0 }),
         weightDecay: num(o.weightDecay, "weight-decay", { min: 0 }),
         chunkRows: num(o.chunkRows, "chunk-rows", { int: true, min: 1 }),
