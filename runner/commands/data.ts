@@ -1,3 +1,4 @@
+import { numberOption } from "./options";
 import type { Command } from "commander";
 import { ADAPTERS, type AdapterName, loadDataset } from "../../lib/data/adapters";
 import { makeSplits, writeSplits } from "../../lib/data/splits";
@@ -5,19 +6,11 @@ import { generateSyntheticDataset } from "../../lib/data/synthetic";
 import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 
 function int(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got "${v}"`);
-    return n;
-  };
+  return (v) => numberOption(v, name, { int: true });
 }
 
 function float(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${v}"`);
-    return n;
-  };
+  return (v) => numberOption(v, name);
 }
 
 /** Subcommands of the data stage: `milpf synth`, `milpf splits`. */

@@ -1,3 +1,4 @@
+import { numberOption } from "./options";
 import type { Command } from "commander";
 import * as path from "node:path";
 import { parseShard, runEmbedding, type EmbeddingRunResult, type Shard } from "../../lib/embed/run";
@@ -22,12 +23,6 @@ export interface EmbedCommandOptions {
   progress?: boolean;
 }
 
-function int(text: string, name: string): number {
-  const v = Number(text);
-  if (text.trim() === "" || !Number.isInteger(v) || v < 1) throw new Error(`embed: --${name} must be a positive integer, got '${text}'`);
-  return v;
-}
-
 /**
  * The shard of this process: --shard K/N, or --shard-count N with K from JOB_COMPLETION_INDEX
  * (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array, 0-based: --array=0-(N-1)).
@@ -35,7 +30,7 @@ function int(text: string, name: string): number {
 export function resolveShard(o: Pick<EmbedCommandOptions, "shard" | "shardCount">, env: NodeJS.ProcessEnv = process.env): Shard | null {
   if (o.shard) return parseShard(o.shard);
   if (!o.shardCount) return null;
-  const count = int(o.shardCount, "shard-count");
+  const count = numberOption(o.shardCount, "shard-count", { int: true, min: 1, command: "embed" });
   const raw = env.JOB_COMPLETION_INDEX ?? env.SLURM_ARRAY_TASK_ID;
   if (raw === undefined) throw new Error("embed: --shard-count needs JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID in the environment (or use --shard K/N)");
   return parseShard(`${raw}/${count}`);
@@ -54,10 +49,10 @@ export async function runEmbedCommand(o: EmbedCommandOptions, write: (t: string)
     out: o.out,
     provider: o.provider as ExecutionProviderName,
     output: o.output as OutputChoice,
-    batchSize: int(o.batch, "batch"),
+    batchSize: numberOption(o.batch, "batch", { int: true, min: 1, command: "embed" }),
     dtype: o.dtype as StoreDtype,
     shard,
-    threads: o.threads ? int(o.threads, "threads") : undefined,
+    threads: o.threads ? numberOption(o.threads, "threads", { int: true, min: 1, command: "embed" }) : undefined,
     progress: o.progress !== false,
   });
   const s = res.stats;

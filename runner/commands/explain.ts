@@ -1,3 +1,4 @@
+import { numberOption } from "./options";
 import type { Command } from "commander";
 import { detectionTableMarkdown } from "../../lib/explain/report";
 import { runExplain, type ExplainSummary } from "../../lib/explain/runExplain";
@@ -22,14 +23,6 @@ export interface ExplainCommandOptions {
   progress?: boolean;
 }
 
-function num(text: string, name: string, integer: boolean, lo: number, hi: number): number {
-  const v = Number(text);
-  if (text.trim() === "" || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < lo || v > hi) {
-    throw new Error(`explain: --${name} must be ${integer ? "an integer" : "a number"} in [${lo}, ${hi}], got '${text}'`);
-  }
-  return v;
-}
-
 /** The action of `milpf explain`: load the run's encoder and head, explain cases, print the table. */
 export async function runExplainCommand(
   o: ExplainCommandOptions,
@@ -37,12 +30,12 @@ export async function runExplainCommand(
 ): Promise<ExplainSummary> {
   const split = o.split as Split | "all";
   if (!["train", "val", "test", "all"].includes(split)) throw new Error(`explain: --split must be train, val, test or all, got '${o.split}'`);
-  const cases = num(o.cases, "cases", true, 1, 100000);
-  const overlap = num(o.overlap, "overlap", false, 0, 0.99);
-  const seed = num(o.seed, "seed", true, 0, 2 ** 31);
-  const nmsIou = num(o.nmsIou, "nms-iou", false, 0, 1);
-  const topK = num(o.topK, "top-k", true, 1, 64);
-  const smoothSigmaPx = num(o.smoothSigma, "smooth-sigma", false, 0, 1000);
+  const cases = numberOption(o.cases, "cases", { int: true, min: 1, max: 100000, command: "explain" });
+  const overlap = numberOption(o.overlap, "overlap", { int: false, min: 0, max: 0.99, command: "explain" });
+  const seed = numberOption(o.seed, "seed", { int: true, min: 0, max: 2 ** 31, command: "explain" });
+  const nmsIou = numberOption(o.nmsIou, "nms-iou", { int: false, min: 0, max: 1, command: "explain" });
+  const topK = numberOption(o.topK, "top-k", { int: true, min: 1, max: 64, command: "explain" });
+  const smoothSigmaPx = numberOption(o.smoothSigma, "smooth-sigma", { int: false, min: 0, max: 1000, command: "explain" });
   const out = resolveProjectPath(o.out);
   const s = await runExplain({
     run: o.run,

@@ -1,3 +1,4 @@
+import { numberOption } from "./options";
 import type { Command } from "commander";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -22,12 +23,6 @@ export interface TileCommandOptions {
   progress?: boolean;
 }
 
-function num(text: string, name: string, integer: boolean): number {
-  const v = Number(text);
-  if (text.trim() === "" || !Number.isFinite(v) || (integer && !Number.isInteger(v))) throw new Error(`tile: --${name} must be ${integer ? "an integer" : "a number"}, got '${text}'`);
-  return v;
-}
-
 /** The action of `milpf tile`: runs the stage and prints a summary (and the skipped images). */
 export async function runTileCommand(
   o: TileCommandOptions,
@@ -35,12 +30,12 @@ export async function runTileCommand(
 ): Promise<{ manifest: TileManifest; stats: TilingStats }> {
   if (o.tissueRule !== "maskFraction" && o.tissueRule !== "meanIntensity") throw new Error(`tile: --tissue-rule must be maskFraction or meanIntensity, got '${o.tissueRule}'`);
   const params: Partial<TilingParams> = {
-    workingSizePx: num(o.workingSize, "working-size", true),
-    tileSizePx: num(o.tileSize, "tile-size", true),
-    globalSizePx: num(o.globalSize, "global-size", true),
-    overlap: num(o.overlap, "overlap", false),
+    workingSizePx: numberOption(o.workingSize, "working-size", { int: true, command: "tile" }),
+    tileSizePx: numberOption(o.tileSize, "tile-size", { int: true, command: "tile" }),
+    globalSizePx: numberOption(o.globalSize, "global-size", { int: true, command: "tile" }),
+    overlap: numberOption(o.overlap, "overlap", { int: false, command: "tile" }),
     tissueRule: o.tissueRule,
-    minTissueFraction: num(o.minTissue, "min-tissue", false),
+    minTissueFraction: numberOption(o.minTissue, "min-tissue", { int: false, command: "tile" }),
   };
   const outDir = resolveProjectPath(o.out);
   const res = await runTilingWithStats({
@@ -49,8 +44,8 @@ export async function runTileCommand(
     outDir,
     splitsFile: resolveProjectPath(o.splits),
     params,
-    workers: o.workers === undefined ? os.cpus().length : num(o.workers, "workers", true),
-    seed: num(o.seed, "seed", true),
+    workers: o.workers === undefined ? os.cpus().length : numberOption(o.workers, "workers", { int: true, command: "tile" }),
+    seed: numberOption(o.seed, "seed", { int: true, command: "tile" }),
     progress: o.progress !== false,
   });
   const { stats, manifest } = res;

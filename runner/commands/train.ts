@@ -1,14 +1,7 @@
+import { numberOption } from "./options";
 import type { Command } from "commander";
 import { configsByName, predictStore, runTraining, writeSyntheticStore, SYNTH_DEFAULTS, type KernelName } from "../../lib/head";
 import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
-
-function num(text: string, name: string, opts: { int?: boolean; min?: number } = {}): number {
-  const v = Number(text);
-  if (text.trim() === "" || !Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
-    throw new Error(`--${name}: expected ${opts.int ? "an integer" : "a number"}${opts.min !== undefined ? ` >= ${opts.min}` : ""}, got '${text}'`);
-  }
-  return v;
-}
 
 /** Subcommands of the train stage: synth-embeddings, train, predict. */
 export function register(program: Command): void {
@@ -29,14 +22,14 @@ export function register(program: Command): void {
       if (o.dtype !== "float16" && o.dtype !== "float32") throw new Error(`--dtype must be float16 or float32, got '${o.dtype}'`);
       const t0 = Date.now();
       const r = writeSyntheticStore(resolveProjectPath(o.out), {
-        bags: num(o.bags, "bags", { int: true, min: 10 }),
-        tilesPerBag: num(o.tiles, "tiles", { int: true, min: 0 }),
-        viewsPerBag: num(o.views, "views", { int: true, min: 1 }),
-        dim: num(o.dim, "dim", { int: true, min: 2 }),
-        seed: num(o.seed, "seed", { int: true }),
-        prevalence: num(o.prevalence, "prevalence"),
-        positiveTilesPerBag: num(o.positiveTiles, "positive-tiles", { int: true, min: 0 }),
-        signalStrength: num(o.signal, "signal"),
+        bags: numberOption(o.bags, "bags", { int: true, min: 10 }),
+        tilesPerBag: numberOption(o.tiles, "tiles", { int: true, min: 0 }),
+        viewsPerBag: numberOption(o.views, "views", { int: true, min: 1 }),
+        dim: numberOption(o.dim, "dim", { int: true, min: 2 }),
+        seed: numberOption(o.seed, "seed", { int: true }),
+        prevalence: numberOption(o.prevalence, "prevalence"),
+        positiveTilesPerBag: numberOption(o.positiveTiles, "positive-tiles", { int: true, min: 0 }),
+        signalStrength: numberOption(o.signal, "signal"),
       }, o.dtype);
       process.stdout.write(`synth-embeddings: ${r.bags} bags, ${r.tiles} tiles -> ${o.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
     });
@@ -62,20 +55,20 @@ export function register(program: Command): void {
     .action(async (o: Record<string, string>) => {
       if (!["ort", "tfjs", "js"].includes(o.kernel)) throw new Error(`--kernel must be ort, tfjs or js, got '${o.kernel}'`);
       if (o.predictions !== "all" && o.predictions !== "selected") throw new Error(`--predictions must be all or selected, got '${o.predictions}'`);
-      const boot = num(o.bootstrap, "bootstrap", { int: true, min: 0 });
+      const boot = numberOption(o.bootstrap, "bootstrap", { int: true, min: 0 });
       const run = await runTraining({
         store: o.store,
         out: o.out,
         configs: configsByName(o.configs),
-        seeds: num(o.seeds, "seeds", { int: true, min: 1 }),
-        seedBase: num(o.seedBase, "seed-base", { int: true }),
-        epochs: num(o.epochs, "epochs", { int: true, min: 1 }),
-        patience: num(o.patience, "patience", { int: true, min: 1 }),
-        minDelta: num(o.minDelta, "min-delta", { min: 0 }),
-        startEpoch: num(o.startEpoch, "start-epoch", { int: true, min: 0 }),
-        lr: num(o.lr, "lr", { min: 0 }),
-        weightDecay: num(o.weightDecay, "weight-decay", { min: 0 }),
-        chunkRows: num(o.chunkRows, "chunk-rows", { int: true, min: 1 }),
+        seeds: numberOption(o.seeds, "seeds", { int: true, min: 1 }),
+        seedBase: numberOption(o.seedBase, "seed-base", { int: true }),
+        epochs: numberOption(o.epochs, "epochs", { int: true, min: 1 }),
+        patience: numberOption(o.patience, "patience", { int: true, min: 1 }),
+        minDelta: numberOption(o.minDelta, "min-delta", { min: 0 }),
+        startEpoch: numberOption(o.startEpoch, "start-epoch", { int: true, min: 0 }),
+        lr: numberOption(o.lr, "lr", { min: 0 }),
+        weightDecay: numberOption(o.weightDecay, "weight-decay", { min: 0 }),
+        chunkRows: numberOption(o.chunkRows, "chunk-rows", { int: true, min: 1 }),
         kernel: o.kernel as KernelName,
         predictions: o.predictions,
         bootstrap: boot > 0 ? { iterations: boot, seed: 0 } : undefined,

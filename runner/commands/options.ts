@@ -1,0 +1,33 @@
+/**
+ * Numeric command-line options, parsed one way for every stage command: an empty, non-finite,
+ * non-integer (when `int`) or out-of-range value is one error naming the option and the value,
+ * e.g. "tile: --tile-size must be an integer, got '12.5'".
+ */
+export interface NumberOptionRule {
+  int?: boolean;
+  min?: number;
+  max?: number;
+  /** Prefix of the message (the subcommand), e.g. "tile". */
+  command?: string;
+}
+
+export function numberOption(text: string, name: string, rule: NumberOptionRule = {}): number {
+  const v = Number(text);
+  const ok =
+    text.trim() !== "" &&
+    Number.isFinite(v) &&
+    (!rule.int || Number.isInteger(v)) &&
+    (rule.min === undefined || v >= rule.min) &&
+    (rule.max === undefined || v <= rule.max);
+  if (ok) return v;
+  const kind = rule.int ? "an integer" : "a number";
+  const range =
+    rule.min !== undefined && rule.max !== undefined
+      ? ` in [${rule.min}, ${rule.max}]`
+      : rule.min !== undefined
+        ? ` >= ${rule.min}`
+        : rule.max !== undefined
+          ? ` <= ${rule.max}`
+          : "";
+  throw new Error(`${rule.command ? `${rule.command}: ` : ""}--${name} must be ${kind}${range}, got '${text}'`);
+}
