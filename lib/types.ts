@@ -123,6 +123,8 @@ export interface TileManifest {
   version: 1;
   createdAt: string;
   datasetDir: string;
+  /** Label task of the labels below (lib/data/labels.ts); absent in manifests written before tasks existed (= birads). */
+  task?: string;
   params: TilingParams;
   images: ManifestImage[];
   /** Images that could not be processed, with the reason (the batch went on without them). */

@@ -45,3 +45,43 @@ export function parseCancer(text: string | null | undefined): BinaryLabel | null
   if (s === "0" || s === "0.0") return 0;
   return null;
 }
+
+/**
+ * Label tasks (the paper's Table 2), all breast-level:
+ * - `birads`: BI-RADS 1 -> 0, 4/5/6 -> 1, 0/2/3 left out (VinDr, EMBED, the synthetic set);
+ * - `cancer`: RSNA's `cancer` column (the rsna adapter's label);
+ * - `mass`: 1 when the breast has a finding box of category Mass (VinDr `finding_categories`),
+ *   0 when it has none; breasts without an assessment are left out;
+ * - `calcification`: the same for Suspicious Calcification boxes.
+ */
+export const LABEL_TASKS = ["birads", "cancer", "mass", "calcification"] as const;
+export type LabelTask = (typeof LABEL_TASKS)[number];
+
+/** The task an adapter's own label means: RSNA -> cancer, the others -> birads. */
+export function defaultTask(adapter: string): LabelTask {
+  return adapter === "rsna" ? "cancer" : "birads";
+}
+
+export function parseLabelTask(value: unknown, name = "task"): LabelTask {
+  if (typeof value === "string" && (LABEL_TASKS as readonly string[]).includes(value)) return value as LabelTask;
+  throw new Error(`${name}: ${JSON.stringify(value)} is not a label task; allowed: ${LABEL_TASKS.join(", ")}`);
+}
+
+/**
+ * Relabel an adapter's records (in place) for `task`. The adapter's own label is the
+ * `defaultTask`; `mass` / `calcification` need finding boxes (VinDr layout, the synthetic set).
+ * Every image of a breast gets the breast's label.
+ */
+export function applyLabelTask(records: { breastId: string; birads: number | null; label: BinaryLabel | null; lesions: { kind: string }[] }[], task: LabelTask, adapter: string): void {
+  const natural = defaultTask(adapter);
+  if (task === natural) return;
+  if (task === "cancer" || task === "birads") throw new Error(`task "${task}" is not available with adapter "${adapter}" (its label task is "${natural}")`);
+  if (adapter === "rsna" || adapter === "embed") throw new Error(`task "${task}" needs finding boxes with categories (VinDr layout); adapter "${adapter}" has none`);
+  const positive = new Set<string>();
+  const assessed = new Set<string>();
+  for (const r of records) {
+    if (r.birads !== null) assessed.add(r.breastId);
+    if (r.lesions.some((l) => l.kind === task)) positive.add(r.breastId);
+  }
+  for (const r of records) r.label = positive.has(r.breastId) ? 1 : assessed.has(r.breastId) ? 0 : null;
+}

@@ -1,5 +1,6 @@
 import type { LesionBox } from "../types";
 import { Rng } from "../util/rng";
+import { type AnatomySpec, type MarginV3, axillaryNodeCenter, drawAnatomy, drawCalcificationsV3, drawMassV3, sampleLesionV3, suspiciousFindingKinds } from "./physics";
 import { powerLawTexturePair } from "./texture";
 
 /**
@@ -54,6 +55,10 @@ export interface LesionSpec {
   birads: number | null;
   /** Seed for the lesion's own fine detail (speck positions, spicule lengths): equal in every view. */
   detailSeed: number;
+  /** Generator v3 (lib/data/physics.ts): physical sizes, partial-volume specks, margins. Absent in v2. */
+  version?: 3;
+  /** v3 masses: the margin that carries the malignancy (null for calcifications). */
+  margin?: MarginV3 | null;
 }
 
 export interface BreastSpec {
@@ -68,6 +73,8 @@ export interface BreastSpec {
   bitsStored: 12 | 14 | 16;
   /** A zero-mean unit-variance texture of widthPx x heightPx; made here when absent. */
   texture?: Float32Array;
+  /** Generator v3: normal structures drawn in every breast (lib/data/physics.ts). */
+  anatomy?: AnatomySpec[];
 }
 
 export interface RenderedBreast {
@@ -174,6 +181,22 @@ export function lesionCenter(
   }
   if (x < margin) return null;
   if (view === "MLO" && pectoralDepth(shape, widthPx, heightPx, x, y) > -margin) return null;
+  return { x, y };
+}
+
+/** Centre of a normal structure (canonical frame), or null where it does not fit in the view. */
+function anatomyCenter(a: AnatomySpec, shape: BreastShape, view: ViewPosition, widthPx: number, heightPx: number, edge: Float64Array): { x: number; y: number } | null {
+  const cy = view === "MLO" ? shape.mloCenterFrac * heightPx - 0.04 * heightPx : (view === "XCCL" ? shape.ccCenterFrac + 0.06 : shape.ccCenterFrac) * heightPx;
+  const ry = (view === "MLO" ? shape.mloHalfHeightFrac : shape.ccHalfHeightFrac) * heightPx;
+  const y = cy + a.v * ry * 0.8;
+  const yi = Math.round(y);
+  if (yi < 0 || yi >= heightPx || edge[yi] <= 0) return null;
+  const x = a.kind === "vessel" ? 1 : a.a * edge[yi];
+  if (a.kind === "island" || a.kind === "node") {
+    const r = (a.sizeMm * heightPx) / 409.6 / 2;
+    if (edge[yi] - x < r + 2 || x < r) return null;
+    if (view === "MLO" && pectoralDepth(shape, widthPx, heightPx, x, y) > -r) return null;
+  }
   return { x, y };
 }
 
@@ -402,11 +425,23 @@ export function renderBreast(spec: BreastSpec, rng: Rng): RenderedBreast {
       img[i] = v;
     }
   }
+  for (const a of spec.anatomy ?? []) {
+    if (a.views !== "all" && !a.views.includes(spec.view)) continue;
+    const at = a.axillary ? axillaryNodeCenter(spec.shape, w, h, a, edge) : anatomyCenter(a, spec.shape, spec.view, w, h, edge);
+    if (at) drawAnatomy(img, breastMask, w, h, a, at);
+  }
   const lesions: LesionBox[] = [];
   for (const lesion of spec.lesions) {
     const at = lesionCenter(lesion, spec.shape, spec.view, w, h, edge);
     if (!at) continue; // the sampler only keeps lesions that fit every view; be safe for hand-made specs
-    const b = lesion.kind === "mass" ? drawMass(img, breastMask, w, h, at.x, at.y, lesion, scale) : drawCalcifications(img, breastMask, w, h, at.x, at.y, lesion, scale);
+    const b =
+      lesion.version === 3
+        ? lesion.kind === "mass"
+          ? drawMassV3(img, breastMask, w, h, at.x, at.y, lesion, scale)
+          : drawCalcificationsV3(img, breastMask, w, h, at.x, at.y, lesion, scale)
+        : lesion.kind === "mass"
+          ? drawMass(img, breastMask, w, h, at.x, at.y, lesion, scale)
+          : drawCalcifications(img, breastMask, w, h, at.x, at.y, lesion, scale);
     if (!(b.x1 > b.x0 && b.y1 > b.y0)) continue;
     lesions.push({
       kind: lesion.kind,
@@ -480,6 +515,30 @@ export function sampleLesions(rng: Rng, birads: number, shape: BreastShape, view
   for (let k = 0; k < n; k++) {
     for (let attempt = 0; attempt < 60; attempt++) {
       const lesion = sampleOneLesion(rng, birads);
+      const fits = views.every((v, j) => lesionCenter(lesion, shape, v, widthPx, heightPx, edges[j]) !== null);
+      const apart = out.every((o) => Math.hypot(o.a - lesion.a, o.v - lesion.v) > 0.3);
+      if (fits && apart) {
+        out.push(lesion);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Generator v3 findings (lib/data/physics.ts): suspicious breasts get calcification-only
+ * (45 %), mass-only (40 %) or mass + calcification (15 %) findings at physical sizes; benign
+ * (BI-RADS 2/3) breasts get one circumscribed mass; negative ones none. Each is checked to fit
+ * every listed view, as in v2.
+ */
+export function sampleLesionsV3(rng: Rng, birads: number, shape: BreastShape, views: ViewPosition[], widthPx: number, heightPx: number): LesionSpec[] {
+  const kinds: ("mass" | "calcification")[] = birads >= 4 ? suspiciousFindingKinds(rng) : birads === 2 || birads === 3 ? ["mass"] : [];
+  const edges = views.map((v) => edgeForView(shape, v, widthPx, heightPx));
+  const out: LesionSpec[] = [];
+  for (const kind of kinds) {
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const lesion = sampleLesionV3(rng, birads, kind);
       const fits = views.every((v, j) => lesionCenter(lesion, shape, v, widthPx, heightPx, edges[j]) !== null);
       const apart = out.every((o) => Math.hypot(o.a - lesion.a, o.v - lesion.v) > 0.3);
       if (fits && apart) {

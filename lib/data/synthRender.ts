@@ -7,6 +7,7 @@ import type { LesionBox } from "../types";
 import { writeFileAtomic } from "../util/atomic";
 import { Rng } from "../util/rng";
 import { type BreastShape, type Density, type LesionSpec, type ViewPosition, renderBreast } from "./phantom";
+import type { AnatomySpec } from "./physics";
 import { powerLawTexturePair } from "./texture";
 
 /**
@@ -45,6 +46,8 @@ export interface BreastTask {
   birads: number;
   shape: BreastShape;
   lesions: LesionSpec[];
+  /** Generator v3: normal anatomy (islands, lymph nodes, vessels, skin folds); absent in v2. */
+  anatomy?: AnatomySpec[];
   widthPx: number;
   heightPx: number;
   pixelSpacingMm: number;
@@ -136,6 +139,7 @@ export function renderPlannedImage(task: BreastTask, im: ImageTask, texture?: Fl
       density: task.density,
       shape: task.shape,
       lesions: task.lesions,
+      anatomy: task.anatomy,
       bitsStored: im.bitsStored,
       texture: tex,
     },

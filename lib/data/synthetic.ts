@@ -8,7 +8,8 @@ import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { Progress } from "../util/progress";
 import { Rng } from "../util/rng";
 import { toCsv } from "./csv";
-import { type Density, type ViewPosition, sampleBreastShape, sampleLesions } from "./phantom";
+import { type Density, type ViewPosition, sampleBreastShape, sampleLesions, sampleLesionsV3 } from "./phantom";
+import { sampleAnatomy } from "./physics";
 import { makeSplits } from "./splits";
 import type { BreastResult, BreastTask, ImageTask, ImageTruth } from "./synthRender";
 import { renderAndWriteBreast } from "./synthRender";
@@ -52,7 +53,15 @@ export interface SyntheticOptions {
   workers?: number;
   /** Print progress (default true). */
   progress?: boolean;
+  /**
+   * Generator version (default 3). 3: lesions and normal anatomy at mammography's physical scale
+   * (lib/data/physics.ts); 2: the earlier generator, kept byte-reproducible.
+   */
+  version?: SyntheticVersion;
 }
+
+export type SyntheticVersion = 2 | 3;
+export const SYNTHETIC_VERSIONS: readonly SyntheticVersion[] = [2, 3] as const;
 
 export interface SyntheticSummary {
   outDir: string;
@@ -153,6 +162,7 @@ interface ResolvedOptions {
   flippedRate: number;
   transferSyntaxes: WritableTransferSyntax[];
   bitsStored: 12 | 14 | "mixed";
+  version: SyntheticVersion;
 }
 
 function resolve(opts: SyntheticOptions): ResolvedOptions {
@@ -179,13 +189,22 @@ function resolve(opts: SyntheticOptions): ResolvedOptions {
     flippedRate: opts.flippedRate ?? 0.1,
     transferSyntaxes,
     bitsStored: opts.bitsStored ?? "mixed",
+    version: resolveVersion(opts.version),
   };
+}
+
+function resolveVersion(v: unknown): SyntheticVersion {
+  if (v === undefined) return 3;
+  if (v === 2 || v === 3) return v;
+  throw new Error(`synthetic: version must be one of ${SYNTHETIC_VERSIONS.join(", ")}, got ${JSON.stringify(v)}`);
 }
 
 const DENSITIES: Density[] = ["A", "B", "C", "D"];
 
 /** Bumped whenever the rendering changes, so a folder made by another version is not silently mixed. */
-export const SYNTHETIC_GENERATOR_VERSION = "milpf synthetic v2";
+export const SYNTHETIC_GENERATOR_VERSIONS: Readonly<Record<SyntheticVersion, string>> = { 2: "milpf synthetic v2", 3: "milpf synthetic v3" };
+/** The default generator's version string. */
+export const SYNTHETIC_GENERATOR_VERSION = SYNTHETIC_GENERATOR_VERSIONS[3];
 
 function sampleDensity(rng: Rng): Density {
   const u = rng.uniform();
@@ -207,7 +226,8 @@ export function planSyntheticDataset(opts: SyntheticOptions): BreastTask[] {
   const o = resolve(opts);
   const tasks: BreastTask[] = [];
   let imageIndex = 0;
-  const spacingMm = (0.07 * 4096) / o.heightPx;
+  // v3: 0.1 mm per pixel at 4096 px (the physical scale its lesions are drawn at); v2: 0.07 mm
+  const spacingMm = ((o.version === 3 ? 0.1 : 0.07) * 4096) / o.heightPx;
   for (let p = 0; p < o.patients; p++) {
     const studyId = hexId(o.seed, "study", p);
     const prng = Rng.derive(o.seed, "patient", p);
@@ -221,7 +241,9 @@ export function planSyntheticDataset(opts: SyntheticOptions): BreastTask[] {
       const shape = sampleBreastShape(brng);
       const views: ViewPosition[] = ["CC", "MLO"];
       if (brng.bernoulli(o.extraViewRate)) views.push("XCCL");
-      const lesions = sampleLesions(brng, birads, shape, views, o.widthPx, o.heightPx);
+      const lesions = o.version === 3 ? sampleLesionsV3(brng, birads, shape, views, o.widthPx, o.heightPx) : sampleLesions(brng, birads, shape, views, o.widthPx, o.heightPx);
+      // v3 anatomy from its own stream, so the v2 streams above are untouched
+      const anatomy = o.version === 3 ? sampleAnatomy(Rng.derive(o.seed, "anatomy", studyId, laterality), density, views) : undefined;
       // convention: right breast -> chest wall on the image's right, left breast -> on the left
       const usual = laterality === "R" ? "right" : "left";
       const chestWallSide = brng.bernoulli(o.flippedRate) ? (usual === "right" ? "left" : "right") : usual;
@@ -262,6 +284,7 @@ export function planSyntheticDataset(opts: SyntheticOptions): BreastTask[] {
         birads,
         shape,
         lesions,
+        ...(anatomy ? { anatomy } : {}),
         widthPx: o.widthPx,
         heightPx: o.heightPx,
         pixelSpacingMm: Math.round(spacingMm * 1e4) / 1e4,
@@ -387,8 +410,9 @@ function workerRunner(outDir: string, n: number, workerFile: string): Runner {
 }
 
 function optionsRecord(o: ResolvedOptions): Record<string, unknown> {
-  const { outDir: _outDir, ...rest } = o;
-  return rest;
+  const { outDir: _outDir, version, ...rest } = o;
+  // v2 folders were written before the version option existed: keep their record unchanged
+  return version === 2 ? rest : { ...rest, version };
 }
 
 /**
@@ -409,8 +433,8 @@ export async function generateSyntheticDataset(opts: SyntheticOptions): Promise<
     if (previous.options && JSON.stringify(previous.options) !== JSON.stringify(optionsRecord(o))) {
       throw new Error(`${infoFile}: this folder holds a synthetic set made with other options; use another folder or delete it`);
     }
-    if (previous.generator && previous.generator !== SYNTHETIC_GENERATOR_VERSION) {
-      throw new Error(`${infoFile}: this folder was made by "${previous.generator}", not "${SYNTHETIC_GENERATOR_VERSION}"; use another folder or delete it`);
+    if (previous.generator && previous.generator !== SYNTHETIC_GENERATOR_VERSIONS[o.version]) {
+      throw new Error(`${infoFile}: this folder was made by "${previous.generator}", not "${SYNTHETIC_GENERATOR_VERSIONS[o.version]}"; use another folder or delete it`);
     }
   }
   fs.mkdirSync(o.outDir, { recursive: true });
@@ -478,7 +502,7 @@ export async function generateSyntheticDataset(opts: SyntheticOptions): Promise<
   };
   // The info file holds only deterministic content (no timings), so a re-run leaves it identical.
   const { seconds: _s, imagesWritten: _w, imagesReused: _r, workers: _k, outDir: _o, ...stable } = summary;
-  writeJsonAtomic(infoFile, { generator: SYNTHETIC_GENERATOR_VERSION, options: optionsRecord(o), summary: stable, densities: DENSITIES });
+  writeJsonAtomic(infoFile, { generator: SYNTHETIC_GENERATOR_VERSIONS[o.version], options: optionsRecord(o), summary: stable, densities: DENSITIES });
   return summary;
 }
 

@@ -274,6 +274,7 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
       dtype,
       params: {
         manifest: manifestFile,
+        task: manifest.task ?? "birads",
         tiling: manifest.params,
         batchSize,
         shard: shard ? `${shard.index}/${shard.count}` : null,

@@ -1,3 +1,4 @@
+import { openStore } from "../store/read";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
@@ -61,7 +62,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
     const summaries = summarizeGrid(result, { sensitivity: o.sensitivity, bootstrap: o.bootstrap });
     writeTrainOutputs(outDir, result, summaries, {
       predictions: o.predictions,
-      record: { store: storeDir, tfBackend: backend, host: { cpus: os.cpus().length, node: process.version } },
+      record: { store: storeDir, task: String(openStore(storeDir).meta.params.task ?? "birads"), tfBackend: backend, host: { cpus: os.cpus().length, node: process.version } },
     });
     return { result, summaries, outDir, peakRssBytes: peak };
   } finally {

@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
+import { type SyntheticVersion, generateSyntheticDataset } from "../data/synthetic";
 import type { ImageRecord } from "../types";
 import { loadDataset, type LoadDatasetOptions } from "../data/adapters";
+import { type LabelTask, applyLabelTask } from "../data/labels";
 import { applySplits, makeSplits, readSplits, writeSplits } from "../data/splits";
 
 /**
@@ -14,6 +16,8 @@ export async function loadRecords(opts: {
   splitsFile: string;
   seed: number;
   records?: ImageRecord[];
+  /** Label task (lib/data/labels.ts); default: the adapter's own (birads, or cancer for RSNA). */
+  task?: LabelTask;
 }): Promise<{ records: ImageRecord[]; skipped: { file: string; error: string }[]; splitsCreated: boolean }> {
   let records: ImageRecord[];
   const skipped: { file: string; error: string }[] = [];
@@ -23,6 +27,7 @@ export async function loadRecords(opts: {
     records = res.records;
     for (const s of res.skipped) skipped.push({ file: `${s.file}:${s.row}`, error: s.reason });
   }
+  if (opts.task) applyLabelTask(records, opts.task, opts.adapter);
   let splitsCreated = false;
   let splits: Map<string, import("../types").Split>;
   if (fs.existsSync(opts.splitsFile)) splits = readSplits(opts.splitsFile);
@@ -35,15 +40,13 @@ export async function loadRecords(opts: {
 }
 
 /**
- * The synthetic set for the notebook/pipeline: generated (lib/data) unless `dir` already holds a
- * complete one (its synthetic.json, written last, exists), whatever options that one was made
- * with. Returns a one-line description.
+ * The synthetic set for the notebook/pipeline: generated (lib/data), or completed, in `dir`.
+ * A complete set made with the same options is reused (the generator only re-reads its
+ * ground truth, ~0.2 s); one made with other options or another generator version is an error
+ * naming the folder, never silently reused. Returns a one-line description.
  */
-export async function ensureSyntheticDataset(opts: { dir: string; patients: number; heightPx: number; seed: number; progress?: boolean }): Promise<string> {
-  const path = await import("node:path");
-  const info = path.join(opts.dir, "synthetic.json");
-  if (fs.existsSync(info)) return `synthetic set present in ${opts.dir} (kept as it is)`;
-  const { generateSyntheticDataset } = await import("../data/synthetic");
-  const s = await generateSyntheticDataset({ outDir: opts.dir, patients: opts.patients, heightPx: opts.heightPx, seed: opts.seed, progress: opts.progress ?? false });
-  return `synthetic set generated in ${opts.dir}: ${s.images} images of ${s.widthPx} x ${s.heightPx} px, ${s.patients} patients, ${s.seconds.toFixed(1)} s`;
+export async function ensureSyntheticDataset(opts: { dir: string; patients: number; heightPx: number; seed: number; version?: SyntheticVersion; progress?: boolean }): Promise<string> {
+  const s = await generateSyntheticDataset({ outDir: opts.dir, patients: opts.patients, heightPx: opts.heightPx, seed: opts.seed, version: opts.version, progress: opts.progress ?? false });
+  if (s.imagesWritten === 0) return `synthetic set (generator v${opts.version ?? 3}) present in ${opts.dir}: ${s.images} images, ${s.patients} patients (reused)`;
+  return `synthetic set (generator v${opts.version ?? 3}) generated in ${opts.dir}: ${s.images} images of ${s.widthPx} x ${s.heightPx} px, ${s.patients} patients, ${s.seconds.toFixed(1)} s`;
 }

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import type { ImageRecord, ManifestImage, TileManifest, TilingParams } from "../types";
 import { readJson, writeJsonAtomic } from "../util/atomic";
 import { Progress } from "../util/progress";
+import { type LabelTask, defaultTask } from "../data/labels";
 import { lesionsToWorking } from "../preprocess/transform";
 import { loadRecords } from "./dataset";
 import { resolveTilingParams } from "./params";
@@ -35,6 +36,8 @@ export interface RunTilingOptions {
   loader?: PresentationLoader;
   /** Test hook: throw after this many images were newly processed (simulates a crash). */
   abortAfter?: number;
+  /** Label task (lib/data/labels.ts LABEL_TASKS); default: the adapter's own. Recorded in the manifest. */
+  task?: LabelTask;
 }
 
 export interface TilingStats {
@@ -95,6 +98,7 @@ export async function runTilingWithStats(opts: RunTilingOptions): Promise<{ mani
     splitsFile: opts.splitsFile,
     seed: opts.seed ?? 42,
     records: opts.records,
+    task: opts.task,
   });
   const records = all.filter((r) => r.label !== null && r.split !== null);
   const jobs: TileJob[] = records.map((record) => ({ record, params, outDir }));
@@ -157,6 +161,7 @@ export async function runTilingWithStats(opts: RunTilingOptions): Promise<{ mani
     version: 1,
     createdAt: new Date().toISOString(),
     datasetDir: path.resolve(opts.datasetDir),
+    task: opts.task ?? defaultTask(opts.adapter),
     params,
     images,
     skipped,

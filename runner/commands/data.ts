@@ -2,7 +2,7 @@ import { numberOption } from "./options";
 import type { Command } from "commander";
 import { ADAPTERS, type AdapterName, loadDataset } from "../../lib/data/adapters";
 import { makeSplits, writeSplits } from "../../lib/data/splits";
-import { generateSyntheticDataset } from "../../lib/data/synthetic";
+import { SYNTHETIC_VERSIONS, type SyntheticVersion, generateSyntheticDataset } from "../../lib/data/synthetic";
 import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 
 function int(name: string): (v: string) => number {
@@ -24,8 +24,9 @@ export function register(program: Command): void {
     .option("--seed <s>", "random seed", int("seed"), 0)
     .option("--prevalence <p>", "fraction of breasts that are suspicious (BI-RADS 4-6)", float("prevalence"), 0.3)
     .option("--workers <n>", "worker threads (default: min(4, cores))", int("workers"))
+    .option("--generator <v>", `generator version (${SYNTHETIC_VERSIONS.join(" | ")}; 3 = physical lesion scale, docs in lib/data/README.md)`, int("generator"), 3)
     .option("--json", "print the summary as JSON")
-    .action(async (o: { out: string; patients: number; height: number; seed: number; prevalence: number; workers?: number; json?: boolean }) => {
+    .action(async (o: { out: string; patients: number; height: number; seed: number; prevalence: number; workers?: number; generator: number; json?: boolean }) => {
       const summary = await generateSyntheticDataset({
         outDir: resolveProjectPath(o.out),
         patients: o.patients,
@@ -33,6 +34,7 @@ export function register(program: Command): void {
         seed: o.seed,
         prevalence: o.prevalence,
         workers: o.workers,
+        version: o.generator as SyntheticVersion,
       });
       if (o.json) {
         console.log(JSON.stringify(summary, null, 2));

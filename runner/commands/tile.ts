@@ -2,6 +2,7 @@ import { numberOption } from "./options";
 import type { Command } from "commander";
 import * as os from "node:os";
 import * as path from "node:path";
+import { LABEL_TASKS, parseLabelTask } from "../../lib/data/labels";
 import { runTilingWithStats, type TilingStats } from "../../lib/tiling";
 import type { TileManifest, TilingParams } from "../../lib/types";
 import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
@@ -10,6 +11,7 @@ import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 export interface TileCommandOptions {
   dataset: string;
   adapter: string;
+  task?: string;
   out: string;
   splits: string;
   workingSize: string;
@@ -47,6 +49,7 @@ export async function runTileCommand(
     workers: o.workers === undefined ? os.cpus().length : numberOption(o.workers, "workers", { int: true, command: "tile" }),
     seed: numberOption(o.seed, "seed", { int: true, command: "tile" }),
     progress: o.progress !== false,
+    task: o.task === undefined ? undefined : parseLabelTask(o.task, "--task"),
   });
   const { stats, manifest } = res;
   write(
@@ -78,6 +81,7 @@ export function register(program: Command): void {
     .option("--min-tissue <f>", "maskFraction rule: minimum mask fraction of a kept tile (0 = any tissue)", "0")
     .option("--workers <n>", "worker threads (default: all cores; 0 = in-process)")
     .option("--seed <s>", "seed for a new split file", "42")
+    .option("--task <name>", `label task (${LABEL_TASKS.join(" | ")}; default: the adapter's own, birads or RSNA cancer)`)
     .option("--no-progress", "no progress output")
     .action(async (o: TileCommandOptions) => {
       await runTileCommand(o);
