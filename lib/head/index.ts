@@ -15,3 +15,4 @@ export * from "./run";
 export * from "./figures";
 export * from "./rowgrad";
 export * from "./rowgradPool";
+export * from "./narrative";

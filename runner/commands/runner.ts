@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { projectRoot } from "../../lib/util/paths";
@@ -57,6 +58,19 @@ interface RunCliOptions {
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/** The presets shipped in presets/ (parameters files for `milpf pipeline --preset NAME`). */
+export function listPresets(): string[] {
+  const dir = path.join(projectRoot(), "presets");
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -5)).sort() : [];
+}
+
+/** presets/NAME.yaml, or one clear error naming the preset and the ones there are. */
+export function presetFile(name: string): string {
+  const file = path.join(projectRoot(), "presets", `${name}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`--preset ${name}: no such preset (presets/: ${listPresets().join(", ") || "none"})`);
+  return file;
+}
+
 /** `milpf run`, `milpf pipeline`, `milpf doctor`. */
 export function register(program: Command): void {
   program
@@ -83,12 +97,16 @@ export function register(program: Command): void {
     .description(`execute ${PIPELINE_NOTEBOOKS.join(", ")} in order; each output notebook goes to figures/<name>/<name>.ipynb beside its figures`)
     .option("-p, --param <name value>", "a parameter: -p NAME VALUE; each notebook gets those its parameters cell declares; repeatable", collect)
     .option("-f, --file <params>", "parameters file (.json or .yaml); repeatable", collect)
+    .option("--preset <name>", `a parameters file from presets/ (${listPresets().join(", ") || "none"}), read before -f and -p`)
+    .option("--figures-root <dir>", "where each notebook's figures folder goes (default figures/)")
     .option("--only <names...>", "run only these notebooks (in pipeline order)")
     .option("--cell-timeout <s>", "seconds one cell may run", seconds("--cell-timeout"))
     .option("--timeout <s>", "seconds each notebook may take", seconds("--timeout"))
     .option("--log-output", "print the cells' stdout/stderr live while they run")
-    .action(async (o: RunCliOptions & { only?: string[] }) => {
-      const r = await runPipeline({ params: collectParams(o.param, o.file), only: o.only, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout, logOutput: o.logOutput });
+    .action(async (o: RunCliOptions & { only?: string[]; preset?: string; figuresRoot?: string }) => {
+      const files = [...(o.preset ? [presetFile(o.preset)] : []), ...(o.file ?? [])];
+      const figuresRoot = o.figuresRoot ? path.resolve(o.figuresRoot) : undefined;
+      const r = await runPipeline({ params: collectParams(o.param, files), only: o.only, figuresRoot, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout, logOutput: o.logOutput });
       if (!r.ok) {
         process.stderr.write(`pipeline: stopped at ${r.failed}\n`);
         process.exitCode = 1;
