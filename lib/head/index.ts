@@ -16,3 +16,4 @@ export * from "./figures";
 export * from "./rowgrad";
 export * from "./rowgradPool";
 export * from "./narrative";
+export * from "./publish";

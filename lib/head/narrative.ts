@@ -1,4 +1,6 @@
 import type { BootstrapInterval } from "../metrics/bootstrap";
+import { displayInline } from "../plot/inline";
+import { writeFileAtomic } from "../util/atomic";
 import type { ConfigSummary } from "./results";
 
 /**
@@ -97,4 +99,14 @@ export function ablationNarrative(summaries: ConfigSummary[]): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * Show the narrative in the notebook (Markdown through the kernel's display; printed outside a
+ * kernel) and write it to `<figures dir>/ablation_findings.md` when `file` is given.
+ */
+export function showAblationNarrative(summaries: ConfigSummary[], file?: string): void {
+  const text = ablationNarrative(summaries);
+  if (!displayInline((d) => d.markdown(text))) console.log(text);
+  if (file) writeFileAtomic(file, text + "\n");
 }
