@@ -7,3 +7,4 @@ export { register as registerEmbed } from "./embed";
 export { register as registerTrain } from "./train";
 export { register as registerExplain } from "./explain";
 export { register as registerMetrics } from "./metrics";
+export { register as registerProbe } from "./probe";

@@ -46,7 +46,8 @@ function auc(pos: number[], neg: number[]): number {
 
 describe("lesion detectability", () => {
   it("max-DoG separates suspicious from negative breasts (AUC > 0.85); the breast mean does not (AUC < 0.75)", () => {
-    const tasks = planSyntheticDataset({ outDir: "unused", patients: 24, seed: 3, heightPx: 384 });
+    // generator v2 (brightness-detectable lesions); v3 moves the signal to fine scale (test/data/physics.test.ts)
+    const tasks = planSyntheticDataset({ outDir: "unused", patients: 24, seed: 3, heightPx: 384, version: 2 });
     const dog: { pos: number[]; neg: number[] } = { pos: [], neg: [] };
     const mean: { pos: number[]; neg: number[] } = { pos: [], neg: [] };
     for (const t of tasks) {
