@@ -6,6 +6,9 @@ import { writeFileAtomic, writeJsonAtomic, readJson } from "../util/atomic";
 import { Rng } from "../util/rng";
 import { OnnxGraphBuilder } from "./onnxGraph";
 import { createSession } from "./onnxEncoder";
+import { renderBreast, sampleBreastShape } from "../data/phantom";
+import { sampleAnatomy } from "../data/physics";
+import { powerLawTexturePair } from "../data/texture";
 
 /**
  * The built-in encoder: a fixed, hand-designed filter bank compiled to ONNX from code, so the
@@ -27,9 +30,10 @@ import { createSession } from "./onnxEncoder";
  * Scales in tile pixels at S = 128 (tile = 128 px of a 1024 px image): DoG sigma 0.7-2 px at
  * full resolution (calcification specks of 2-3 px); 2-4 px at 1/2; 2.4-12.8 px at 1/4 (masses
  * of 15-40 px); 11-32 px at 1/16 (masses up to 80 px). The standardisation statistics come from a
- * fixed seeded set of procedural calibration tiles (smooth background, discs, speck clusters)
- * run through the feature graph once, on one thread, rounded to 6 significant digits, so the
- * model bytes are the same on every run.
+ * fixed seeded set of lesion-free phantom mammograms (tiles and global views; see
+ * phantomCalibrationImages) run through the feature graph once, on one thread, rounded to 6
+ * significant digits, so the model bytes are the same on every run; standardised features are
+ * softly bounded (Z_BOUND tanh(z / Z_BOUND)) before the projection.
  */
 export interface BuiltinEncoderOptions {
   /** Input side (= tile size = global view size), default 128. Must be a multiple of 16, >= 32. */
@@ -41,7 +45,7 @@ export interface BuiltinEncoderOptions {
 }
 
 /** Bump when the graph changes, so an old model folder is rebuilt. */
-export const BUILTIN_VERSION = 2;
+export const BUILTIN_VERSION = 3;
 export const BUILTIN_MODEL_TYPE = "milpf-builtin";
 
 interface Bank {
@@ -118,6 +122,9 @@ export function builtinFeatureCount(): number {
   return banks().reduce((s, b) => s + b.kernels.length * 3, 0) + spot + BRIGHT_LEVELS.length + 4;
 }
 
+/** Soft bound of the standardised features (see buildGraph). */
+const Z_BOUND = 4;
+
 /** Thresholds on the full-resolution DoG responses (L1-normalised kernels, grey in [0, 1]). */
 const SPOT_THRESHOLDS = [0.02, 0.05];
 /** Grey levels above which the bright area is measured. */
@@ -189,7 +196,11 @@ function buildGraph(sizePx: number, head: Head | null): Uint8Array {
   const feat = g.op("Flatten", [feat4], { axis: { i: 1 } });
   const mu = g.floatInit("feature_mean", [F], head.mean);
   const inv = g.floatInit("feature_inv_std", [F], head.invStd);
-  const z = g.op("Mul", [g.op("Sub", [feat, mu]), inv]);
+  // standardised, then softly bounded to about +-Z_BOUND (z -> Z_BOUND tanh(z / Z_BOUND)): a feature
+  // that normal tissue never moves (tiny calibration spread) cannot swamp the others
+  const zRaw = g.op("Mul", [g.op("Sub", [feat, mu]), inv]);
+  const zb = g.floatInit("z_bound", [1], [Z_BOUND]);
+  const z = g.op("Mul", [g.op("Tanh", [g.op("Div", [zRaw, zb])]), zb]);
   const P = g.floatInit("projection", [F, head.dim], head.projection);
   // half of the outputs linear (the standardised features, rotated), half random ReLU features
   // of them (a fixed nonlinear expansion that a small linear head can use directly)
@@ -201,53 +212,62 @@ function buildGraph(sizePx: number, head: Head | null): Uint8Array {
   return g.toBytes();
 }
 
-/** Procedural calibration tiles (count x S x S grey in [0, 1]): plain, with a disc, with specks. */
-export function calibrationTiles(sizePx: number, count: number, seed: number): Float32Array {
+/**
+ * Calibration images from the encoder's "pretraining domain": lesion-free mammography phantoms
+ * (lib/data, generator v3 anatomy: dense islands, lymph nodes, vessels, skin folds), rendered at
+ * 8 x the input size (the pipeline's tile : working-image ratio, capped at 2048 px), windowed to
+ * [0, 1] from the breast's 1st-99th percentiles as a DICOM VOI window would, then cut into
+ * tiles inside the breast and downsampled to whole-breast global views. No lesion is drawn, so
+ * the standardisation knows normal tissue only (as a foundation model knows natural images).
+ */
+export function phantomCalibrationImages(sizePx: number, seed: number, breasts = 6, tilesPerView = 14): Float32Array[] {
   const S = sizePx;
-  const out = new Float32Array(count * S * S);
-  const scale = S / 128;
-  for (let t = 0; t < count; t++) {
-    const rng = Rng.derive(seed, "builtin-calibration", t);
-    const img = out.subarray(t * S * S, (t + 1) * S * S);
-    const base = rng.range(0.15, 0.6);
-    const blobs = Array.from({ length: 3 }, () => ({
-      x: rng.range(0, S),
-      y: rng.range(0, S),
-      s: rng.range(S / 4, S),
-      a: rng.range(-0.12, 0.12),
-    }));
-    for (let y = 0; y < S; y++)
-      for (let x = 0; x < S; x++) {
-        let v = base + rng.normal(0, 0.02);
-        for (const b of blobs) v += b.a * Math.exp(-((x - b.x) ** 2 + (y - b.y) ** 2) / (2 * b.s * b.s));
-        img[y * S + x] = v;
+  const H = Math.min(8 * S, 2048);
+  const W = Math.round((H * 13) / 16);
+  const out: Float32Array[] = [];
+  const densities = ["A", "B", "C", "D"] as const;
+  for (let b = 0; b < breasts; b++) {
+    const rng = Rng.derive(seed, "builtin-phantom-calibration", b);
+    const shape = sampleBreastShape(rng);
+    const density = densities[b % 4];
+    const views = ["CC", "MLO"] as const;
+    const anatomy = sampleAnatomy(rng, density, [...views]);
+    const textures = powerLawTexturePair(W, H, rng, { minFrequency: 3 / H });
+    views.forEach((view, k) => {
+      const r = renderBreast({ widthPx: W, heightPx: H, view, chestWallSide: "left", density, shape, lesions: [], anatomy, bitsStored: 12, texture: textures[k] }, rng);
+      const vals: number[] = [];
+      for (let i = 0; i < r.pixels.length; i += 7) if (r.breastMask[i]) vals.push(r.pixels[i]);
+      vals.sort((a, c) => a - c);
+      const lo = vals[Math.floor(0.01 * (vals.length - 1))];
+      const hi = vals[Math.floor(0.99 * (vals.length - 1))];
+      const win = (v: number, inside: number): number => (inside ? Math.min(1, Math.max(0, (v - lo) / Math.max(1, (hi - lo) * 1.15) + 0.07)) : 0);
+      // tiles whose centre is in the breast (as the pipeline keeps any tile with tissue)
+      let made = 0;
+      for (let tries = 0; tries < 400 && made < tilesPerView; tries++) {
+        const x0 = rng.int(0, W - S);
+        const y0 = rng.int(0, H - S);
+        if (!r.breastMask[(y0 + (S >> 1)) * W + x0 + (S >> 1)]) continue;
+        const t = new Float32Array(S * S);
+        for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) t[y * S + x] = win(r.pixels[(y0 + y) * W + x0 + x], r.breastMask[(y0 + y) * W + x0 + x]);
+        out.push(t);
+        made++;
       }
-    const kind = t % 3;
-    if (kind === 1) {
-      const r = rng.range(4, 40) * scale;
-      const cx = rng.range(r, S - r);
-      const cy = rng.range(r, S - r);
-      const a = rng.range(0.15, 0.4);
+      // global view: the H x H square (breast against the left edge) area-averaged to S x S
+      const f = H / S;
+      const g = new Float32Array(S * S);
       for (let y = 0; y < S; y++)
         for (let x = 0; x < S; x++) {
-          const d = Math.hypot(x - cx, y - cy);
-          img[y * S + x] += a / (1 + Math.exp((d - r) / 1.5));
+          let acc = 0;
+          let n = 0;
+          for (let yy = Math.floor(y * f); yy < Math.floor((y + 1) * f); yy++)
+            for (let xx = Math.floor(x * f); xx < Math.floor((x + 1) * f); xx++) {
+              n++;
+              if (xx < W) acc += win(r.pixels[yy * W + xx], r.breastMask[yy * W + xx]);
+            }
+          g[y * S + x] = acc / Math.max(1, n);
         }
-    } else if (kind === 2) {
-      const cx = rng.range(0.25 * S, 0.75 * S);
-      const cy = rng.range(0.25 * S, 0.75 * S);
-      const n = rng.int(5, 12);
-      for (let i = 0; i < n; i++) {
-        const sx = cx + rng.normal(0, 8 * scale);
-        const sy = cy + rng.normal(0, 8 * scale);
-        const a = rng.range(0.2, 0.45);
-        const rs = rng.range(0.8, 1.5);
-        for (let y = Math.max(0, Math.floor(sy - 4)); y < Math.min(S, sy + 4); y++)
-          for (let x = Math.max(0, Math.floor(sx - 4)); x < Math.min(S, sx + 4); x++)
-            img[y * S + x] += a * Math.exp(-((x - sx) ** 2 + (y - sy) ** 2) / (2 * rs * rs));
-      }
-    }
-    for (let i = 0; i < img.length; i++) img[i] = Math.min(1, Math.max(0, img[i]));
+      out.push(g);
+    });
   }
   return out;
 }
@@ -264,12 +284,19 @@ export async function buildBuiltinModel(opts: BuiltinEncoderOptions = {}): Promi
   if (!Number.isInteger(S) || S < 32 || S % 16 !== 0) throw new Error(`built-in encoder: inputSizePx must be a multiple of 16 and >= 32 (got ${S})`);
   if (!Number.isInteger(dim) || dim <= 0) throw new Error(`built-in encoder: dim must be a positive integer (got ${dim})`);
   const F = builtinFeatureCount();
-  // Calibration: features of fixed procedural tiles -> per-feature mean and std.
+  // Calibration (v3): features of lesion-free phantom tissue (tiles and global views) -> per-feature
+  // mean and std, so that normal tissue varies by about one unit per feature and a finding (speck
+  // cluster, spiculated margin) moves its features by many: the signal is large in the embedding,
+  // as in a foundation model's features. v2 calibrated on procedural tiles, one third of them with
+  // specks and one third with discs: the lesion-sensitive features had large spreads, normal tissue
+  // sat far from the calibration mean, every embedding shared one large component (global views:
+  // 97 % of the squared norm), and the head learned too slowly for the authors' early stopping
+  // (measured in lib/head/README.md).
   const session = await createSession(buildGraph(S, null), "cpu", 1, "built-in encoder (feature graph)");
-  const n = 96;
-  const tiles = calibrationTiles(S, n, seed);
+  const phantom = phantomCalibrationImages(S, seed, 8, 24);
+  const n = phantom.length;
   const px = new Float32Array(n * 3 * S * S);
-  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) px.set(tiles.subarray(i * S * S, (i + 1) * S * S), (i * 3 + c) * S * S);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) px.set(phantom[i], (i * 3 + c) * S * S);
   const res = await session.run({ pixel_values: new ort.Tensor("float32", px, [n, 3, S, S]) });
   await session.release();
   const f = res.features.data as Float32Array;
@@ -283,7 +310,7 @@ export async function buildBuiltinModel(opts: BuiltinEncoderOptions = {}): Promi
     for (let i = 0; i < n; i++) v += (f[i * F + j] - m) ** 2;
     const sd = Math.sqrt(v / n);
     mean[j] = round6(m);
-    invStd[j] = round6(1 / Math.max(sd, 1e-4));
+    invStd[j] = round6(1 / Math.max(sd, 1e-3));
   }
   const rng = Rng.derive(seed, "builtin-projection");
   const projection = new Float32Array(F * dim);

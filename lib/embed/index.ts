@@ -6,7 +6,7 @@ export { parsePreprocessorConfig, greyToPixelValues, resampleKernel } from "./pr
 export type { PreprocessorConfig } from "./preprocess";
 export { loadOnnxEncoder, chooseOutput, createSession } from "./onnxEncoder";
 export type { OnnxEncoderOptions } from "./onnxEncoder";
-export { writeBuiltinEncoder, buildBuiltinModel, builtinFeatureCount, calibrationTiles, BUILTIN_MODEL_TYPE, BUILTIN_VERSION } from "./builtin";
+export { writeBuiltinEncoder, buildBuiltinModel, builtinFeatureCount, phantomCalibrationImages, BUILTIN_MODEL_TYPE, BUILTIN_VERSION } from "./builtin";
 export type { BuiltinEncoderOptions } from "./builtin";
 export { buildTinyVit, writeTinyVit } from "./tinyVit";
 export type { TinyVitOptions } from "./tinyVit";
