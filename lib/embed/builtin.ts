@@ -45,7 +45,7 @@ export interface BuiltinEncoderOptions {
 }
 
 /** Bump when the graph changes, so an old model folder is rebuilt. */
-export const BUILTIN_VERSION = 3;
+export const BUILTIN_VERSION = 4;
 export const BUILTIN_MODEL_TYPE = "milpf-builtin";
 
 interface Bank {
