@@ -45,7 +45,7 @@ export interface BuiltinEncoderOptions {
 }
 
 /** Bump when the graph changes, so an old model folder is rebuilt. */
-export const BUILTIN_VERSION = 4;
+export const BUILTIN_VERSION = 5;
 export const BUILTIN_MODEL_TYPE = "milpf-builtin";
 
 interface Bank {
@@ -132,6 +132,8 @@ const BRIGHT_LEVELS = [0.5, 0.65, 0.8];
 
 interface Head {
   bias: Float32Array;
+  /** Mean of the ReLU features over the calibration images (subtracted). */
+  reluMean: Float32Array;
   mean: Float32Array;
   invStd: Float32Array;
   projection: Float32Array;
@@ -206,7 +208,7 @@ function buildGraph(sizePx: number, head: Head | null): Uint8Array {
   // of them (a fixed nonlinear expansion that a small linear head can use directly)
   const proj = g.op("MatMul", [z, P]);
   const [lin, nonlin] = g.node("Split", [proj, g.int64Init("split_sizes", [2], [head.dim - Math.floor(head.dim / 2), Math.floor(head.dim / 2)])], { axis: { i: 1 } }, 2);
-  const rect = g.op("Relu", [g.op("Add", [nonlin, g.floatInit("rf_bias", [Math.floor(head.dim / 2)], head.bias)])]);
+  const rect = g.op("Sub", [g.op("Relu", [g.op("Add", [nonlin, g.floatInit("rf_bias", [Math.floor(head.dim / 2)], head.bias)])]), g.floatInit("rf_mean", [Math.floor(head.dim / 2)], head.reluMean)]);
   g.op("Concat", [lin, rect], { axis: { i: 1 } }, "pooler_output");
   g.output("pooler_output", ["batch", head.dim]);
   return g.toBytes();
@@ -220,11 +222,12 @@ function buildGraph(sizePx: number, head: Head | null): Uint8Array {
  * tiles inside the breast and downsampled to whole-breast global views. No lesion is drawn, so
  * the standardisation knows normal tissue only (as a foundation model knows natural images).
  */
-export function phantomCalibrationImages(sizePx: number, seed: number, breasts = 6, tilesPerView = 14): Float32Array[] {
+export function phantomCalibrationImages(sizePx: number, seed: number, breasts = 6, tilesPerView = 14): { images: Float32Array[]; isGlobal: boolean[] } {
   const S = sizePx;
   const H = Math.min(8 * S, 2048);
   const W = Math.round((H * 13) / 16);
   const out: Float32Array[] = [];
+  const isGlobal: boolean[] = [];
   const densities = ["A", "B", "C", "D"] as const;
   for (let b = 0; b < breasts; b++) {
     const rng = Rng.derive(seed, "builtin-phantom-calibration", b);
@@ -250,6 +253,7 @@ export function phantomCalibrationImages(sizePx: number, seed: number, breasts =
         const t = new Float32Array(S * S);
         for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) t[y * S + x] = win(r.pixels[(y0 + y) * W + x0 + x], r.breastMask[(y0 + y) * W + x0 + x]);
         out.push(t);
+        isGlobal.push(false);
         made++;
       }
       // global view: the H x H square (breast against the left edge) area-averaged to S x S
@@ -267,9 +271,10 @@ export function phantomCalibrationImages(sizePx: number, seed: number, breasts =
           g[y * S + x] = acc / Math.max(1, n);
         }
       out.push(g);
+      isGlobal.push(true);
     });
   }
-  return out;
+  return { images: out, isGlobal };
 }
 
 function round6(v: number): number {
@@ -294,29 +299,44 @@ export async function buildBuiltinModel(opts: BuiltinEncoderOptions = {}): Promi
   // (measured in lib/head/README.md).
   const session = await createSession(buildGraph(S, null), "cpu", 1, "built-in encoder (feature graph)");
   const phantom = phantomCalibrationImages(S, seed, 8, 24);
-  const n = phantom.length;
+  const n = phantom.images.length;
   const px = new Float32Array(n * 3 * S * S);
-  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) px.set(phantom[i], (i * 3 + c) * S * S);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) px.set(phantom.images[i], (i * 3 + c) * S * S);
+  // tiles and global views weigh equally (there are many more tiles)
+  const nG = phantom.isGlobal.filter(Boolean).length;
+  const wt = phantom.isGlobal.map((g) => (g ? 0.5 / nG : 0.5 / (n - nG)));
   const res = await session.run({ pixel_values: new ort.Tensor("float32", px, [n, 3, S, S]) });
   await session.release();
   const f = res.features.data as Float32Array;
   const mean = new Float32Array(F);
   const invStd = new Float32Array(F);
   for (let j = 0; j < F; j++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += f[i * F + j];
-    const m = s / n;
+    let m = 0;
+    for (let i = 0; i < n; i++) m += wt[i] * f[i * F + j];
     let v = 0;
-    for (let i = 0; i < n; i++) v += (f[i * F + j] - m) ** 2;
-    const sd = Math.sqrt(v / n);
+    for (let i = 0; i < n; i++) v += wt[i] * (f[i * F + j] - m) ** 2;
     mean[j] = round6(m);
-    invStd[j] = round6(1 / Math.max(sd, 1e-3));
+    invStd[j] = round6(1 / Math.max(Math.sqrt(v), 1e-3));
   }
   const rng = Rng.derive(seed, "builtin-projection");
   const projection = new Float32Array(F * dim);
   for (let i = 0; i < projection.length; i++) projection[i] = rng.normal() / Math.sqrt(F);
-  const bias = Float32Array.from({ length: Math.floor(dim / 2) }, () => rng.normal(0, 1));
-  return buildGraph(S, { mean, invStd, projection, dim, bias });
+  const half = Math.floor(dim / 2);
+  const bias = Float32Array.from({ length: half }, () => rng.normal(0, 1));
+  // The random ReLU features are >= 0: centre them on the calibration tissue (as the standardised
+  // features are), otherwise they add one large component shared by every embedding.
+  const reluMean = new Float64Array(half);
+  const lin = dim - half;
+  const z = new Float64Array(F);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < F; j++) z[j] = Z_BOUND * Math.tanh(((f[i * F + j] - mean[j]) * invStd[j]) / Z_BOUND);
+    for (let k = 0; k < half; k++) {
+      let a = bias[k];
+      for (let j = 0; j < F; j++) a += z[j] * projection[j * dim + lin + k];
+      reluMean[k] += wt[i] * Math.max(0, a);
+    }
+  }
+  return buildGraph(S, { mean, invStd, projection, dim, bias, reluMean: Float32Array.from(reluMean, round6) });
 }
 
 /**

@@ -26,7 +26,7 @@ let result: ProbeResult;
 
 beforeAll(async () => {
   const ds = path.join(root, "ds");
-  await generateSyntheticDataset({ outDir: ds, patients: 90, heightPx: 1024, seed: 7, prevalence: 0.5, workers: 1, progress: false, version });
+  await generateSyntheticDataset({ outDir: ds, patients: 64, heightPx: 1024, seed: 7, prevalence: 0.6, workers: 1, progress: false, version });
   const { manifest } = await runTilingWithStats({
     datasetDir: ds,
     adapter: "synthetic",
