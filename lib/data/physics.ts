@@ -113,9 +113,9 @@ export function sampleLesionV3(rng: Rng, birads: number, kind: "mass" | "calcifi
     shape,
     size1024Px: sizeMm * PX1024_PER_MM,
     aspect: shape === "oval" ? rng.range(0.55, 0.85) : rng.range(0.85, 1),
-    // in the range of dense islands and lymph nodes (0.07-0.16), a little brighter on average:
-    // brightness alone is a weak sign (a large mass shows in the global view); the margin is the strong one
-    contrast: rng.range(0.1, 0.2),
+    // overlapping dense islands and lymph nodes (0.07-0.16), brighter on average: brightness is a
+    // weak sign (a large or bright mass shows in the global view); the margin is the strong one
+    contrast: suspicious ? rng.range(0.14, 0.26) : rng.range(0.1, 0.18),
     count: margin === "spiculated" ? rng.int(10, 22) : margin === "obscured" ? rng.int(12, 20) : 0,
     margin,
     version: 3,
