@@ -143,12 +143,25 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-export async function explainBag(
+/** The tiles of every view of a bag with the head's attention and contribution (no maps yet). */
+export interface ScoredBagTiles {
+  logit: number;
+  probability: number;
+  tileCount: number;
+  images: { imageId: string; workingSizePx: number; tiles: TileRecord[]; attention: Float32Array; contribution: Float32Array }[];
+}
+
+/**
+ * Tile every view of the bag at `params.overlap` with the tiling stage's tissue rule, embed all
+ * tiles and the global views with the encoder, and score the bag once with the head. The costly
+ * part of an explanation; maps and boxes are cheap functions of its result.
+ */
+export async function scoreBagTiles(
   images: readonly ExplainImageInput[],
   encoder: TileEmbedder,
   head: BagScorer,
-  params: ExplainParams,
-): Promise<BagExplanation> {
+  params: Pick<ExplainParams, "overlap" | "tiling" | "batchSize" | "onTiles">,
+): Promise<ScoredBagTiles> {
   if (images.length === 0) throw new Error("explainBag: a bag needs at least one image");
   const batchSize = params.batchSize ?? 32;
   const S = encoder.inputSizePx;
@@ -170,15 +183,39 @@ export async function explainBag(
   const globalEmb = await encoder.embed(globalBatch, images.length);
   const score = head.scoreBag(globalEmb, images.length, tileEmb, nTiles);
   if (score.tileAttention.length !== nTiles) throw new Error(`explainBag: head returned ${score.tileAttention.length} attention values for ${nTiles} tiles`);
-
-  const out: ImageExplanation[] = [];
   let offset = 0;
+  const out: ScoredBagTiles["images"] = images.map((img, i) => {
+    const tiles = tilesPerImage[i];
+    const r = {
+      imageId: img.imageId,
+      workingSizePx: img.workingSizePx,
+      tiles,
+      attention: score.tileAttention.slice(offset, offset + tiles.length),
+      contribution: score.tileContribution.slice(offset, offset + tiles.length),
+    };
+    offset += tiles.length;
+    return r;
+  });
+  return { logit: score.logit, probability: score.probability, tileCount: nTiles, images: out };
+}
+
+export async function explainBag(
+  images: readonly ExplainImageInput[],
+  encoder: TileEmbedder,
+  head: BagScorer,
+  params: ExplainParams,
+  scored?: ScoredBagTiles,
+): Promise<BagExplanation> {
+  const score = scored ?? (await scoreBagTiles(images, encoder, head, params));
+  return explainScoredBag(images, score, params);
+}
+
+/** Maps and protocol boxes of a scored bag (see explainBag). */
+export function explainScoredBag(images: readonly ExplainImageInput[], score: ScoredBagTiles, params: ExplainParams): BagExplanation {
+  const out: ImageExplanation[] = [];
   for (let i = 0; i < images.length; i++) {
     const img = images[i];
-    const tiles = tilesPerImage[i];
-    const attention = score.tileAttention.slice(offset, offset + tiles.length);
-    const contribution = score.tileContribution.slice(offset, offset + tiles.length);
-    offset += tiles.length;
+    const { tiles, attention, contribution } = score.images[i];
     const mapSizePx = params.mapSizePx ?? img.workingSizePx;
     const att = attentionHeatmapWithCoverage(img.workingSizePx, tiles, attention, { outSizePx: mapSizePx });
     const con = attentionHeatmapWithCoverage(img.workingSizePx, tiles, contribution, { outSizePx: mapSizePx });
@@ -211,7 +248,7 @@ export async function explainBag(
       transform: img.transform,
     });
   }
-  return { logit: score.logit, probability: score.probability, tileCount: nTiles, images: out };
+  return { logit: score.logit, probability: score.probability, tileCount: score.tileCount, images: out };
 }
 
 /** `explainBag` for the bag of one image, returning that image's explanation. */
