@@ -28,7 +28,7 @@ export interface OverlayOptions {
   colormap?: "jet" | "diverging";
   /** Second set of predicted boxes (the `sharp` method), drawn dashed in cyan (best: magenta). */
   secondPredictions?: ScoredBox[];
-  /** Title drawn in a band above the image. */
+  /** Title drawn in a band above the image ("\n" separates lines). */
   title?: string;
   /** Colour bar to the right of the image: the values at heat 0 and 1, and its label. */
   colourBar?: { min: number; max: number; label: string };
@@ -95,12 +95,15 @@ export async function renderOverlay(img: GreyImage, opts: OverlayOptions = {}): 
     .toBuffer();
   if (!opts.title && !opts.colourBar) return image;
   // Frame: title band on top, colour bar on the right (vertical gradient of the LUT, 3 ticks).
-  const titleH = opts.title ? 28 : 0;
+  const titleLines = opts.title ? opts.title.split("\n") : [];
+  const titleH = titleLines.length ? 8 + 16 * titleLines.length : 0;
   const barW = opts.colourBar ? 96 : 0;
   const totalW = outW + barW;
   const totalH = outH + titleH;
   let frame = `<svg xmlns="http://www.w3.org/2000/svg" width="${totalW}" height="${totalH}">`;
-  if (opts.title) frame += `<text x="6" y="19" font-family="sans-serif" font-size="14" fill="black">${escapeXml(opts.title)}</text>`;
+  titleLines.forEach((line, i) => {
+    frame += `<text x="6" y="${17 + 16 * i}" font-family="sans-serif" font-size="13" fill="black">${escapeXml(line)}</text>`;
+  });
   if (opts.colourBar) {
     const cb = opts.colourBar;
     const x = outW + 10;

@@ -307,7 +307,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
         const covered = upsampleIfNeeded(Float32Array.from(e.coverage), e.mapSizePx, n);
         const w = opts.overlayWidthPx ?? 512;
         const stem = safeName(e.imageId);
-        const who = `${bag.breastId} ${bag.images[i].view} | label ${bag.label} | p=${r.probability.toFixed(3)}`;
+        const who = `${bag.breastId} ${bag.images[i].view}\nlabel ${bag.label}, p = ${r.probability.toFixed(3)}`;
         writeFileAtomic(
           path.join(dir, `${stem}_attention.png`),
           await renderOverlay(grey, {
@@ -318,7 +318,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
             predictions: e.boxes.slice(0, 5),
             secondPredictions: sharpPerImage[i].slice(0, 5),
             outWidthPx: w,
-            title: `${who} | attention (mean over ${Math.round(overlap * 100)} % tiles)`,
+            title: `${who}, attention (mean over ${Math.round(overlap * 100)} % overlap tiles)`,
             colourBar: { min: bagMin, max: bagMax, label: "attention per pixel" },
           }),
         );
@@ -331,7 +331,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
             groundTruth: e.lesionsWorking,
             outWidthPx: w,
             colormap: "diverging",
-            title: `${who} | contribution to the logit`,
+            title: `${who}, contribution to the logit`,
             colourBar: { min: -conMax, max: conMax, label: "contribution per pixel" },
           }),
         );
