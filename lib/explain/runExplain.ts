@@ -11,7 +11,7 @@ import { resolveProjectPath } from "../util/paths";
 import type { ExecutionProviderName } from "../embed/encoder";
 import { loadRunEncoder, loadRunHead } from "./loaders";
 import { detectionTable, type DetectionImage, type DetectionRow } from "./detection";
-import { explainScoredBag, scoreBagTiles, type BagScorer, type ExplainImageInput, type ImageExplanation, type TileEmbedder } from "./explainBag";
+import { explainScoredBag, scoreBagTilesAt, type BagScorer, type ExplainImageInput, type ImageExplanation, type TileEmbedder } from "./explainBag";
 import { iou, type ScoredBox } from "./boxes";
 import { frocRow, type FrocRow } from "./froc";
 import type { TileRect } from "./heatmap";
@@ -236,8 +236,9 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
       try {
         const inputs: ExplainImageInput[] = [];
         for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder));
+        const scoredAt = await scoreBagTilesAt(inputs, encoder, head, { overlaps: grid.overlap, tiling, batchSize: opts.batchSize });
         for (const o of grid.overlap) {
-          const sc = await scoreBagTiles(inputs, encoder, head, { overlap: o, tiling, batchSize: opts.batchSize });
+          const sc = scoredAt.get(o)!;
           sc.images.forEach((im, i) =>
             byOverlap.get(o)!.push({ imageId: im.imageId, workingSizePx: im.workingSizePx, tiles: im.tiles, attention: im.attention, probability: sc.probability, groundTruth: inputs[i].lesionsWorking }),
           );
@@ -274,9 +275,10 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
       const inputs: ExplainImageInput[] = [];
       for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder));
       const params = { overlap, tiling, nmsIou, smoothSigmaPx: opts.smoothSigmaPx, batchSize: opts.batchSize };
-      const scored = await scoreBagTiles(inputs, encoder, head, params);
+      const scoredAt = await scoreBagTilesAt(inputs, encoder, head, { ...params, overlaps: [overlap, sp.overlap] });
+      const scored = scoredAt.get(overlap)!;
       const r = explainScoredBag(inputs, scored, params);
-      const scoredSharp = sp.overlap === overlap ? scored : await scoreBagTiles(inputs, encoder, head, { ...params, overlap: sp.overlap });
+      const scoredSharp = scoredAt.get(sp.overlap)!;
       const sharpPerImage = scoredSharp.images.map((im) => sharpBoxes(im.workingSizePx, im.tiles, im.attention, sp, scoredSharp.probability).boxes);
       const dir = path.join(out, "cases", safeName(bag.breastId));
       const rel = (f: string): string => path.relative(out, path.join(dir, f)).split(path.sep).join("/");
