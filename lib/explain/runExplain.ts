@@ -240,7 +240,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
         for (const o of grid.overlap) {
           const sc = scoredAt.get(o)!;
           sc.images.forEach((im, i) =>
-            byOverlap.get(o)!.push({ imageId: im.imageId, workingSizePx: im.workingSizePx, tiles: im.tiles, attention: im.attention, probability: sc.probability, groundTruth: inputs[i].lesionsWorking }),
+            byOverlap.get(o)!.push({ imageId: im.imageId, workingSizePx: im.workingSizePx, tiles: im.tiles, attention: im.attention, contribution: im.contribution, probability: sc.probability, groundTruth: inputs[i].lesionsWorking }),
           );
         }
       } catch (e) {
@@ -279,7 +279,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
       const scored = scoredAt.get(overlap)!;
       const r = explainScoredBag(inputs, scored, params);
       const scoredSharp = scoredAt.get(sp.overlap)!;
-      const sharpPerImage = scoredSharp.images.map((im) => sharpBoxes(im.workingSizePx, im.tiles, im.attention, sp, scoredSharp.probability).boxes);
+      const sharpPerImage = scoredSharp.images.map((im) => sharpBoxes(im.workingSizePx, im.tiles, im.attention, sp, scoredSharp.probability, im.contribution).boxes);
       const dir = path.join(out, "cases", safeName(bag.breastId));
       const rel = (f: string): string => path.relative(out, path.join(dir, f)).split(path.sep).join("/");
       const images: ExplainedImage[] = [];

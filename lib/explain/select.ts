@@ -2,7 +2,7 @@ import type { LesionBox } from "../types";
 import { averagePrecision, lesionType, matchPredictions, type DetectionImage } from "./detection";
 import { frocCurve, sensitivityAtFp } from "./froc";
 import type { TileRect } from "./heatmap";
-import { redistributedMap, sharpBoxesFromMap, describeSharp, PROTOCOL_LIKE, type SharpParams } from "./sharp";
+import { redistributedMap, sharpBoxesFromMap, sharpSource, describeSharp, PROTOCOL_LIKE, type SharpParams } from "./sharp";
 
 /**
  * Choosing the `sharp` parameters on the validation split, automatically: every combination of a
@@ -17,12 +17,14 @@ export interface SelectionImage {
   workingSizePx: number;
   tiles: readonly TileRect[];
   attention: ArrayLike<number>;
+  contribution: ArrayLike<number>;
   /** The head's probability of the image's bag. */
   probability: number;
   groundTruth: LesionBox[];
 }
 
 export interface SharpGrid {
+  source: SharpParams["source"][];
   overlap: number[];
   iterations: number[];
   peakFraction: (number | null)[];
@@ -33,6 +35,7 @@ export interface SharpGrid {
 
 /** The grid measured by default (first entry of each axis = the protocol's behaviour). */
 export const DEFAULT_SHARP_GRID: SharpGrid = {
+  source: ["attention", "contribution"],
   overlap: [0.75, 0.875],
   iterations: [1, 10, 30],
   peakFraction: [null, 0.3, 0.5, 0.7],
@@ -90,9 +93,9 @@ export function selectSharpParams(
   const rows: SelectionRow[] = [];
   let lesions = 0;
   let nImages = 0;
-  const total = grid.overlap.length * grid.iterations.length;
+  const total = grid.source.length * grid.overlap.length * grid.iterations.length;
   let done = 0;
-  for (const overlap of grid.overlap) {
+  for (const source of grid.source) for (const overlap of grid.overlap) {
     const images = byOverlap.get(overlap);
     if (!images || images.length === 0) throw new Error(`selectSharpParams: no validation images scored at overlap ${overlap}`);
     nImages = images.length;
@@ -101,11 +104,11 @@ export function selectSharpParams(
     for (const iterations of grid.iterations) {
       const maps = images.map((img) => {
         const n = Math.max(1, Math.round(img.workingSizePx * grid.mapScale));
-        return img.tiles.length ? redistributedMap(img.workingSizePx, img.tiles, img.attention, { outSizePx: n, iterations }) : null;
+        return img.tiles.length ? redistributedMap(img.workingSizePx, img.tiles, sharpSource({ source }, img.attention, img.contribution), { outSizePx: n, iterations }) : null;
       });
       for (const peakFraction of grid.peakFraction) {
         for (const momentK of grid.momentK) {
-          const base: SharpParams = { ...PROTOCOL_LIKE, overlap, mapScale: grid.mapScale, iterations, peakFraction, momentK, probabilityWeighted: false };
+          const base: SharpParams = { ...PROTOCOL_LIKE, source, overlap, mapScale: grid.mapScale, iterations, peakFraction, momentK, probabilityWeighted: false };
           // boxes do not depend on the probability weighting, only their scores: extract once
           const unweighted = images.map((img, k) => {
             const m = maps[k];
@@ -144,13 +147,14 @@ export function selectSharpParams(
 
 /** Protocol-like start, each option alone (best value on the grid), the chosen combination. */
 function ablationRows(rows: readonly SelectionRow[], grid: SharpGrid, best: SelectionRow): (SelectionRow & { step: string })[] {
-  const start = { ...PROTOCOL_LIKE, mapScale: grid.mapScale, overlap: grid.overlap[0], iterations: grid.iterations[0], peakFraction: grid.peakFraction[0], momentK: grid.momentK[0], probabilityWeighted: grid.probabilityWeighted[0] };
+  const start = { ...PROTOCOL_LIKE, source: grid.source[0], mapScale: grid.mapScale, overlap: grid.overlap[0], iterations: grid.iterations[0], peakFraction: grid.peakFraction[0], momentK: grid.momentK[0], probabilityWeighted: grid.probabilityWeighted[0] };
   const same = (a: SharpParams, b: SharpParams, except: keyof SharpParams | null): boolean =>
-    (["overlap", "iterations", "peakFraction", "momentK", "probabilityWeighted"] as const).every((k) => k === except || a[k] === b[k]);
+    (["source", "overlap", "iterations", "peakFraction", "momentK", "probabilityWeighted"] as const).every((k) => k === except || a[k] === b[k]);
   const out: (SelectionRow & { step: string })[] = [];
   const startRow = rows.find((r) => same(r.params, start, null));
   if (startRow) out.push({ ...startRow, step: "protocol-like (grid start)" });
   const names: [keyof SharpParams, string][] = [
+    ["source", "contribution map only"],
     ["overlap", "finer stride only"],
     ["iterations", "per-tile normalisation only"],
     ["peakFraction", "peak-relative threshold only"],

@@ -26,7 +26,10 @@ import { PROTOCOL_RESOLUTION_PX } from "./detection";
  * 4. `momentK`: boxes from the attention-weighted second moments of each region (weights =
  *    height above base): centre +- k sigma per axis (k = sqrt(3) = the box of a uniform
  *    region). `null` = the region's bounding box (the protocol's).
- * Plus `probabilityWeighted`: box score = region mass (sum of height above base) times the bag
+ * Plus `source`: the map of the attention (the protocol's) or of the positive part of each tile's
+ *   contribution to the logit (attention x the tile's value on the fusion weights: where the
+ *   head saw cancer, not only where it looked).
+ * And `probabilityWeighted`: box score = region mass (sum of height above base) times the bag
  *   probability of the head, so that hot spots of breasts the head calls negative rank low
  *   (softmax attention sums to one in every breast). false = the mass alone.
  *
@@ -35,6 +38,8 @@ import { PROTOCOL_RESOLUTION_PX } from "./detection";
  * in working pixels).
  */
 export interface SharpParams {
+  /** What is mapped: the tiles' attention (the protocol's) or their positive contribution to the logit. */
+  source: "attention" | "contribution";
   overlap: number;
   mapScale: number;
   iterations: number;
@@ -50,6 +55,7 @@ export interface SharpParams {
 
 /** The protocol's constants with every option off: reproduces the protocol's boxes at mapScale 1. */
 export const PROTOCOL_LIKE: SharpParams = {
+  source: "attention",
   overlap: 0.75,
   mapScale: 1,
   iterations: 1,
@@ -79,6 +85,7 @@ export const SHARP_DEFAULTS: SharpParams = {
 /** Describe the options in one line (for tables and captions). */
 export function describeSharp(p: SharpParams): string {
   return [
+    ...(p.source === "contribution" ? ["positive contribution"] : []),
     `overlap ${p.overlap}`,
     p.iterations > 1 ? `per-tile normalisation x${p.iterations}` : "plain mean",
     p.peakFraction === null ? `global q${p.quantile}` : `peak-relative ${p.peakFraction}`,
@@ -303,9 +310,17 @@ export function sharpBoxesFromMap(map: Float32Array, sizePx: number, mask: Array
   return nms(boxes, p.nmsIou).slice(0, p.maxBoxes);
 }
 
+/** The per-tile values a SharpParams maps: attention, or max(0, contribution). */
+export function sharpSource(p: Pick<SharpParams, "source">, attention: ArrayLike<number>, contribution?: ArrayLike<number>): ArrayLike<number> {
+  if (p.source === "attention") return attention;
+  if (!contribution) throw new Error("sharp: source 'contribution' needs the tiles' contributions");
+  return Float32Array.from(contribution, (v) => (v > 0 ? v : 0));
+}
+
 /**
- * The sharp boxes of one image from its tiles and their attention, in working pixels: the map
- * (options 1-2 are in the tiles and `iterations`), then `sharpBoxesFromMap`.
+ * The sharp boxes of one image from its tiles and their attention (or contribution, by
+ * `p.source`), in working pixels: the map (options 1-2 are in the tiles and `iterations`), then
+ * `sharpBoxesFromMap`.
  */
 export function sharpBoxes(
   workingSizePx: number,
@@ -313,10 +328,12 @@ export function sharpBoxes(
   attention: ArrayLike<number>,
   p: SharpParams,
   probability = 1,
+  contribution?: ArrayLike<number>,
 ): { boxes: ScoredBox[]; map: Float32Array; coverage: Uint16Array; mapSizePx: number } {
+  const values = sharpSource(p, attention, contribution);
   const n = Math.max(1, Math.round(workingSizePx * p.mapScale));
   if (tiles.length === 0) return { boxes: [], map: new Float32Array(n * n), coverage: new Uint16Array(n * n), mapSizePx: n };
-  const m = redistributedMap(workingSizePx, tiles, attention, { outSizePx: n, iterations: p.iterations });
+  const m = redistributedMap(workingSizePx, tiles, values, { outSizePx: n, iterations: p.iterations });
   const back = workingSizePx / n;
   const boxes = sharpBoxesFromMap(m.values, n, m.coverage, p, probability).map((b) => ({ x0: b.x0 * back, y0: b.y0 * back, x1: b.x1 * back, y1: b.y1 * back, score: b.score }));
   return { boxes, map: m.values, coverage: m.coverage, mapSizePx: n };

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { boxHits, frocCurve, frocRow, sensitivityAtFp } from "../../lib/explain/froc";
 import type { DetectionImage } from "../../lib/explain/detection";
 
-const L = (x0: number, y0: number, x1: number, y1: number) => ({ x0, y0, x1, y1, kind: "Mass" });
+const L = (x0: number, y0: number, x1: number, y1: number) => ({ x0, y0, x1, y1, kind: "Mass", birads: 4 });
 const P = (x0: number, y0: number, x1: number, y1: number, score: number) => ({ x0, y0, x1, y1, score });
 
 // Image A: two lesions; a hit, a duplicate on the same lesion, a false positive, and a box whose
@@ -55,7 +55,7 @@ describe("FROC on a hand-made box set", () => {
   it("uses half-open lesion boxes for the centre and IoU >= threshold inclusive", () => {
     expect(boxHits(P(0, 0, 20, 20, 1), L(10, 10, 30, 30), "centre")).toBe(true); // centre (10, 10)
     expect(boxHits(P(0, 0, 20, 20, 1), L(0, 0, 10, 10), "centre")).toBe(false); // centre on the far edge
-    // IoU exactly 0.25: 50 / (100 + 100 - 50)... = 1/3; use 40/160 = 0.25
+    // IoU exactly 0.25: intersection 4 x 10 = 40, union 100 + 100 - 40 = 160
     expect(boxHits(P(0, 0, 10, 10, 1), L(6, 0, 16, 10), "iou", 0.25)).toBe(true);
     expect(boxHits(P(0, 0, 10, 10, 1), L(7, 0, 17, 10), "iou", 0.25)).toBe(false);
   });
