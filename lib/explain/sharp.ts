@@ -29,8 +29,9 @@ import { PROTOCOL_RESOLUTION_PX } from "./detection";
  * Plus `source`: the map of the attention (the protocol's) or of the positive part of each tile's
  *   contribution to the logit (attention x the tile's value on the fusion weights: where the
  *   head saw cancer, not only where it looked).
- * And `probabilityWeighted`: box score = region mass (sum of height above base) times the bag
- *   probability of the head, so that hot spots of breasts the head calls negative rank low
+ * And the score: `scoreBy` the region's mass (sum of height above base) or its peak height above
+ *   base (a density: large diffuse regions do not outrank small sharp ones), times the bag
+ *   probability of the head when `probabilityWeighted`, so that hot spots of breasts the head calls negative rank low
  *   (softmax attention sums to one in every breast). false = the mass alone.
  *
  * Minimum region size, NMS and the box cap are the protocol's (1024 px^2 at 4096 scaled, IoU 0.5,
@@ -45,6 +46,8 @@ export interface SharpParams {
   iterations: number;
   peakFraction: number | null;
   momentK: number | null;
+  /** Box score: the region's mass (sum of height above base; the protocol's summed attention) or its peak height above base. */
+  scoreBy: "mass" | "peak";
   probabilityWeighted: boolean;
   /** Protocol constants (not tuned). */
   quantile: number;
@@ -61,6 +64,7 @@ export const PROTOCOL_LIKE: SharpParams = {
   iterations: 1,
   peakFraction: null,
   momentK: null,
+  scoreBy: "mass",
   probabilityWeighted: false,
   quantile: 0.95,
   minAreaProtocolPx: 1024,
@@ -90,7 +94,7 @@ export function describeSharp(p: SharpParams): string {
     p.iterations > 1 ? `per-tile normalisation x${p.iterations}` : "plain mean",
     p.peakFraction === null ? `global q${p.quantile}` : `peak-relative ${p.peakFraction}`,
     p.momentK === null ? "component box" : `moment box k=${p.momentK.toFixed(2)}`,
-    p.probabilityWeighted ? "score x probability" : "score = mass",
+    `score = ${p.scoreBy}${p.probabilityWeighted ? " x probability" : ""}`,
   ].join(", ");
 }
 
@@ -305,7 +309,8 @@ export function sharpBoxesFromMap(map: Float32Array, sizePx: number, mask: Array
     const mass = weights.reduce((a, b) => a + b, 0);
     const b = p.momentK === null ? extentBox(r.pixels, n) : momentBox(r.pixels, weights, n, p.momentK);
     if (boxArea(b) < minArea) continue;
-    boxes.push({ ...b, score: mass * (p.probabilityWeighted ? probability : 1) });
+    const s = p.scoreBy === "peak" ? r.peak - base : mass;
+    boxes.push({ ...b, score: s * (p.probabilityWeighted ? probability : 1) });
   }
   return nms(boxes, p.nmsIou).slice(0, p.maxBoxes);
 }
