@@ -1,4 +1,5 @@
 import type { DetectionRow } from "./detection";
+import { toMarkdown, toTableData } from "../plot/table-format";
 import { FROC_FP_RATES, type FrocRow } from "./froc";
 import type { SelectionRow } from "./select";
 
@@ -51,11 +52,9 @@ export function frocTableRows(rows: readonly FrocRow[]): Record<string, string |
   }));
 }
 
-/** A list of rows as a markdown table (keys of the first row as columns). */
+/** A list of rows as a markdown table (lib/plot's table formatting). */
 export function markdownTable(rows: readonly Record<string, string | number>[]): string {
-  if (rows.length === 0) return "(no rows)\n";
-  const cols = Object.keys(rows[0]);
-  return [`| ${cols.join(" | ")} |`, `| ${cols.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${cols.map((c) => String(r[c])).join(" | ")} |`)].join("\n") + "\n";
+  return rows.length === 0 ? "(no rows)\n" : toMarkdown(toTableData([...rows])) + "\n";
 }
 
 /** The measured options on the validation split (SharpSelection.ablation) for display. */
