@@ -148,6 +148,8 @@ export function averagePrecision(
 
 /** One row of the Table 3-style detection table. */
 export interface DetectionRow {
+  /** Which box method produced the predictions ("protocol", "sharp"). */
+  method: string;
   lesionType: "all" | LesionType;
   resolutionPx: number;
   iouThreshold: number;
@@ -160,6 +162,8 @@ export interface DetectionRow {
   gtMedium: number;
   gtLarge: number;
   predictionCount: number;
+  /** Number of images evaluated (negatives included). */
+  imageCount: number;
 }
 
 /**
@@ -169,7 +173,7 @@ export interface DetectionRow {
  */
 export function detectionTable(
   images: readonly DetectionImage[],
-  opts: { resolutionPx: number; iouThreshold?: number; lesionTypes?: LesionType[] },
+  opts: { resolutionPx: number; iouThreshold?: number; lesionTypes?: LesionType[]; method?: string },
 ): DetectionRow[] {
   const t = opts.iouThreshold ?? 0.25;
   const matched = matchPredictions(images, t);
@@ -185,6 +189,7 @@ export function detectionTable(
     const m = averagePrecision(images, matched, inBucket("medium"));
     const l = averagePrecision(images, matched, inBucket("large"));
     rows.push({
+      method: opts.method ?? "protocol",
       lesionType: type,
       resolutionPx: opts.resolutionPx,
       iouThreshold: t,
@@ -197,6 +202,7 @@ export function detectionTable(
       gtMedium: m.gtCount,
       gtLarge: l.gtCount,
       predictionCount: matched.length,
+      imageCount: images.length,
     });
   }
   return rows;

@@ -143,42 +143,122 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-export async function explainBag(
+/** The tiles of every view of a bag with the head's attention and contribution (no maps yet). */
+export interface ScoredBagTiles {
+  logit: number;
+  probability: number;
+  tileCount: number;
+  images: { imageId: string; workingSizePx: number; tiles: TileRecord[]; attention: Float32Array; contribution: Float32Array }[];
+}
+
+/**
+ * Tile every view of the bag at `params.overlap` with the tiling stage's tissue rule, embed all
+ * tiles and the global views with the encoder, and score the bag once with the head. The costly
+ * part of an explanation; maps and boxes are cheap functions of its result.
+ */
+export async function scoreBagTiles(
   images: readonly ExplainImageInput[],
   encoder: TileEmbedder,
   head: BagScorer,
-  params: ExplainParams,
-): Promise<BagExplanation> {
+  params: Pick<ExplainParams, "overlap" | "tiling" | "batchSize" | "onTiles">,
+): Promise<ScoredBagTiles> {
+  return (await scoreBagTilesAt(images, encoder, head, { ...params, overlaps: [params.overlap] })).get(params.overlap)!;
+}
+
+/**
+ * `scoreBagTiles` at several overlaps with one encoder pass: the union of the tiles of all
+ * overlaps is embedded once (a tile at the same position is the same crop), then the head scores
+ * the bag once per overlap on that overlap's tiles (attention is a softmax over the bag's tiles,
+ * so each overlap is its own bag). When the finer stride divides the coarser one (0.875 and
+ * 0.75 with 128 px tiles), the union is the finer grid: the coarser overlap costs no embedding.
+ */
+export async function scoreBagTilesAt(
+  images: readonly ExplainImageInput[],
+  encoder: TileEmbedder,
+  head: BagScorer,
+  params: Pick<ExplainParams, "tiling" | "batchSize" | "onTiles"> & { overlaps: readonly number[] },
+): Promise<Map<number, ScoredBagTiles>> {
   if (images.length === 0) throw new Error("explainBag: a bag needs at least one image");
   const batchSize = params.batchSize ?? 32;
   const S = encoder.inputSizePx;
-  // Tiles of every view at the explanation overlap, with the tiling stage's tissue rule.
-  const tilesPerImage = images.map((img) =>
-    selectTiles(img.working, img.mask, { ...params.tiling, overlap: params.overlap }),
-  );
-  const embParts: Float32Array[] = [];
+  const overlaps = [...new Set(params.overlaps)];
+  // Tiles of every view at each overlap, with the tiling stage's tissue rule; their union per view.
+  const perOverlap = overlaps.map((o) => images.map((img) => selectTiles(img.working, img.mask, { ...params.tiling, overlap: o })));
+  const key = (t: TileRecord): string => `${t.xPx},${t.yPx},${t.sizePx}`;
+  const unionTiles: TileRecord[][] = images.map(() => []);
+  const unionIndex: Map<string, number>[] = images.map(() => new Map());
+  for (const tilesPerImage of perOverlap)
+    tilesPerImage.forEach((tiles, i) => {
+      for (const t of tiles)
+        if (!unionIndex[i].has(key(t))) {
+          unionIndex[i].set(key(t), unionTiles[i].length);
+          unionTiles[i].push(t);
+        }
+    });
+  const emb: Float32Array[] = [];
+  let dim = 0;
   for (let i = 0; i < images.length; i++) {
-    embParts.push(...(await embedTiles(images[i], tilesPerImage[i], encoder, batchSize, params.onTiles)));
+    const e = concat(await embedTiles(images[i], unionTiles[i], encoder, batchSize, params.onTiles));
+    if (unionTiles[i].length) dim = e.length / unionTiles[i].length;
+    emb.push(e);
   }
-  const tileEmb = concat(embParts);
-  const nTiles = tilesPerImage.reduce((s, t) => s + t.length, 0);
   const globalBatch = new Float32Array(images.length * S * S);
   images.forEach((img, i) => {
     if (img.globalView.length !== S * S) throw new Error(`explainBag: global view of ${img.imageId} has ${img.globalView.length} pixels, encoder wants ${S} x ${S}`);
     globalBatch.set(img.globalView, i * S * S);
   });
   const globalEmb = await encoder.embed(globalBatch, images.length);
-  const score = head.scoreBag(globalEmb, images.length, tileEmb, nTiles);
-  if (score.tileAttention.length !== nTiles) throw new Error(`explainBag: head returned ${score.tileAttention.length} attention values for ${nTiles} tiles`);
+  if (!dim) dim = globalEmb.length / images.length;
+  const out = new Map<number, ScoredBagTiles>();
+  overlaps.forEach((o, k) => {
+    const tilesPerImage = perOverlap[k];
+    const nTiles = tilesPerImage.reduce((s, t) => s + t.length, 0);
+    const tileEmb = new Float32Array(nTiles * dim);
+    let row = 0;
+    tilesPerImage.forEach((tiles, i) => {
+      for (const t of tiles) {
+        const u = unionIndex[i].get(key(t))!;
+        tileEmb.set(emb[i].subarray(u * dim, (u + 1) * dim), row * dim);
+        row++;
+      }
+    });
+    const score = head.scoreBag(globalEmb, images.length, tileEmb, nTiles);
+    if (score.tileAttention.length !== nTiles) throw new Error(`explainBag: head returned ${score.tileAttention.length} attention values for ${nTiles} tiles`);
+    let offset = 0;
+    const imgs: ScoredBagTiles["images"] = images.map((img, i) => {
+      const tiles = tilesPerImage[i];
+      const r = {
+        imageId: img.imageId,
+        workingSizePx: img.workingSizePx,
+        tiles,
+        attention: score.tileAttention.slice(offset, offset + tiles.length),
+        contribution: score.tileContribution.slice(offset, offset + tiles.length),
+      };
+      offset += tiles.length;
+      return r;
+    });
+    out.set(o, { logit: score.logit, probability: score.probability, tileCount: nTiles, images: imgs });
+  });
+  return out;
+}
 
+export async function explainBag(
+  images: readonly ExplainImageInput[],
+  encoder: TileEmbedder,
+  head: BagScorer,
+  params: ExplainParams,
+  scored?: ScoredBagTiles,
+): Promise<BagExplanation> {
+  const score = scored ?? (await scoreBagTiles(images, encoder, head, params));
+  return explainScoredBag(images, score, params);
+}
+
+/** Maps and protocol boxes of a scored bag (see explainBag). */
+export function explainScoredBag(images: readonly ExplainImageInput[], score: ScoredBagTiles, params: ExplainParams): BagExplanation {
   const out: ImageExplanation[] = [];
-  let offset = 0;
   for (let i = 0; i < images.length; i++) {
     const img = images[i];
-    const tiles = tilesPerImage[i];
-    const attention = score.tileAttention.slice(offset, offset + tiles.length);
-    const contribution = score.tileContribution.slice(offset, offset + tiles.length);
-    offset += tiles.length;
+    const { tiles, attention, contribution } = score.images[i];
     const mapSizePx = params.mapSizePx ?? img.workingSizePx;
     const att = attentionHeatmapWithCoverage(img.workingSizePx, tiles, attention, { outSizePx: mapSizePx });
     const con = attentionHeatmapWithCoverage(img.workingSizePx, tiles, contribution, { outSizePx: mapSizePx });
@@ -211,7 +291,7 @@ export async function explainBag(
       transform: img.transform,
     });
   }
-  return { logit: score.logit, probability: score.probability, tileCount: nTiles, images: out };
+  return { logit: score.logit, probability: score.probability, tileCount: score.tileCount, images: out };
 }
 
 /** `explainBag` for the bag of one image, returning that image's explanation. */

@@ -4,6 +4,7 @@ import sharp, { type OverlayOptions } from "sharp";
 import { readJson } from "../util/atomic";
 import { resolveProjectPath } from "../util/paths";
 import { averagePrecision, lesionType, matchPredictions, type DetectionImage } from "./detection";
+import { frocCurve, sensitivityAtFp } from "./froc";
 import type { ExplainSummary } from "./runExplain";
 
 /** Read out/explain.json written by runExplain (project-relative or absolute folder). */
@@ -14,10 +15,12 @@ export function readExplainSummary(outDir: string): ExplainSummary {
   return s;
 }
 
-/** The detection inputs (boxes and ground truth per image, working frame) stored in a summary. */
-export function detectionImagesFromSummary(s: ExplainSummary): DetectionImage[] {
-  return s.cases.flatMap((c) => c.images.map((i) => ({ imageId: i.imageId, predictions: i.boxes, groundTruth: i.lesionsWorking })));
+/** The detection inputs (boxes and ground truth per image, working frame) of one method stored in a summary. */
+export function detectionImagesFromSummary(s: ExplainSummary, method: "protocol" | "sharp" = "protocol"): DetectionImage[] {
+  return s.cases.flatMap((c) => c.images.map((i) => ({ imageId: i.imageId, predictions: method === "sharp" ? i.sharpBoxes : i.boxes, groundTruth: i.lesionsWorking })));
 }
+
+const METHOD_COLOURS = { protocol: "#d62728", sharp: "#1f77b4" } as const;
 
 export interface MontageOptions {
   /** Cases of this label only (default both). */
@@ -67,38 +70,78 @@ export function readExplainFile(outDir: string, relFile: string): Buffer {
   return fs.readFileSync(path.join(resolveProjectPath(outDir), relFile));
 }
 
-/** A Plotly figure of the precision-recall curves (all lesions and per type) behind the AP table. */
+/**
+ * A Plotly figure of the precision-recall curves behind the AP table, both methods (protocol red,
+ * sharp blue): all lesions solid, masses dashed, calcifications dotted.
+ */
 export function precisionRecallFigure(s: ExplainSummary): { data: Record<string, unknown>[]; layout: Record<string, unknown> } {
-  const images = detectionImagesFromSummary(s);
   const iouThreshold = s.detection[0]?.iouThreshold ?? 0.25;
-  const matched = matchPredictions(images, iouThreshold);
   const data: Record<string, unknown>[] = [];
-  for (const type of ["all", "mass", "calcification"] as const) {
-    const r = averagePrecision(images, matched, (g) => type === "all" || lesionType(g.kind) === type);
-    if (r.gtCount === 0) continue;
-    data.push({
-      type: "scatter",
-      mode: "lines",
-      line: { shape: "hv" },
-      name: `${type} (AP ${Number.isFinite(r.ap) ? r.ap.toFixed(3) : "-"}, ${r.gtCount} GT)`,
-      x: [0, ...r.recall],
-      y: [1, ...r.precision],
-    });
+  for (const method of ["protocol", "sharp"] as const) {
+    const images = detectionImagesFromSummary(s, method);
+    const matched = matchPredictions(images, iouThreshold);
+    for (const type of ["all", "mass", "calcification"] as const) {
+      const r = averagePrecision(images, matched, (g) => type === "all" || lesionType(g.kind) === type);
+      if (r.gtCount === 0) continue;
+      data.push({
+        type: "scatter",
+        mode: "lines",
+        line: { shape: "hv", color: METHOD_COLOURS[method], dash: type === "all" ? "solid" : type === "mass" ? "dash" : "dot" },
+        name: `${method}, ${type} (AP ${Number.isFinite(r.ap) ? r.ap.toFixed(3) : "-"}, ${r.gtCount} lesions)`,
+        x: [0, ...r.recall],
+        y: [1, ...r.precision],
+      });
+    }
   }
   return {
     data,
     layout: {
-      title: { text: `Precision-recall of the attention boxes (IoU >= ${iouThreshold}, ${s.params.workingSizePx} px frame)` },
+      title: { text: `Precision-recall, protocol vs sharp (IoU >= ${iouThreshold}, ${s.params.workingSizePx} px frame, ${detectionImagesFromSummary(s).length} images)` },
       xaxis: { title: { text: "recall" }, range: [0, 1.02] },
       yaxis: { title: { text: "precision" }, range: [0, 1.02] },
-      width: 640,
-      height: 420,
+      width: 720,
+      height: 460,
+    },
+  };
+}
+
+/**
+ * The FROC figure: lesion sensitivity against mean false positives per image, both methods
+ * (protocol red, sharp blue), IoU >= 0.25 hits solid and centre-in-lesion hits dashed; the x axis
+ * is cut at `maxFp` (default 4) with the 0.5 / 1 / 2 FP marks as grid lines.
+ */
+export function frocFigure(s: ExplainSummary, opts: { maxFp?: number } = {}): { data: Record<string, unknown>[]; layout: Record<string, unknown> } {
+  const data: Record<string, unknown>[] = [];
+  for (const method of ["protocol", "sharp"] as const) {
+    const images = detectionImagesFromSummary(s, method);
+    for (const criterion of ["iou", "centre"] as const) {
+      const c = frocCurve(images, { criterion, iouThreshold: 0.25 });
+      const at1 = sensitivityAtFp(c, 1);
+      data.push({
+        type: "scatter",
+        mode: "lines",
+        line: { shape: "hv", color: METHOD_COLOURS[method], dash: criterion === "iou" ? "solid" : "dash" },
+        name: `${method}, ${criterion === "iou" ? "IoU >= 0.25" : "centre in lesion"} (sens@1FP ${Number.isFinite(at1) ? at1.toFixed(2) : "-"})`,
+        x: c.fpPerImage,
+        y: c.sensitivity,
+      });
+    }
+  }
+  const n = detectionImagesFromSummary(s).length;
+  return {
+    data,
+    layout: {
+      title: { text: `FROC over ${n} images (${s.params.split} split), protocol vs sharp` },
+      xaxis: { title: { text: "mean false positives per image" }, range: [0, opts.maxFp ?? 4], tickvals: [0, 0.5, 1, 2, 3, 4] },
+      yaxis: { title: { text: "lesion sensitivity" }, range: [0, 1.02] },
+      width: 720,
+      height: 460,
     },
   };
 }
 
 /** One row per explained case (breast): label, bag probability, tiles, predicted boxes. */
-export function caseRows(s: ExplainSummary): { breast: string; label: number; probability: number; tiles: number; views: number; boxes: number; lesions: number }[] {
+export function caseRows(s: ExplainSummary): { breast: string; label: number; probability: number; tiles: number; views: number; boxes: number; sharpBoxes: number; lesions: number }[] {
   return s.cases.map((c) => ({
     breast: c.breastId,
     label: c.label,
@@ -106,6 +149,7 @@ export function caseRows(s: ExplainSummary): { breast: string; label: number; pr
     tiles: c.tileCount,
     views: c.images.length,
     boxes: c.images.reduce((n, i) => n + i.boxes.length, 0),
+    sharpBoxes: c.images.reduce((n, i) => n + (i.sharpBoxes?.length ?? 0), 0),
     lesions: c.images.reduce((n, i) => n + i.lesionsWorking.length, 0),
   }));
 }
@@ -115,7 +159,7 @@ export function detectionCaption(s: ExplainSummary): string {
   const res = s.params.workingSizePx;
   const k = res / 4096;
   return (
-    `Detection AP at IoU >= ${s.detection[0]?.iouThreshold ?? 0.25} (area method) of the attention boxes over ${s.cases.length} cases; ` +
+    `Detection AP at IoU >= ${s.detection[0]?.iouThreshold ?? 0.25} (area method) of the attention boxes, the paper's protocol and the sharp method (${s.sharp?.description ?? "?"}; ${s.sharp?.source ?? "?"}), over ${s.cases.length} breasts of the ${s.params.split} split; ` +
     `boxes in the ${res} px working frame, size buckets small < ${128 * k}^2, medium < ${256 * k}^2, large >= ${256 * k}^2 px^2 ` +
     `(the protocol's 128^2 / 256^2 at 4096 px)`
   );

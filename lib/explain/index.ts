@@ -10,3 +10,6 @@ export * from "./report";
 export * from "./runExplain";
 export * from "./figures";
 export * from "./loaders";
+export * from "./froc";
+export * from "./sharp";
+export * from "./select";

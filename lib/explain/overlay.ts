@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import type { BoxPx } from "../types";
 import type { ScoredBox } from "./boxes";
-import { JET_LUT } from "./colormap";
+import { colourLut, JET_LUT } from "./colormap";
 import type { TileRect } from "./heatmap";
 
 /** A grey image in [0, 1], row-major. */
@@ -24,6 +24,24 @@ export interface OverlayOptions {
   outWidthPx?: number;
   /** Line width in output pixels (default 2). */
   lineWidthPx?: number;
+  /** Colour map of the heat (default "jet"; "diverging" = blue-white-red, white at 0.5). */
+  colormap?: "jet" | "diverging";
+  /** Second set of predicted boxes (the `sharp` method), drawn dashed in cyan (best: magenta). */
+  secondPredictions?: ScoredBox[];
+  /** Title drawn in a band above the image ("\n" separates lines). */
+  title?: string;
+  /** Colour bar to the right of the image: the values at heat 0 and 1, and its label. */
+  colourBar?: { min: number; max: number; label: string };
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c);
+}
+
+function tick(v: number): string {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 0.01 && a < 1000 ? v.toPrecision(3) : v.toExponential(2);
 }
 
 /**
@@ -36,6 +54,7 @@ export async function renderOverlay(img: GreyImage, opts: OverlayOptions = {}): 
   if (pixels.length !== W * H) throw new Error(`renderOverlay: ${pixels.length} pixels is not ${W} x ${H}`);
   if (opts.heat && opts.heat.length !== W * H) throw new Error(`renderOverlay: heat map of ${opts.heat.length} values is not ${W} x ${H}`);
   const alpha = opts.opacity ?? 0.45;
+  const LUT = colourLut(opts.colormap ?? "jet");
   const rgb = new Uint8Array(W * H * 3);
   for (let i = 0; i < W * H; i++) {
     const g = 255 * Math.min(1, Math.max(0, pixels[i]));
@@ -46,9 +65,9 @@ export async function renderOverlay(img: GreyImage, opts: OverlayOptions = {}): 
     const drawn = opts.heatMask ? opts.heatMask[i] !== 0 : h > 0;
     if (drawn && Number.isFinite(h)) {
       const k = Math.round(Math.min(1, h) * 255) * 3;
-      r = (1 - alpha) * g + alpha * JET_LUT[k];
-      gg = (1 - alpha) * g + alpha * JET_LUT[k + 1];
-      b = (1 - alpha) * g + alpha * JET_LUT[k + 2];
+      r = (1 - alpha) * g + alpha * LUT[k];
+      gg = (1 - alpha) * g + alpha * LUT[k + 1];
+      b = (1 - alpha) * g + alpha * LUT[k + 2];
     }
     rgb[i * 3] = Math.round(r);
     rgb[i * 3 + 1] = Math.round(gg);
@@ -61,14 +80,56 @@ export async function renderOverlay(img: GreyImage, opts: OverlayOptions = {}): 
   const rect = (b: BoxPx, colour: string): string =>
     `<rect x="${(b.x0 * k).toFixed(1)}" y="${(b.y0 * k).toFixed(1)}" width="${((b.x1 - b.x0) * k).toFixed(1)}" height="${((b.y1 - b.y0) * k).toFixed(1)}" fill="none" stroke="${colour}" stroke-width="${lw}"/>`;
   const preds = [...(opts.predictions ?? [])].sort((a, b) => b.score - a.score);
+  const second = [...(opts.secondPredictions ?? [])].sort((a, b) => b.score - a.score);
+  const dashed = (b: BoxPx, colour: string): string => rect(b, colour).replace("/>", ` stroke-dasharray="${3 * lw},${2 * lw}"/>`);
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${outW}" height="${outH}">` +
     preds.map((b, i) => rect(b, i === 0 ? "#ff2020" : "#ffd800")).join("") +
+    second.map((b, i) => dashed(b, i === 0 ? "#ff40ff" : "#20e0ff")).join("") +
     (opts.groundTruth ?? []).map((b) => rect(b, "#20ff40")).join("") +
     `</svg>`;
-  return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width: W, height: H, channels: 3 } })
+  const image = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width: W, height: H, channels: 3 } })
     .resize(outW, outH, { kernel: "lanczos3" })
     .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .png()
+    .toBuffer();
+  if (!opts.title && !opts.colourBar) return image;
+  // Frame: title band on top, colour bar on the right (vertical gradient of the LUT, 3 ticks).
+  const titleLines = opts.title ? opts.title.split("\n") : [];
+  const titleH = titleLines.length ? 8 + 16 * titleLines.length : 0;
+  const barW = opts.colourBar ? 96 : 0;
+  const totalW = outW + barW;
+  const totalH = outH + titleH;
+  let frame = `<svg xmlns="http://www.w3.org/2000/svg" width="${totalW}" height="${totalH}">`;
+  titleLines.forEach((line, i) => {
+    frame += `<text x="6" y="${17 + 16 * i}" font-family="sans-serif" font-size="13" fill="black">${escapeXml(line)}</text>`;
+  });
+  if (opts.colourBar) {
+    const cb = opts.colourBar;
+    const x = outW + 10;
+    const y0 = titleH + 10;
+    const h = Math.max(20, outH - 20);
+    const stops = Array.from({ length: 17 }, (_, i) => {
+      const k = Math.round((i / 16) * 255) * 3;
+      return `<stop offset="${(i / 16).toFixed(4)}" stop-color="rgb(${LUT[k]},${LUT[k + 1]},${LUT[k + 2]})"/>`;
+    }).join("");
+    frame +=
+      `<defs><linearGradient id="cb" x1="0" y1="1" x2="0" y2="0">${stops}</linearGradient></defs>` +
+      `<rect x="${x}" y="${y0}" width="16" height="${h}" fill="url(#cb)" stroke="black" stroke-width="0.5"/>` +
+      [0, 0.5, 1]
+        .map((t) => {
+          const yy = y0 + h * (1 - t);
+          return `<line x1="${x + 16}" y1="${yy}" x2="${x + 20}" y2="${yy}" stroke="black"/><text x="${x + 22}" y="${yy + 4}" font-family="sans-serif" font-size="10" fill="black">${escapeXml(tick(cb.min + t * (cb.max - cb.min)))}</text>`;
+        })
+        .join("") +
+      `<text x="${x + 80}" y="${y0 + h / 2}" font-family="sans-serif" font-size="11" fill="black" transform="rotate(-90 ${x + 80} ${y0 + h / 2})" text-anchor="middle">${escapeXml(cb.label)}</text>`;
+  }
+  frame += `</svg>`;
+  return sharp({ create: { width: totalW, height: totalH, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite([
+      { input: image, top: titleH, left: 0 },
+      { input: Buffer.from(frame), top: 0, left: 0 },
+    ])
     .png()
     .toBuffer();
 }

@@ -11,11 +11,15 @@ import { resolveProjectPath } from "../util/paths";
 import type { ExecutionProviderName } from "../embed/encoder";
 import { loadRunEncoder, loadRunHead } from "./loaders";
 import { detectionTable, type DetectionImage, type DetectionRow } from "./detection";
-import { explainBag, type BagScorer, type ExplainImageInput, type ImageExplanation, type TileEmbedder } from "./explainBag";
-import { heatmapToOriginal } from "./frames";
-import { normaliseMap } from "./heatmap";
+import { explainScoredBag, scoreBagTilesAt, type BagScorer, type ExplainImageInput, type ImageExplanation, type TileEmbedder } from "./explainBag";
+import { iou, type ScoredBox } from "./boxes";
+import { frocRow, type FrocRow } from "./froc";
+import type { TileRect } from "./heatmap";
+import { describeSharp, sharpBoxes, SHARP_DEFAULTS, type SharpParams } from "./sharp";
+import { DEFAULT_SHARP_GRID, selectSharpParams, type SelectionImage, type SharpGrid, type SharpSelection } from "./select";
+import { heatmapToOriginal, workingBoxToOriginal } from "./frames";
 import { renderOverlay, tileGallery } from "./overlay";
-import { detectionTableMarkdown, detectionTableCsv } from "./report";
+import { detectionTableMarkdown, detectionTableCsv, frocTableRows, markdownTable, selectionTableRows } from "./report";
 
 /**
  * `milpf explain` as a library call: pick cases from the tile manifest, explain each bag with
@@ -24,7 +28,9 @@ import { detectionTableMarkdown, detectionTableCsv } from "./report";
  *
  * out/
  *   explain.json                 ExplainSummary (below)
- *   detection.csv, detection.md  the detection table (AP at IoU 0.25, by size bucket and type)
+ *   detection.csv, detection.md  the detection table, `protocol` and `sharp` rows (AP at IoU 0.25, by size bucket and type)
+ *   froc.md                      sensitivity at 0.5 / 1 / 2 FP per image, both methods, both hit criteria
+ *   sharp_selection.json, .md    the sharp parameters chosen on the validation split and the measured grid
  *   cases/<breastId>/<imageId>_attention.png     working image + attention map + boxes
  *   cases/<breastId>/<imageId>_contribution.png  the same with the contribution map
  *   cases/<breastId>/<imageId>_heat_original.png attention map in the original DICOM frame (8-bit)
@@ -43,8 +49,21 @@ export interface RunExplainOptions {
   run?: string;
   /** A trained head object (lib/head TrainedHead); overrides `run`. */
   head?: BagScorer;
-  /** Number of bags to explain (default 8): half positive (those with lesion boxes first), half negative. */
+  /**
+   * Number of bags to explain, a quick look: half positive (those with lesion boxes first), half
+   * negative. Default (undefined or 0): every labelled bag of the split.
+   */
   cases?: number;
+  /**
+   * The `sharp` method's parameters; "select" (default) chooses them on `selectionSplit` with
+   * `selectSharpParams` over `sharpGrid` before explaining.
+   */
+  sharp?: SharpParams | "select";
+  sharpGrid?: SharpGrid;
+  /** Split the sharp parameters are chosen on (default "val"). */
+  selectionSplit?: Split;
+  /** At most this many bags of the selection split (default all; a quick look). */
+  selectionCases?: number;
   /** Split the cases come from (default "test"; "all" = any). */
   split?: Split | "all";
   overlap?: number;
@@ -66,8 +85,12 @@ export interface ExplainedImage {
   imageId: string;
   view: string;
   tileCount: number;
+  /** Protocol boxes (working frame), best first. */
   boxes: ImageExplanation["boxes"];
   boxesOriginal: ImageExplanation["boxesOriginal"];
+  /** Sharp boxes (working frame), best first. */
+  sharpBoxes: ScoredBox[];
+  sharpBoxesOriginal: ScoredBox[];
   lesionsWorking: ManifestImage["lesionsWorking"];
   attentionOverlay: string;
   contributionOverlay: string;
@@ -90,10 +113,15 @@ export interface ExplainedCase {
 export interface ExplainSummary {
   createdAt: string;
   manifest: string;
-  params: { overlap: number; cases: number; split: string; seed: number; nmsIou: number; smoothSigmaPx: number; quantile: number; minAreaProtocolPx: number; workingSizePx: number; tileSizePx: number };
+  params: { overlap: number; cases: number | "all"; split: string; seed: number; nmsIou: number; smoothSigmaPx: number; quantile: number; minAreaProtocolPx: number; workingSizePx: number; tileSizePx: number };
   provenance: Record<string, unknown>;
   cases: ExplainedCase[];
+  /** Detection rows of both methods (`method` = "protocol" | "sharp"). */
   detection: DetectionRow[];
+  /** FROC rows: both methods x both hit criteria. */
+  froc: FrocRow[];
+  /** The sharp parameters used and where they come from (the selection summary when chosen here). */
+  sharp: { params: SharpParams; description: string; source: string; selection?: Omit<SharpSelection, "rows"> };
   skipped: { breastId: string; error: string }[];
   seconds: number;
 }
@@ -102,6 +130,17 @@ interface Bag {
   breastId: string;
   label: BinaryLabel;
   images: ManifestImage[];
+}
+
+/** Every labelled bag of a split ("all" = any), positives (with lesion boxes first) then negatives, sorted by id. */
+export function allCases(manifest: TileManifest, split: Split | "all"): Bag[] {
+  return chooseCases(manifest, Number.MAX_SAFE_INTEGER, split, 0).sort(
+    (a, b) => b.label - a.label || Number(hasLesions(b)) - Number(hasLesions(a)) || (a.breastId < b.breastId ? -1 : 1),
+  );
+}
+
+function hasLesions(b: Bag): boolean {
+  return b.images.some((i) => i.lesionsWorking.length > 0);
 }
 
 /** Choose bags: ceil(n/2) positives (with lesion boxes first) and the rest negatives, seeded. */
@@ -170,29 +209,77 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
   const manifestDir = path.dirname(manifestFile);
   const manifest = readManifest(manifestFile);
   const out = resolveProjectPath(opts.out);
-  const nCases = opts.cases ?? 8;
+  const nCases = opts.cases && opts.cases > 0 ? opts.cases : null;
   const split = opts.split ?? "test";
   const seed = opts.seed ?? 0;
   const overlap = opts.overlap ?? 0.75;
   const nmsIou = opts.nmsIou ?? 0.5;
-  let bags = chooseCases(manifest, nCases, split, seed);
-  if (bags.length === 0 && split !== "all") bags = chooseCases(manifest, nCases, "all", seed);
+  const pick = (sp: Split | "all"): Bag[] => (nCases === null ? allCases(manifest, sp) : chooseCases(manifest, nCases, sp, seed));
+  let bags = pick(split);
+  if (bags.length === 0 && split !== "all") bags = pick("all");
   if (bags.length === 0) throw new Error(`${manifestFile}: no labelled bags to explain`);
+  const tiling = manifest.params;
+  const skipped: ExplainSummary["skipped"] = [];
+
+  // 1. The sharp parameters: given, or chosen on the validation split.
+  let sharpInfo: ExplainSummary["sharp"];
+  if (opts.sharp && opts.sharp !== "select") {
+    sharpInfo = { params: opts.sharp, description: describeSharp(opts.sharp), source: "given" };
+  } else {
+    const selSplit = opts.selectionSplit ?? "val";
+    const grid = opts.sharpGrid ?? DEFAULT_SHARP_GRID;
+    const all = allCases(manifest, selSplit);
+    const selBags = opts.selectionCases ? chooseCases(manifest, opts.selectionCases, selSplit, seed) : all;
+    const byOverlap = new Map<number, SelectionImage[]>(grid.overlap.map((o) => [o, []]));
+    const progress = new Progress({ label: `explain: choosing sharp parameters on ${selSplit}`, total: selBags.length, unit: "bags", enabled: opts.progress !== false });
+    for (const bag of selBags) {
+      try {
+        const inputs: ExplainImageInput[] = [];
+        for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder));
+        const scoredAt = await scoreBagTilesAt(inputs, encoder, head, { overlaps: grid.overlap, tiling, batchSize: opts.batchSize });
+        for (const o of grid.overlap) {
+          const sc = scoredAt.get(o)!;
+          sc.images.forEach((im, i) =>
+            byOverlap.get(o)!.push({ imageId: im.imageId, workingSizePx: im.workingSizePx, tiles: im.tiles, attention: im.attention, contribution: im.contribution, probability: sc.probability, groundTruth: inputs[i].lesionsWorking }),
+          );
+        }
+      } catch (e) {
+        skipped.push({ breastId: `${bag.breastId} (selection)`, error: (e as Error).message });
+      }
+      progress.tick();
+    }
+    try {
+      const sel = selectSharpParams(byOverlap, grid, { split: selSplit });
+      const { rows, ...rest } = sel;
+      sharpInfo = { params: sel.chosen, description: describeSharp(sel.chosen), source: `chosen on the ${selSplit} split (${sel.images} images, ${sel.lesions} lesions)`, selection: rest };
+      writeJsonAtomic(path.join(out, "sharp_selection.json"), sel);
+      writeFileAtomic(
+        path.join(out, "sharp_selection.md"),
+        `Sharp parameters chosen on the ${selSplit} split (${sel.images} images, ${sel.lesions} lesions); objective: ${sel.objective}.\n\n` +
+          `Chosen: ${describeSharp(sel.chosen)}\n\n${markdownTable(selectionTableRows(sel.ablation))}\nAll ${rows.length} grid entries:\n\n${markdownTable(selectionTableRows(rows))}`,
+      );
+    } catch (e) {
+      sharpInfo = { params: SHARP_DEFAULTS, description: describeSharp(SHARP_DEFAULTS), source: `defaults (no selection: ${(e as Error).message})` };
+      process.stderr.write(`explain: ${sharpInfo.source}\n`);
+    }
+  }
+  const sp = sharpInfo.params;
+
+  // 2. Explain the bags of the split: protocol and sharp boxes from the same trained head.
   const progress = new Progress({ label: "explain", total: bags.length, unit: "bags", enabled: opts.progress !== false });
   const cases: ExplainedCase[] = [];
-  const skipped: ExplainSummary["skipped"] = [];
-  const detectionImages: DetectionImage[] = [];
+  const detProtocol: DetectionImage[] = [];
+  const detSharp: DetectionImage[] = [];
   for (const bag of bags) {
     try {
       const inputs: ExplainImageInput[] = [];
       for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder));
-      const r = await explainBag(inputs, encoder, head, {
-        overlap,
-        tiling: manifest.params,
-        nmsIou,
-        smoothSigmaPx: opts.smoothSigmaPx,
-        batchSize: opts.batchSize,
-      });
+      const params = { overlap, tiling, nmsIou, smoothSigmaPx: opts.smoothSigmaPx, batchSize: opts.batchSize };
+      const scoredAt = await scoreBagTilesAt(inputs, encoder, head, { ...params, overlaps: [overlap, sp.overlap] });
+      const scored = scoredAt.get(overlap)!;
+      const r = explainScoredBag(inputs, scored, params);
+      const scoredSharp = scoredAt.get(sp.overlap)!;
+      const sharpPerImage = scoredSharp.images.map((im) => sharpBoxes(im.workingSizePx, im.tiles, im.attention, sp, scoredSharp.probability, im.contribution).boxes);
       const dir = path.join(out, "cases", safeName(bag.breastId));
       const rel = (f: string): string => path.relative(out, path.join(dir, f)).split(path.sep).join("/");
       const images: ExplainedImage[] = [];
@@ -200,11 +287,14 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
       // over the covered pixels of all its views, as the reference code normalises its maps.
       let bagMin = Infinity;
       let bagMax = -Infinity;
+      let conMax = 0;
       for (const e of r.images)
         e.attentionMap.forEach((v, j) => {
           if (e.coverage[j] === 0) return;
           if (v < bagMin) bagMin = v;
           if (v > bagMax) bagMax = v;
+          const c = Math.abs(e.contributionMap[j]);
+          if (c > conMax) conMax = c;
         });
       for (let i = 0; i < r.images.length; i++) {
         const e = r.images[i];
@@ -213,17 +303,39 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
         const grey = { widthPx: n, heightPx: n, pixels: Float32Array.from(input.working, (v) => v / 65535) };
         const scaled = scaleMap(e.attentionMap, e.coverage, bagMin, bagMax);
         const heat = upsampleIfNeeded(scaled, e.mapSizePx, n);
-        const contrib = upsampleIfNeeded(normaliseMap(e.contributionMap, e.coverage), e.mapSizePx, n);
+        // contribution: signed, white at 0, one symmetric scale per breast
+        const signed = Float32Array.from(e.contributionMap, (v, j) => (e.coverage[j] && conMax > 0 ? 0.5 + (0.5 * v) / conMax : 0.5));
+        const contrib = upsampleIfNeeded(signed, e.mapSizePx, n);
         const covered = upsampleIfNeeded(Float32Array.from(e.coverage), e.mapSizePx, n);
         const w = opts.overlayWidthPx ?? 512;
         const stem = safeName(e.imageId);
+        const who = `${bag.breastId} ${bag.images[i].view}\nlabel ${bag.label}, p = ${r.probability.toFixed(3)}`;
         writeFileAtomic(
           path.join(dir, `${stem}_attention.png`),
-          await renderOverlay(grey, { heat, heatMask: covered, opacity: opts.opacity, groundTruth: e.lesionsWorking, predictions: e.boxes.slice(0, 5), outWidthPx: w }),
+          await renderOverlay(grey, {
+            heat,
+            heatMask: covered,
+            opacity: opts.opacity,
+            groundTruth: e.lesionsWorking,
+            predictions: e.boxes.slice(0, 5),
+            secondPredictions: sharpPerImage[i].slice(0, 5),
+            outWidthPx: w,
+            title: `${who}, attention (mean over ${Math.round(overlap * 100)} % overlap tiles)`,
+            colourBar: { min: bagMin, max: bagMax, label: "attention per pixel" },
+          }),
         );
         writeFileAtomic(
           path.join(dir, `${stem}_contribution.png`),
-          await renderOverlay(grey, { heat: contrib, heatMask: covered, opacity: opts.opacity, groundTruth: e.lesionsWorking, outWidthPx: w }),
+          await renderOverlay(grey, {
+            heat: contrib,
+            heatMask: covered,
+            opacity: opts.opacity,
+            groundTruth: e.lesionsWorking,
+            outWidthPx: w,
+            colormap: "diverging",
+            title: `${who}, contribution to the logit`,
+            colourBar: { min: -conMax, max: conMax, label: "contribution per pixel" },
+          }),
         );
         const orig = heatmapToOriginal(scaled, e.transform, { mapSizePx: e.mapSizePx });
         const bytes = Uint8Array.from(orig.values, (v) => Math.round(255 * Math.min(1, Math.max(0, v))));
@@ -237,13 +349,16 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
           tileCount: e.tiles.length,
           boxes: e.boxes,
           boxesOriginal: e.boxesOriginal,
+          sharpBoxes: sharpPerImage[i],
+          sharpBoxesOriginal: sharpPerImage[i].map((b) => workingBoxToOriginal(b, e.transform)),
           lesionsWorking: e.lesionsWorking,
           attentionOverlay: rel(`${stem}_attention.png`),
           contributionOverlay: rel(`${stem}_contribution.png`),
           heatOriginal: rel(`${stem}_heat_original.png`),
           maxAttention: Math.max(0, ...e.attention),
         });
-        detectionImages.push({ imageId: e.imageId, predictions: e.boxes, groundTruth: e.lesionsWorking });
+        detProtocol.push({ imageId: e.imageId, predictions: e.boxes, groundTruth: e.lesionsWorking });
+        detSharp.push({ imageId: e.imageId, predictions: sharpPerImage[i], groundTruth: e.lesionsWorking });
       }
       const gal = await galleryOfBag(inputs, r.images, opts.topK ?? 8);
       writeFileAtomic(path.join(dir, "gallery.png"), gal.png);
@@ -262,30 +377,38 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
     }
     progress.tick();
   }
-  const detection = detectionTable(detectionImages, { resolutionPx: manifest.params.workingSizePx });
+  const res = manifest.params.workingSizePx;
+  const detection = [
+    ...detectionTable(detProtocol, { resolutionPx: res, method: "protocol" }),
+    ...detectionTable(detSharp, { resolutionPx: res, method: "sharp" }),
+  ];
+  const froc = [frocRow("protocol", detProtocol, "iou"), frocRow("sharp", detSharp, "iou"), frocRow("protocol", detProtocol, "centre"), frocRow("sharp", detSharp, "centre")];
   const summary: ExplainSummary = {
     createdAt: new Date().toISOString(),
     manifest: manifestFile,
     params: {
       overlap,
-      cases: nCases,
+      cases: nCases ?? "all",
       split,
       seed,
       nmsIou,
       smoothSigmaPx: opts.smoothSigmaPx ?? 0,
       quantile: 0.95,
       minAreaProtocolPx: 1024,
-      workingSizePx: manifest.params.workingSizePx,
+      workingSizePx: res,
       tileSizePx: manifest.params.tileSizePx,
     },
     provenance: { ...(opts.run ? { run: resolveProjectPath(opts.run) } : {}), ...facts, ...(opts.provenance ?? {}) },
     cases,
     detection,
+    froc,
+    sharp: sharpInfo,
     skipped,
     seconds: (Date.now() - t0) / 1000,
   };
   writeFileAtomic(path.join(out, "detection.csv"), detectionTableCsv(detection));
-  writeFileAtomic(path.join(out, "detection.md"), detectionTableMarkdown(detection));
+  writeFileAtomic(path.join(out, "detection.md"), detectionTableMarkdown(detection) + `\nsharp: ${sharpInfo.description} (${sharpInfo.source})\n`);
+  writeFileAtomic(path.join(out, "froc.md"), markdownTable(frocTableRows(froc)));
   writeJsonAtomic(path.join(out, "explain.json"), summary);
   if (skipped.length) process.stderr.write(`explain: skipped ${skipped.length} bag(s): ${skipped.map((s) => `${s.breastId} (${s.error})`).join("; ")}\n`);
   return summary;
@@ -320,7 +443,7 @@ async function galleryOfBag(
   // (k tiles side by side) so that one tileGallery call can crop from it; memory stays k x tile^2.
   const all = explained.flatMap((e, view) => e.tiles.map((t, i) => ({ view, t, v: e.attention[i] })));
   all.sort((a, b) => b.v - a.v);
-  const top = all.slice(0, topK);
+  const top = distinctTopTiles(all, topK);
   const size = Math.max(1, ...top.map((x) => x.t.sizePx));
   const W = size * Math.max(1, top.length);
   const strip = new Float32Array(W * size);
@@ -342,4 +465,21 @@ async function galleryOfBag(
   const values = top.map((x) => x.v);
   const g = await tileGallery({ widthPx: W, heightPx: size, pixels: strip }, tiles, values, { topK, columns: 4, cellPx: 128, colourRange: [lowest, values[0] ?? 1] });
   return { png: g.png, values: g.shown.map((s) => s.value) };
+}
+
+/**
+ * The `k` best tiles (input sorted best first) that do not overlap a tile already taken in the
+ * same view: at 75 % overlap the best tiles are otherwise shifted copies of one spot.
+ */
+export function distinctTopTiles<T extends { view: number; t: TileRect }>(sorted: readonly T[], k: number): T[] {
+  const out: T[] = [];
+  for (const x of sorted) {
+    if (out.length >= k) break;
+    const clash = out.some((o) => o.view === x.view && iou(
+      { x0: o.t.xPx, y0: o.t.yPx, x1: o.t.xPx + o.t.sizePx, y1: o.t.yPx + o.t.sizePx },
+      { x0: x.t.xPx, y0: x.t.yPx, x1: x.t.xPx + x.t.sizePx, y1: x.t.yPx + x.t.sizePx },
+    ) > 0);
+    if (!clash) out.push(x);
+  }
+  return out;
 }

@@ -1,5 +1,8 @@
 import { numberOption } from "./options";
+import * as fs from "node:fs";
 import type { Command } from "commander";
+import { SHARP_DEFAULTS, type SharpParams } from "../../lib/explain/sharp";
+import { frocTableRows, markdownTable } from "../../lib/explain/report";
 import { detectionTableMarkdown } from "../../lib/explain/report";
 import { runExplain, type ExplainSummary } from "../../lib/explain/runExplain";
 import type { ExecutionProviderName } from "../../lib/embed/encoder";
@@ -20,7 +23,27 @@ export interface ExplainCommandOptions {
   smoothSigma: string;
   topK: string;
   provider: string;
+  sharpParams?: string;
+  selectionSplit: string;
+  selectionCases?: string;
   progress?: boolean;
+}
+
+/** The sharp parameters from a file: a sharp_selection.json (its `chosen`) or a SharpParams object. */
+export function readSharpParams(file: string): SharpParams {
+  const f = resolveProjectPath(file);
+  if (!fs.existsSync(f)) throw new Error(`explain: --sharp-params ${f}: file not found`);
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(fs.readFileSync(f, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`explain: --sharp-params ${f}: not JSON (${(e as Error).message})`);
+  }
+  const p = { ...SHARP_DEFAULTS, ...((j.chosen ?? j) as Partial<SharpParams>) };
+  for (const k of ["overlap", "mapScale", "iterations"] as const) {
+    if (typeof p[k] !== "number" || !Number.isFinite(p[k])) throw new Error(`explain: --sharp-params ${f}: '${k}' must be a number`);
+  }
+  return p;
 }
 
 /** The action of `milpf explain`: load the run's encoder and head, explain cases, print the table. */
@@ -30,7 +53,11 @@ export async function runExplainCommand(
 ): Promise<ExplainSummary> {
   const split = o.split as Split | "all";
   if (!["train", "val", "test", "all"].includes(split)) throw new Error(`explain: --split must be train, val, test or all, got '${o.split}'`);
-  const cases = numberOption(o.cases, "cases", { int: true, min: 1, max: 100000, command: "explain" });
+  const cases = o.cases === "all" || o.cases === "" ? undefined : numberOption(o.cases, "cases", { int: true, min: 1, max: 100000, command: "explain" });
+  const selectionSplit = o.selectionSplit as Split;
+  if (!["train", "val", "test"].includes(selectionSplit)) throw new Error(`explain: --selection-split must be train, val or test, got '${o.selectionSplit}'`);
+  const selectionCases = o.selectionCases ? numberOption(o.selectionCases, "selection-cases", { int: true, min: 1, max: 100000, command: "explain" }) : undefined;
+  const sharp = o.sharpParams ? readSharpParams(o.sharpParams) : "select";
   const overlap = numberOption(o.overlap, "overlap", { int: false, min: 0, max: 0.99, command: "explain" });
   const seed = numberOption(o.seed, "seed", { int: true, min: 0, max: 2 ** 31, command: "explain" });
   const nmsIou = numberOption(o.nmsIou, "nms-iou", { int: false, min: 0, max: 1, command: "explain" });
@@ -50,13 +77,19 @@ export async function runExplainCommand(
     nmsIou,
     smoothSigmaPx,
     topK,
+    sharp,
+    selectionSplit,
+    selectionCases,
     progress: o.progress !== false,
   });
   write(
     `explain: ${s.cases.length} case(s), ${s.skipped.length} skipped, ${s.seconds.toFixed(1)} s ` +
       `(encoder ${String(s.provenance.encoder)} on ${String(s.provenance.provider)})\n` +
+      `sharp: ${s.sharp.description} (${s.sharp.source})\n` +
       detectionTableMarkdown(s.detection) +
-      `explain: outputs in ${out} (explain.json, detection.csv, detection.md, cases/)\n`,
+      "\n" +
+      markdownTable(frocTableRows(s.froc)) +
+      `explain: outputs in ${out} (explain.json, detection.csv, detection.md, froc.md, sharp_selection.*, cases/)\n`,
   );
   return s;
 }
@@ -65,18 +98,21 @@ export async function runExplainCommand(
 export function register(program: Command): void {
   program
     .command("explain")
-    .description("stage 4: attention heat maps over 75%-overlap tiles, lesion boxes, detection AP (Table 3 style), overlays")
+    .description("stage 4: attention heat maps over 75%-overlap tiles, lesion boxes by the paper's protocol and the sharp method, detection AP (Table 3 style) and FROC, overlays")
     .option("--run <dir>", "training run folder (the trained head)", DEFAULT_PATHS.train)
     .option("--manifest <file>", "tile manifest", `${DEFAULT_PATHS.tiles}/manifest.json`)
     .option("--encoder <spec>", '"builtin" or an ONNX encoder folder (the one the run was trained on)', "builtin")
     .option("--out <dir>", "output folder", DEFAULT_PATHS.explain)
-    .option("--cases <n>", "number of bags: half positive, half negative", "8")
+    .option("--cases <n>", "quick look: this many bags, half positive, half negative (default: every bag of the split)", "all")
     .option("--overlap <f>", "tile overlap for the maps", "0.75")
     .option("--split <name>", "split the cases come from (train, val, test, all)", "test")
     .option("--seed <n>", "seed of the case choice", "0")
     .option("--nms-iou <f>", "NMS IoU threshold of the box extraction", "0.5")
     .option("--smooth-sigma <px>", "Gaussian sigma (working px) on the map before box extraction (0 = none)", "0")
     .option("--top-k <n>", "tiles in each bag's gallery", "8")
+    .option("--sharp-params <file>", "sharp parameters (a sharp_selection.json or a SharpParams JSON); default: chosen on --selection-split")
+    .option("--selection-split <name>", "split the sharp parameters are chosen on", "val")
+    .option("--selection-cases <n>", "quick look: at most this many bags of the selection split")
     .option("--provider <name>", "onnxruntime execution provider (cpu, cuda, webgpu)", "cpu")
     .option("--no-progress", "no progress lines")
     .action(async (o: ExplainCommandOptions) => {

@@ -15,6 +15,7 @@ const base: ExplainCommandOptions = {
   smoothSigma: "0",
   topK: "8",
   provider: "cpu",
+  selectionSplit: "val",
 };
 
 describe("milpf explain command", () => {
@@ -28,12 +29,16 @@ describe("milpf explain command", () => {
     expect(opts["--out"]).toBe("data/work/explain");
     expect(opts["--overlap"]).toBe("0.75");
     expect(opts["--encoder"]).toBe("builtin");
+    expect(opts["--cases"]).toBe("all"); // the whole split by default
+    expect(opts["--selection-split"]).toBe("val");
   });
 
   it("rejects bad options with one clear message before any work", async () => {
     await expect(runExplainCommand({ ...base, cases: "zero" })).rejects.toThrow("explain: --cases must be an integer in [1, 100000], got 'zero'");
     await expect(runExplainCommand({ ...base, overlap: "1" })).rejects.toThrow(/--overlap must be a number in \[0, 0.99\]/);
     await expect(runExplainCommand({ ...base, split: "dev" })).rejects.toThrow(/--split must be train, val, test or all/);
+    await expect(runExplainCommand({ ...base, selectionSplit: "all" })).rejects.toThrow(/--selection-split must be train, val or test/);
+    await expect(runExplainCommand({ ...base, sharpParams: "/nonexistent/sel.json" })).rejects.toThrow("explain: --sharp-params /nonexistent/sel.json: file not found");
     await expect(runExplainCommand(base)).rejects.toThrow(/\/nonexistent\/run: training run folder not found/);
   });
 });

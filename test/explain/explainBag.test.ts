@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { explainBag, explainImage, type BagScorer, type ExplainImageInput, type TileEmbedder } from "../../lib/explain/explainBag";
+import { explainBag, explainImage, scoreBagTiles, scoreBagTilesAt, type BagScorer, type ExplainImageInput, type TileEmbedder } from "../../lib/explain/explainBag";
 import { softmax } from "../../lib/explain/heatmap";
 import { makeTransform } from "../../lib/preprocess/transform";
 import { Rng } from "../../lib/util/rng";
@@ -122,5 +122,29 @@ describe("explainBag with a stand-in encoder and head", () => {
     expect(one.attentionMap.length).toBe(128 * 128);
     expect(one.boxes[0].x0 <= 60 && one.boxes[0].x1 > 60).toBe(true); // boxes back in working pixels
     await expect(explainImage("zz", bag, encoder, head, params)).rejects.toThrow(/zz/);
+  });
+});
+
+describe("scoring a bag at several overlaps with one encoder pass", () => {
+  it("gives each overlap the same tiles, attention and contribution as scoring it alone, embedding only the union", async () => {
+    const bag = [view("a", { cx: 100, cy: 120, r: 12 }, 3), view("b", null, 4)];
+    const tiling = { tileSizePx: S, tissueRule: "maskFraction" as const, minTissueFraction: 0, meanIntensityFactor: 0.05 };
+    let tilesEmbedded = 0;
+    const counting: TileEmbedder = { inputSizePx: S, embed: (b, c) => ((tilesEmbedded += c), meanEncoder(S, b, c)) };
+    const both = await scoreBagTilesAt(bag, counting, head, { overlaps: [0.75, 0.875], tiling });
+    const unionCount = tilesEmbedded - bag.length; // minus the global views
+    for (const o of [0.75, 0.875]) {
+      const alone = await scoreBagTiles(bag, counting, head, { overlap: o, tiling });
+      const got = both.get(o)!;
+      expect(got.tileCount).toBe(alone.tileCount);
+      expect(got.probability).toBe(alone.probability);
+      got.images.forEach((im, i) => {
+        expect(im.tiles).toEqual(alone.images[i].tiles);
+        expect(Array.from(im.attention)).toEqual(Array.from(alone.images[i].attention));
+        expect(Array.from(im.contribution)).toEqual(Array.from(alone.images[i].contribution));
+      });
+    }
+    // stride 4 divides stride 8: the union is the finer grid
+    expect(unionCount).toBe(both.get(0.875)!.tileCount);
   });
 });

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { JET_LUT, jet } from "../../lib/explain/colormap";
+import { DIVERGING_LUT, JET_LUT, jet } from "../../lib/explain/colormap";
 import { renderOverlay, tileGallery } from "../../lib/explain/overlay";
 
 describe("jet colour map", () => {
@@ -11,6 +11,16 @@ describe("jet colour map", () => {
     expect(jet(0.5)).toEqual([130, 255, 126]);
     expect(jet(1)).toEqual([128, 0, 0]);
     expect(JET_LUT.length).toBe(768);
+  });
+});
+
+describe("diverging colour map", () => {
+  it("is blue at 0, near-white in the middle, red at 1", () => {
+    const at = (i: number): number[] => Array.from(DIVERGING_LUT.subarray(i * 3, i * 3 + 3));
+    expect(at(0)).toEqual([33, 102, 172]);
+    expect(at(255)).toEqual([178, 24, 43]);
+    // index 127/128 straddle 0.5 = (247, 247, 247)
+    for (const c of [...at(127), ...at(128)]) expect(Math.abs(c - 247)).toBeLessThanOrEqual(2);
   });
 });
 
@@ -60,5 +70,28 @@ describe("overlay and gallery PNGs", () => {
     expect(shown.map((s) => s.tile.xPx)).toEqual([10, 20, 30]);
     const meta = await sharp(png).metadata();
     expect([meta.width, meta.height]).toEqual([2 * 18, 2 * 18]); // cells of 10 + 2 x 4 border
+  });
+
+  it("adds a title band and a colour bar whose ends are the colour map's ends", async () => {
+    const heat = new Float32Array(W * H).fill(0.5);
+    const plain = await renderOverlay({ widthPx: W, heightPx: H, pixels }, { heat, outWidthPx: 200 });
+    const framed = await renderOverlay(
+      { widthPx: W, heightPx: H, pixels },
+      { heat, outWidthPx: 200, colormap: "diverging", title: "case X\nlabel 1", colourBar: { min: -2, max: 2, label: "contribution" } },
+    );
+    const a = await sharp(plain).metadata();
+    const b = await sharp(framed).metadata();
+    expect(b.width).toBe((a.width ?? 0) + 96);
+    expect(b.height).toBe((a.height ?? 0) + 8 + 2 * 16);
+    const { data, info } = await sharp(framed).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const px = (x: number, y: number): number[] => Array.from(new Uint8Array(data).subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3));
+    // colour bar: x = 200 + 10 .. +16, from y = 40 + 10 (top = 1 = red) to the bottom (0 = blue)
+    const top = px(218, 40 + 12);
+    const bottom = px(218, 40 + 150 - 12);
+    expect(top[0]).toBeGreaterThan(top[2] + 60); // red end
+    expect(bottom[2]).toBeGreaterThan(bottom[0] + 60); // blue end
+    // the diverging map's middle (heat 0.5) is near-white, blended at 0.45 over grey 127.5
+    const mid = px(100, 40 + 70);
+    expect(Math.abs(mid[0] - mid[2])).toBeLessThanOrEqual(3);
   });
 });

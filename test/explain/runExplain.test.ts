@@ -5,7 +5,8 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { softmax } from "../../lib/explain/heatmap";
 import { chooseCases, runExplain } from "../../lib/explain/runExplain";
-import { caseMontage, caseRows, describeExplain, detectionCaption, precisionRecallFigure, readExplainSummary } from "../../lib/explain/figures";
+import { caseMontage, caseRows, describeExplain, detectionCaption, frocFigure, precisionRecallFigure, readExplainSummary } from "../../lib/explain/figures";
+import { DEFAULT_SHARP_GRID } from "../../lib/explain/select";
 import type { BagScorer, TileEmbedder } from "../../lib/explain/explainBag";
 import { encodeGrey16Png, encodeMaskPng } from "../../lib/preprocess/grey16";
 import { makeTransform } from "../../lib/preprocess/transform";
@@ -122,7 +123,8 @@ describe("runExplain on a hand-made manifest", () => {
     const m = await caseMontage(out, saved2, { label: 1, cellWidthPx: 40 });
     expect(m.cases.map((c) => c.breastId)).toEqual(["s1_L"]);
     const mm = await sharp(m.png).metadata();
-    expect([mm.width, mm.height]).toEqual([2 * 40 + 4, 40]); // two views side by side, square overlays
+    // two views side by side; each overlay = 64 px square + 40 px title band, + 96 px colour bar
+    expect([mm.width, mm.height]).toEqual([2 * 40 + 4, Math.round((40 * (64 + 40)) / (64 + 96))]);
     expect(caseRows(saved2).map((r) => [r.breast, r.label, r.views, r.lesions])).toEqual([
       ["s1_L", 1, 2, 1],
       ["s2_R", 0, 1, 0],
@@ -131,7 +133,17 @@ describe("runExplain on a hand-made manifest", () => {
     expect(detectionCaption(saved2)).toContain("128 px working frame, size buckets small < 4^2, medium < 8^2");
     expect(describeExplain(saved2)).toMatch(/^2 cases explained \(0 skipped\)/);
     const pr = precisionRecallFigure(saved2);
-    expect(pr.data).toHaveLength(2); // all + mass
+    expect(pr.data).toHaveLength(4); // (all + mass) x (protocol, sharp)
+    // both methods side by side in the table, FROC rows for both methods and both hit criteria
+    expect(s.detection.map((r) => `${r.method}/${r.lesionType}`)).toEqual(["protocol/all", "protocol/mass", "sharp/all", "sharp/mass"]);
+    expect(s.detection.every((r) => r.imageCount === 3)).toBe(true);
+    expect(s.froc.map((r) => `${r.method}/${r.criterion}`)).toEqual(["protocol/iou", "sharp/iou", "protocol/centre", "sharp/centre"]);
+    expect(s.froc.every((r) => r.images === 3 && r.lesions === 1)).toBe(true);
+    // no validation split in the fixture: the sharp defaults are used, and the reason recorded
+    expect(s.sharp.source).toMatch(/^defaults \(no selection: selectSharpParams: no validation images/);
+    const sharpTop = mlo.sharpBoxes[0];
+    expect(sharpTop.x0 <= 80 && sharpTop.x1 > 80 && sharpTop.y0 <= 40 && sharpTop.y1 > 40).toBe(true);
+    expect(frocFigure(saved2).data).toHaveLength(4);
     await expect(caseMontage(out, saved2, { label: 0, map: "contribution" })).resolves.toBeTruthy();
     // a broken image is skipped with its reason, the batch goes on
     fs.writeFileSync(path.join(dir, "n_cc.png"), "not a png");
@@ -139,6 +151,11 @@ describe("runExplain on a hand-made manifest", () => {
     expect(s2.cases).toHaveLength(1);
     expect(s2.skipped[0].breastId).toBe("s2_R");
     expect(s2.skipped[0].error).toContain("n_cc.png");
+    // default: every bag of the split; sharp parameters chosen on the split given (here test)
+    const s3 = await runExplain({ manifest: manifestFile.replace("manifest.json", "manifest.json"), out: path.join(dir, "out3"), encoder, head, progress: false, overlayWidthPx: 64, selectionSplit: "test", sharpGrid: { ...DEFAULT_SHARP_GRID, overlap: [0.75], iterations: [1, 10] } });
+    expect(s3.params.cases).toBe("all");
+    expect(s3.sharp.source).toBe("chosen on the test split (2 images, 1 lesions)");
+    expect(fs.existsSync(path.join(dir, "out3", "sharp_selection.md"))).toBe(true);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { boxesFromHeatmap, iou } from "../../lib/explain/boxes";
+import { attentionHeatmap, attentionHeatmapWithCoverage, type TileRect } from "../../lib/explain/heatmap";
+import { momentBox, peakRegions, PROTOCOL_LIKE, redistributedMap, SHARP_DEFAULTS, sharpBoxes } from "../../lib/explain/sharp";
+import { distinctTopTiles } from "../../lib/explain/runExplain";
+
+/** Tiles of side t at stride s over an n x n image (the 75 % overlap grid when s = t / 4). */
+function grid(n: number, t: number, s: number): TileRect[] {
+  const out: TileRect[] = [];
+  for (let y = 0; y + t <= n; y += s) for (let x = 0; x + t <= n; x += s) out.push({ xPx: x, yPx: y, sizePx: t });
+  return out;
+}
+
+/** Attention of a tile: a flat baseline plus the fraction of the lesion the tile contains, normalised to sum 1 (a softmax-like bag). */
+function lesionAttention(tiles: TileRect[], les: { x0: number; y0: number; x1: number; y1: number }, baseline: number): Float32Array {
+  const area = (les.x1 - les.x0) * (les.y1 - les.y0);
+  const a = tiles.map((t) => {
+    const w = Math.max(0, Math.min(t.xPx + t.sizePx, les.x1) - Math.max(t.xPx, les.x0));
+    const h = Math.max(0, Math.min(t.yPx + t.sizePx, les.y1) - Math.max(t.yPx, les.y0));
+    return baseline + (w * h) / area;
+  });
+  const s = a.reduce((p, q) => p + q, 0);
+  return Float32Array.from(a, (v) => v / s);
+}
+
+describe("sharp boxes of a single synthetic lesion", () => {
+  // 1024 px working frame, 128 px tiles (the synthetic pipeline's sizes), a 48 x 60 px lesion;
+  // the protocol's tiles at 75 % overlap (stride 32), the sharp default's at 87.5 % (stride 16)
+  const n = 1024;
+  const tiles = grid(n, 128, 32);
+  const lesion = { x0: 420, y0: 500, x1: 468, y1: 560 };
+  const attention = lesionAttention(tiles, lesion, 0.05);
+
+  it("has IoU >= 0.5 with the truth (the protocol's box, the blob of all tiles around it, does not)", () => {
+    expect(SHARP_DEFAULTS.overlap).toBe(0.875);
+    const fine = grid(n, 128, 16);
+    const { boxes } = sharpBoxes(n, fine, lesionAttention(fine, lesion, 0.05), SHARP_DEFAULTS, 0.9);
+    expect(boxes.length).toBeGreaterThan(0);
+    expect(iou(boxes[0], lesion)).toBeGreaterThanOrEqual(0.5);
+    // the protocol on the same attention
+    const m = attentionHeatmapWithCoverage(n, tiles, attention);
+    const prot = boxesFromHeatmap(m.values, n, { quantile: 0.95, minAreaPx: 64, mask: m.coverage });
+    expect(iou(prot[0], lesion)).toBeLessThan(0.5);
+  });
+
+  it("reproduces the protocol's boxes with every option off at full resolution", () => {
+    const m = attentionHeatmapWithCoverage(n, tiles, attention);
+    const prot = boxesFromHeatmap(m.values, n, { quantile: 0.95, minAreaPx: 64, mask: m.coverage });
+    const { boxes } = sharpBoxes(n, tiles, attention, PROTOCOL_LIKE);
+    expect(boxes.map(({ x0, y0, x1, y1 }) => [x0, y0, x1, y1])).toEqual(prot.map(({ x0, y0, x1, y1 }) => [x0, y0, x1, y1]));
+  });
+});
+
+describe("per-tile normalisation (EM / Richardson-Lucy)", () => {
+  const tiles = grid(64, 16, 4);
+  const les = { x0: 30, y0: 20, x1: 36, y1: 26 };
+  const a = lesionAttention(tiles, les, 0.01);
+
+  it("is the plain overlap mean after one step", () => {
+    const r = redistributedMap(64, tiles, a, { outSizePx: 64, iterations: 1 });
+    expect(Array.from(r.values)).toEqual(Array.from(attentionHeatmap(64, tiles, a)));
+  });
+
+  it("moves each tile's attention so that the tiles' means approach their values, and concentrates it on the lesion", () => {
+    const meanErr = (s: Float32Array): number => {
+      let e = 0;
+      tiles.forEach((t, i) => {
+        let m = 0;
+        for (let y = t.yPx; y < t.yPx + t.sizePx; y++) for (let x = t.xPx; x < t.xPx + t.sizePx; x++) m += s[y * 64 + x];
+        e += Math.abs(m / (t.sizePx * t.sizePx) - a[i]);
+      });
+      return e;
+    };
+    const inside = (s: Float32Array): number => {
+      let i = 0;
+      let all = 0;
+      for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) {
+        all += s[y * 64 + x];
+        if (x >= les.x0 && x < les.x1 && y >= les.y0 && y < les.y1) i += s[y * 64 + x];
+      }
+      return i / all;
+    };
+    const one = redistributedMap(64, tiles, a, { outSizePx: 64, iterations: 1 }).values;
+    const many = redistributedMap(64, tiles, a, { outSizePx: 64, iterations: 30 }).values;
+    expect(meanErr(many)).toBeLessThan(meanErr(one) / 2);
+    expect(inside(many)).toBeGreaterThan(2 * inside(one));
+  });
+
+  it("refuses negative values and bad iteration counts", () => {
+    expect(() => redistributedMap(64, tiles.slice(0, 1), [-1], { outSizePx: 64, iterations: 2 })).toThrow(/tile value 0 is -1/);
+    expect(() => redistributedMap(64, tiles, a, { outSizePx: 64, iterations: 0 })).toThrow(/iterations must be an integer >= 1/);
+  });
+});
+
+describe("peak-relative regions and moment boxes", () => {
+  it("grows one region per maximum down to a fraction of its own height; a shoulder plateau is no maximum", () => {
+    // 1-row-thick profile in a 8 x 8 map: peak 10 at x=1, shoulder plateau 6,6 at x=2..3, second peak 4 at x=6
+    const n = 8;
+    const map = new Float32Array(n * n);
+    const row = [2, 10, 6, 6, 1, 1, 4, 1];
+    for (let x = 0; x < n; x++) map[3 * n + x] = row[x];
+    const mask = new Uint8Array(n * n).fill(1);
+    const regions = peakRegions(map, n, mask, 0.5, 0);
+    expect(regions.map((r) => r.peak)).toEqual([10, 4]);
+    // peak 10: level 5 -> x = 1, 2, 3; peak 4: level 2 -> x = 6 (x=5, 7 are 1)
+    expect(regions[0].pixels.map((p) => p % n).sort()).toEqual([1, 2, 3]);
+    expect(regions[1].pixels.map((p) => p % n)).toEqual([6]);
+  });
+
+  it("gives back a uniform rectangle with k = sqrt(3)", () => {
+    const n = 32;
+    const px: number[] = [];
+    for (let y = 5; y < 15; y++) for (let x = 8; x < 28; x++) px.push(y * n + x);
+    const b = momentBox(px, px.map(() => 1), n, Math.sqrt(3));
+    expect(b.x0).toBeCloseTo(8, 9);
+    expect(b.x1).toBeCloseTo(28, 9);
+    expect(b.y0).toBeCloseTo(5, 9);
+    expect(b.y1).toBeCloseTo(15, 9);
+  });
+});
+
+describe("top-tile gallery", () => {
+  it("skips tiles overlapping one already shown in the same view", () => {
+    const t = (x: number, y: number): TileRect => ({ xPx: x, yPx: y, sizePx: 10 });
+    const sorted = [
+      { view: 0, t: t(0, 0) },
+      { view: 0, t: t(5, 0) }, // overlaps the first
+      { view: 1, t: t(5, 0) }, // other view: kept
+      { view: 0, t: t(10, 0) }, // touches, does not overlap: kept
+      { view: 0, t: t(30, 30) },
+    ];
+    expect(distinctTopTiles(sorted, 3)).toEqual([sorted[0], sorted[2], sorted[3]]);
+  });
+});
