@@ -8,3 +8,6 @@ export type { FigureSpec, StaticImages } from "./static-export";
 export { toTableData, toCsv, toMarkdown, toLatex, toHtml, latexEscape } from "./table-format";
 export type { TableInput, TableRows, TableData, DataFrameLike } from "./table-format";
 export { displayInline } from "./inline";
+export * as style from "./style";
+export { PALETTE, CONFIG_COLOURS, configColour, seriesColour, plotlyColourBar, colourBarSvg, withColourBar, withTitle, legendStrip } from "./style";
+export type { ColourMap, ColourBarOptions } from "./style";
