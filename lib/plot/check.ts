@@ -8,7 +8,7 @@ import type { FigureSpec } from "./static-export";
  * - an empty figure (no trace, or no trace with a point);
  * - a title missing (figure) or an axis that shows tick labels without a title;
  * - an unlabelled trace: no name, or hidden from the legend with nothing else naming it (a legend
- *   group with a shown trace, or a panel title annotation on its axes);
+ *   group with a shown trace, a panel title annotation on its axes, or a box at its own category);
  * - one colour used by different series (series = legendgroup, else name), counting the colours
  *   Plotly assigns by default (layout.colorway or Plotly's own, by trace index);
  * - a heat map without a titled colour bar.
@@ -75,12 +75,22 @@ export function checkFigure(spec: FigureSpec, name = "figure"): string[] {
     if (!text(a.title)) problems.push(`${name}: axis ${ax} shows tick labels but has no title`);
   }
 
-  // Panel titles: annotations positioned in an axis pair's domain.
+  // Panel titles: annotations positioned in an axis pair's domain. A title names the traces of
+  // every panel whose x axis is the same (linked through `matches`: a panel stacked under it).
+  const canonicalX = (ref: string): string => {
+    let r = ref || "x";
+    for (let hops = 0; hops < 50; hops++) {
+      const a = layout[axisKey(r, "x")];
+      if (!isObj(a) || typeof a.matches !== "string") break;
+      r = a.matches;
+    }
+    return r;
+  };
   const annotated = new Set<string>();
   for (const an of Array.isArray(layout.annotations) ? layout.annotations.filter(isObj) : []) {
     const xr = String(an.xref ?? "");
     const yr = String(an.yref ?? "");
-    if (xr.endsWith(" domain") && yr.endsWith(" domain") && text(an.text)) annotated.add(`${xr.split(" ")[0]}|${yr.split(" ")[0]}`);
+    if (xr.endsWith(" domain") && yr.endsWith(" domain") && text(an.text)) annotated.add(canonicalX(xr.split(" ")[0]));
   }
   const legendShown = layout.showlegend !== false;
   const shownGroups = new Set(data.filter((t) => legendShown && t.showlegend !== false && typeof t.legendgroup === "string").map((t) => t.legendgroup as string));
@@ -92,8 +102,11 @@ export function checkFigure(spec: FigureSpec, name = "figure"): string[] {
     }
     if (data.length < 2 || (legendShown && tr.showlegend !== false)) return;
     const inGroup = typeof tr.legendgroup === "string" && shownGroups.has(tr.legendgroup);
-    const inPanel = annotated.has(`${String(tr.xaxis ?? "x")}|${String(tr.yaxis ?? "y")}`);
-    if (!inGroup && !inPanel) problems.push(`${name}: trace ${i} "${label}" is not in the legend and no legend entry or panel title names it`);
+    const inPanel = annotated.has(canonicalX(String(tr.xaxis ?? "x")));
+    // A box/violin drawn at its own category (x = its name) is named by the category axis.
+    const xs = tr.x;
+    const inCategory = (tr.type === "box" || tr.type === "violin") && (!Array.isArray(xs) || xs.every((v) => v === label));
+    if (!inGroup && !inPanel && !inCategory) problems.push(`${name}: trace ${i} "${label}" is not in the legend and no legend entry or panel title names it`);
   });
 
   // One colour, one series.
