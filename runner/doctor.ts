@@ -90,7 +90,7 @@ function checkOnnxruntime(): Check[] {
     return [{ name: "onnxruntime cpu", ok: false, required: true, detail: `onnxruntime-node probe failed: ${(probe.stderr || "").split("\n")[0]}`, fix: "npm ci" }];
   }
   const fixes: Record<string, string> = {
-    cuda: "optional, GPU machines: npm_config_onnxruntime_node_install=cuda12 npm rebuild onnxruntime-node --allow-scripts=onnxruntime-node (see README, GPU)",
+    cuda: "optional, GPU machines: npm run onnxruntime:cuda (downloads the CUDA provider; see README, GPU)",
     webgpu: "optional: needs a Vulkan-capable GPU driver (libvulkan1)",
   };
   return ["cpu", "cuda", "webgpu"].map((ep) => {

@@ -1,12 +1,13 @@
 // lib/plot: figures (Plotly specs -> HTML + PNG + SVG + JSON), tables (CSV, Markdown, LaTeX) and
 // images (PNG), exported to the run's figures folder and shown inline in the notebook.
-export { show, table, image, figureHtml } from "./export";
+export { show, table, image, figureHtml, exportFigure, exportTable, figureFiles, tableFiles, plotlyTreeRoot } from "./export";
 export type { FigureFiles, ShowOptions, TableFiles, TableOptions } from "./export";
 export { figuresDir, safeName } from "./output-dir";
 export { renderStatic, closeBrowser, staticExportAvailable, chromiumPath, CHROMIUM_FLAGS } from "./static-export";
 export type { FigureSpec, StaticImages } from "./static-export";
-export { toTableData, toCsv, toMarkdown, toLatex, toHtml, latexEscape } from "./table-format";
-export type { TableInput, TableRows, TableData, DataFrameLike } from "./table-format";
+export { toTableData, toCsv, toMarkdown, toLatex, toHtml, latexEscape, displayCells, formatNumber, DEFAULT_DIGITS } from "./table-format";
+export { checkFigure, checkFigureTree, findFigureSpecs } from "./check";
+export type { TableInput, TableRows, TableData, DataFrameLike, Digits } from "./table-format";
 export { displayInline } from "./inline";
 export * as style from "./style";
 export { PALETTE, CONFIG_COLOURS, configColour, seriesColour, plotlyColourBar, colourBarSvg, withColourBar, withTitle, legendStrip } from "./style";

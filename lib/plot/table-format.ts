@@ -47,13 +47,45 @@ export function cellText(v: unknown): string {
   return String(v);
 }
 
-/** Display text of a cell: non-integer numbers with `digits` decimals (exponent form when tiny or huge). */
-export function displayText(v: unknown, digits = 4): string {
-  if (typeof v === "number" && Number.isFinite(v) && !Number.isInteger(v)) {
-    const a = Math.abs(v);
-    return a !== 0 && (a < 10 ** -digits || a >= 1e9) ? v.toExponential(Math.max(0, digits - 1)) : v.toFixed(digits);
-  }
+/**
+ * The one number-formatting rule of every displayed table (Markdown, LaTeX, HTML; CSV keeps full
+ * precision): a numeric column whose numbers are all integers shows integers (counts); any other
+ * numeric column shows every number with DEFAULT_DIGITS decimals (metrics: 3), so 1 next to
+ * 0.9653 reads "1.000" and "0.965". Tiny non-zero values use exponent form; NaN/infinite "n/a".
+ * Text cells (e.g. "0.912 [0.850, 0.960]" for a CI in brackets) are shown as they are.
+ */
+export const DEFAULT_DIGITS = 3;
+
+/** Decimals: one number for all columns, or per column name (others: DEFAULT_DIGITS). */
+export type Digits = number | Record<string, number>;
+
+function digitsFor(digits: Digits | undefined, column: string): number {
+  if (typeof digits === "number") return digits;
+  return digits?.[column] ?? DEFAULT_DIGITS;
+}
+
+/** Display text of one number with `digits` decimals. */
+export function formatNumber(v: number, digits = DEFAULT_DIGITS): string {
+  if (!Number.isFinite(v)) return "n/a";
+  const a = Math.abs(v);
+  return a !== 0 && (a < 10 ** -digits || a >= 1e9) ? v.toExponential(Math.max(0, digits - 1)) : v.toFixed(digits);
+}
+
+/** Display text of a cell in a column that is integer-only (`integers`) or not. */
+export function displayText(v: unknown, digits = DEFAULT_DIGITS, integers = false): string {
+  if (typeof v === "number") return integers && Number.isInteger(v) ? String(v) : formatNumber(v, digits);
   return cellText(v);
+}
+
+/** Whether a numeric column holds integers only (shown without decimals). */
+function isIntegerColumn(t: TableData, j: number): boolean {
+  return t.rows.every((r) => typeof r[j] !== "number" || Number.isInteger(r[j]));
+}
+
+/** Every cell of a table as display text, by the one rule above. */
+export function displayCells(t: TableData, digits?: Digits): string[][] {
+  const cols = t.columns.map((c, j) => ({ digits: digitsFor(digits, c), integers: isIntegerColumn(t, j) }));
+  return t.rows.map((r) => r.map((v, j) => displayText(v, cols[j].digits, cols[j].integers)));
 }
 
 function isNumericColumn(t: TableData, j: number): boolean {
@@ -74,13 +106,13 @@ export function toCsv(t: TableData): string {
 }
 
 /** GitHub-flavoured Markdown table; numeric columns right-aligned; caption as a pandoc "Table:" line. */
-export function toMarkdown(t: TableData, opts: { caption?: string; digits?: number } = {}): string {
+export function toMarkdown(t: TableData, opts: { caption?: string; digits?: Digits } = {}): string {
   const esc = (s: string): string => s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
   const numeric = t.columns.map((_, j) => isNumericColumn(t, j));
   const lines = [
     `| ${t.columns.map(esc).join(" | ")} |`,
     `|${numeric.map((n) => (n ? " ---: " : " --- ")).join("|")}|`,
-    ...t.rows.map((r) => `| ${r.map((v) => esc(displayText(v, opts.digits))).join(" | ")} |`),
+    ...displayCells(t, opts.digits).map((r) => `| ${r.map(esc).join(" | ")} |`),
   ];
   if (opts.caption) lines.push("", `Table: ${opts.caption.replace(/\r?\n/g, " ")}`);
   return lines.join("\n") + "\n";
@@ -104,7 +136,7 @@ export function latexEscape(s: string): string {
 }
 
 /** A LaTeX table (booktabs rules: \usepackage{booktabs}); numeric columns right-aligned. */
-export function toLatex(t: TableData, opts: { caption?: string; label?: string; digits?: number } = {}): string {
+export function toLatex(t: TableData, opts: { caption?: string; label?: string; digits?: Digits } = {}): string {
   const align = t.columns.map((_, j) => (isNumericColumn(t, j) ? "r" : "l")).join("");
   const row = (cells: string[]): string => `${cells.join(" & ")} \\\\`;
   const lines = ["\\begin{table}[htbp]", "\\centering"];
@@ -115,7 +147,7 @@ export function toLatex(t: TableData, opts: { caption?: string; label?: string; 
     "\\toprule",
     row(t.columns.map(latexEscape)),
     "\\midrule",
-    ...t.rows.map((r) => row(r.map((v) => latexEscape(displayText(v, opts.digits))))),
+    ...displayCells(t, opts.digits).map((r) => row(r.map(latexEscape))),
     "\\bottomrule",
     "\\end{tabular}",
     "\\end{table}",
@@ -128,14 +160,14 @@ export function htmlEscape(s: string): string {
 }
 
 /** An HTML table for inline display. */
-export function toHtml(t: TableData, opts: { caption?: string; digits?: number } = {}): string {
+export function toHtml(t: TableData, opts: { caption?: string; digits?: Digits } = {}): string {
   const numeric = t.columns.map((_, j) => isNumericColumn(t, j));
-  const td = (v: unknown, j: number): string => `<td${numeric[j] ? ' style="text-align:right"' : ""}>${htmlEscape(displayText(v, opts.digits))}</td>`;
+  const td = (v: string, j: number): string => `<td${numeric[j] ? ' style="text-align:right"' : ""}>${htmlEscape(v)}</td>`;
   return [
     "<table>",
     opts.caption ? `<caption>${htmlEscape(opts.caption)}</caption>` : "",
     `<thead><tr>${t.columns.map((c) => `<th>${htmlEscape(c)}</th>`).join("")}</tr></thead>`,
-    `<tbody>${t.rows.map((r) => `<tr>${r.map(td).join("")}</tr>`).join("")}</tbody>`,
+    `<tbody>${displayCells(t, opts.digits).map((r) => `<tr>${r.map(td).join("")}</tr>`).join("")}</tbody>`,
     "</table>",
   ].join("");
 }

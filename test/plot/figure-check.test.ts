@@ -56,7 +56,7 @@ describe("figure check", () => {
     beforeAll(async () => {
       await selectTfBackend({ log: () => undefined });
       const data = synthesizeEmbeddings({ bags: 90, tilesPerBag: 6, viewsPerBag: 2, dim: 8, seed: 5, prevalence: 0.4, positiveTilesPerBag: 2, signalStrength: 1.5 });
-      res = await trainGrid({ source: sourceFromStoreData(data, 8), configs: ABLATION_CONFIGS, seeds: [0, 1], epochs: 12, progress: false });
+      res = await trainGrid({ source: sourceFromStoreData(data, 8), configs: [...ABLATION_CONFIGS], seeds: [0, 1], epochs: 12, progress: false });
       sums = summarizeGrid(res);
     });
 

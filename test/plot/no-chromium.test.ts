@@ -15,8 +15,10 @@ describe("without Chromium", () => {
       return true;
     });
     try {
-      const a = await plot.show("a", { data: [{ y: [1, 2] }] }, { dir });
-      const b = await plot.show("b", { data: [{ y: [3, 4] }] }, { dir });
+      const a = await plot.exportFigure("a", { data: [{ y: [1, 2] }] }, { dir });
+      const b = await plot.exportFigure("b", { data: [{ y: [3, 4] }] }, { dir });
+      // show() returns nothing (a notebook cell ending with it echoes nothing)
+      expect(await plot.show("c", { data: [{ y: [5, 6] }] }, { dir })).toBeUndefined();
       expect(a).toEqual({ json: path.join(dir, "a.json"), html: path.join(dir, "a.html") });
       expect(b.png).toBeUndefined();
       expect(fs.existsSync(path.join(dir, "a.png"))).toBe(false);
@@ -34,7 +36,8 @@ describe("without Chromium", () => {
 
   it("tables are written as CSV, Markdown and LaTeX", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "milpf-tab-"));
-    const files = await plot.table("metrics/v1", [{ k: "auc", v: 0.75 }], { dir, caption: "c" });
+    expect(await plot.table("metrics/v1", [{ k: "auc", v: 0.75 }], { dir, caption: "c" })).toBeUndefined();
+    const files = plot.tableFiles("metrics/v1", dir);
     expect(files).toEqual({ csv: path.join(dir, "metrics_v1.csv"), md: path.join(dir, "metrics_v1.md"), tex: path.join(dir, "metrics_v1.tex") });
     expect(fs.readFileSync(files.csv, "utf8")).toBe("k,v\nauc,0.75\n");
     expect(fs.readFileSync(files.tex, "utf8")).toContain("\\label{tab:metrics_v1}");

@@ -36,7 +36,7 @@ describe("lib/plot in a notebook", () => {
     expect(fig).toHaveLength(1);
     if (staticExportAvailable()) {
       const meta = await sharp(Buffer.from(fig[0].data["image/png"] as string, "base64")).metadata();
-      expect([meta.width, meta.height]).toEqual([600, 400]);
+      expect([meta.width, meta.height]).toEqual([1200, 800]); // PNG_SCALE 4 x the 300 x 200 layout
       expect(fs.existsSync(path.join(figures, "line.png"))).toBe(true);
       expect(fs.existsSync(path.join(figures, "line.svg"))).toBe(true);
     } else {
@@ -45,10 +45,13 @@ describe("lib/plot in a notebook", () => {
     expect(fs.existsSync(path.join(figures, "line.html"))).toBe(true);
     expect(fs.existsSync(path.join(figures, "line.json"))).toBe(true);
 
+    // show/table/image return nothing: no cell echoes a path object
+    for (const i of [1, 2, 3]) expect(cells[i].outputs.filter((o) => o.output_type === "execute_result")).toEqual([]);
+
     const tab = displays(2);
     expect(tab).toHaveLength(1);
     expect(tab[0].data["text/html"]).toContain("<caption>AUC</caption>");
-    expect(tab[0].data["text/html"]).toContain('<td style="text-align:right">0.7500</td>');
+    expect(tab[0].data["text/html"]).toContain('<td style="text-align:right">0.750</td>');
     expect(fs.readFileSync(path.join(figures, "scores.csv"), "utf8")).toBe("model,auc\na,0.75\nb,0.5\n");
     expect(fs.existsSync(path.join(figures, "scores.md"))).toBe(true);
     expect(fs.existsSync(path.join(figures, "scores.tex"))).toBe(true);

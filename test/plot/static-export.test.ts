@@ -21,8 +21,8 @@ describe.skipIf(!haveChromium)("static figure export (plotly.js in headless Chro
   };
 
   it("writes JSON spec, interactive HTML with plotly.js beside it, PNG and SVG of the right size", async () => {
-    const files = await plot.show("roc curve", spec, { dir, scale: 2 });
-    expect(files).toEqual({
+    const files = await plot.exportFigure("roc curve", spec, { dir, scale: 2 });
+    expect(files).toMatchObject({
       json: path.join(dir, "roc_curve.json"),
       html: path.join(dir, "roc_curve.html"),
       png: path.join(dir, "roc_curve.png"),
@@ -51,6 +51,23 @@ describe.skipIf(!haveChromium)("static figure export (plotly.js in headless Chro
     expect([svgMeta.format, svgMeta.width, svgMeta.height]).toEqual(["svg", 420, 300]);
   });
 
+  it("shares one plotly.js per figures tree: figures/<notebook>/ pages load figures/plotly.min.js", async () => {
+    const root = path.resolve(__dirname, "..", "..", "figures");
+    const sub = path.join(root, `test-plotly-${process.pid}`);
+    try {
+      expect(plot.plotlyTreeRoot(sub)).toBe(root);
+      expect(plot.plotlyTreeRoot(dir)).toBe(dir);
+      fs.mkdirSync(sub, { recursive: true });
+      fs.writeFileSync(path.join(sub, "plotly.min.js"), "stale copy");
+      await plot.exportFigure("one", spec, { dir: sub, scale: 1 });
+      expect(fs.readFileSync(path.join(sub, "one.html"), "utf8")).toContain('<script src="../plotly.min.js"></script>');
+      expect(fs.existsSync(path.join(sub, "plotly.min.js"))).toBe(false);
+      expect(fs.statSync(path.join(root, "plotly.min.js")).size).toBe(fs.statSync(require.resolve("plotly.js-dist-min")).size);
+    } finally {
+      fs.rmSync(sub, { recursive: true, force: true });
+    }
+  });
+
   it("renders a second figure with the same browser, default size 800 x 500", async () => {
     const img = await plot.renderStatic({ data: [{ z: [[1, 2], [3, 4]], type: "heatmap" }] }, { scale: 1 });
     expect([img.widthPx, img.heightPx]).toEqual([800, 500]);
@@ -60,7 +77,8 @@ describe.skipIf(!haveChromium)("static figure export (plotly.js in headless Chro
 
   it("image() writes PNG bytes and rejects bytes that are not PNG, naming the image", async () => {
     const bytes = await sharp({ create: { width: 3, height: 2, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();
-    const file = await plot.image("red", new Uint8Array(bytes), { dir });
+    expect(await plot.image("red", new Uint8Array(bytes), { dir })).toBeUndefined();
+    const file = path.join(dir, "red.png");
     expect((await sharp(fs.readFileSync(file)).metadata()).width).toBe(3);
     await expect(plot.image("bad", new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]), { dir })).rejects.toThrow(/image bad: .*not a PNG/);
   });

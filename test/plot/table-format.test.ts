@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { latexEscape, toCsv, toHtml, toLatex, toMarkdown, toTableData } from "../../lib/plot";
+import { displayCells, latexEscape, toCsv, toHtml, toLatex, toMarkdown, toTableData } from "../../lib/plot";
 
 /** An independent RFC 4180 reader for the round trip. */
 function parseCsv(text: string): string[][] {
@@ -45,11 +45,35 @@ describe("tables", () => {
     ]);
   });
 
-  it("Markdown: header, right-aligned numeric columns, escaped pipes, 4 decimals, caption", () => {
+  it("one number rule: integer-only columns as integers, other numeric columns all at 3 decimals, n/a for NaN", () => {
+    const t = toTableData([
+      { config: "a", auc: 1, n: 43, mean: 42.7, ci: "0.912 [0.850, 0.960]" },
+      { config: "b", auc: 0.9653, n: 42, mean: 43, ci: "-" },
+      { config: "c", auc: NaN, n: 0, mean: 0.00001, ci: "-" },
+    ]);
+    expect(displayCells(t)).toEqual([
+      ["a", "1.000", "43", "42.700", "0.912 [0.850, 0.960]"],
+      ["b", "0.965", "42", "43.000", "-"],
+      ["c", "n/a", "0", "1.00e-5", "-"],
+    ]);
+    // per-column decimals; the others keep the default 3
+    expect(displayCells(t, { mean: 1 })[0]).toEqual(["a", "1.000", "43", "42.7", "0.912 [0.850, 0.960]"]);
+    // the same text in Markdown, LaTeX and HTML
+    const md = toMarkdown(t);
+    const tex = toLatex(t);
+    const html = toHtml(t);
+    for (const cell of ["1.000", "0.965", "42.700", "43.000"]) {
+      expect(md).toContain(`| ${cell} |`);
+      expect(tex).toMatch(new RegExp(`(^|& )${cell.replace(".", "\\.")} (&|\\\\)`, "m"));
+      expect(html).toContain(`>${cell}</td>`);
+    }
+  });
+
+  it("Markdown: header, right-aligned numeric columns, escaped pipes, 3 decimals, caption", () => {
     const md = toMarkdown(toTableData(rows), { caption: "Results" }).split("\n");
     expect(md[0]).toBe("| name | auc | n | extra |");
     expect(md[1]).toBe("| --- | ---: | ---: | --- |");
-    expect(md[2]).toBe("| plain | 0.8123 | 10 |  |");
+    expect(md[2]).toBe("| plain | 0.812 | 10 |  |");
     expect(md[4]).toBe("| multi<br>line |  | 0 | x\\|y |");
     expect(md[6]).toBe("Table: Results");
   });
@@ -67,7 +91,7 @@ describe("tables", () => {
         "\\toprule",
         "config & auc \\\\",
         "\\midrule",
-        "a\\_b & 0.9000 \\\\",
+        "a\\_b & 0.900 \\\\",
         "\\bottomrule",
         "\\end{tabular}",
         "\\end{table}",
