@@ -25,14 +25,25 @@ if (available && !runProjectNotebooks) {
 }
 const TSLAB_BIN = path.join(ROOT, "node_modules", ".bin", "tslab");
 
-/** Register the tslab kernel for Debian's Jupyter unless a working registration exists. */
-function ensureKernel(): void {
-  const ks = spawnSync(JUPYTER as string, ["kernelspec", "list", "--json"], { encoding: "utf8" });
-  const specs = (JSON.parse(ks.stdout) as { kernelspecs: Record<string, { spec: { argv: string[] } }> }).kernelspecs;
-  const bin = specs.tslab?.spec.argv[0];
-  if (bin && path.isAbsolute(bin) && fs.existsSync(bin)) return;
-  const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "tslab", "bin", "tslab"), "install", `--python=${DEBIAN_PYTHON}`, `--binary=${TSLAB_BIN}`], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`registering the tslab kernel failed: ${r.stderr}`);
+/**
+ * The tslab kernel is registered under a temporary JUPYTER_PATH for this test file only (never
+ * system-wide or in the user's Jupyter folders): the kernelspec points into this checkout.
+ */
+let jupyterEnv: NodeJS.ProcessEnv = process.env;
+
+/** Register the project's tslab kernel in a temporary Jupyter data folder; returns its env. */
+function registerKernel(): NodeJS.ProcessEnv {
+  const home = tempDir("jupyter-path");
+  const env = { ...process.env, JUPYTER_PATH: path.join(home, "share", "jupyter"), JUPYTER_RUNTIME_DIR: path.join(home, "runtime") };
+  const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "tslab", "bin", "tslab"), "install", `--python=${DEBIAN_PYTHON}`, `--binary=${TSLAB_BIN}`, `--prefix=${home}`], { encoding: "utf8", env });
+  if (r.status !== 0) throw new Error(`registering the tslab kernel under ${home} failed: ${r.stderr}`);
+  const ks = spawnSync(JUPYTER as string, ["kernelspec", "list", "--json"], { encoding: "utf8", env });
+  const specs = (JSON.parse(ks.stdout) as { kernelspecs: Record<string, { resource_dir: string; spec: { argv: string[] } }> }).kernelspecs;
+  // The temporary registration must be the one Jupyter picks (JUPYTER_PATH comes first).
+  if (!specs.tslab || !specs.tslab.resource_dir.startsWith(home) || specs.tslab.spec.argv[0] !== TSLAB_BIN) {
+    throw new Error(`the tslab kernel Jupyter picks is not the temporary one: ${JSON.stringify(specs.tslab)}`);
+  }
+  return env;
 }
 
 function nbconvert(input: string, outDir: string, timeoutS: number): { status: number | null; stderr: string; output: string } {
@@ -40,7 +51,7 @@ function nbconvert(input: string, outDir: string, timeoutS: number): { status: n
   const r = spawnSync(
     JUPYTER as string,
     ["nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.timeout=${timeoutS}`, "--ExecutePreprocessor.kernel_name=tslab", "--output-dir", outDir, "--output", `${name}.jupyter`, input],
-    { encoding: "utf8", cwd: path.dirname(input) },
+    { encoding: "utf8", cwd: path.dirname(input), env: jupyterEnv },
   );
   return { status: r.status, stderr: r.stderr, output: path.join(outDir, `${name}.jupyter.ipynb`) };
 }
@@ -71,7 +82,7 @@ function comparable(outputs: Output[]): { kind: string; value: unknown }[] {
 describe.skipIf(!available)("Jupyter parity", () => {
   beforeAll(() => {
     requireBuild();
-    ensureKernel();
+    jupyterEnv = registerKernel();
   });
 
   it("a notebook gives the same outputs under Jupyter (tslab kernel) and the milpf runner", async () => {
