@@ -11,6 +11,26 @@ interface TslabDisplay {
   raw(contentType: string, b: unknown): void;
 }
 
+/** The kernel's own tslab module, or null outside a kernel. */
+function kernelTslab(): { display?: TslabDisplay; newDisplay?: () => TslabDisplay } | null {
+  const hook = (globalThis as { __tslab__?: { require?: (id: string) => unknown } }).__tslab__;
+  if (!hook?.require) return null;
+  try {
+    return hook.require("tslab") as { display?: TslabDisplay; newDisplay?: () => TslabDisplay };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A display entry that each call overwrites (tslab.newDisplay: Jupyter's update_display_data),
+ * for progress shown in place in the notebook; null outside a kernel.
+ */
+export function kernelUpdatingDisplay(): TslabDisplay | null {
+  const t = kernelTslab();
+  return t?.newDisplay ? t.newDisplay() : null;
+}
+
 /** The kernel's own tslab.display, or null outside a kernel. */
 export function kernelDisplay(): TslabDisplay | null {
   // tslab's executor sets globalThis.__tslab__ = {exports, require}; its require("tslab") returns

@@ -1,6 +1,9 @@
+import { kernelUpdatingDisplay } from "../plot/inline";
+
 /**
- * Progress for long loops: a redrawn bar on a terminal, one plain line every `everyFraction`
- * of the work (or `everyItems` items) in CI logs and notebooks.
+ * Progress for long loops: a redrawn bar on a terminal; in a notebook kernel (Jupyter or the milpf
+ * runner) one bar that updates in place in the cell's output; elsewhere (CI logs) one plain line
+ * every `everyFraction` of the work.
  */
 export interface ProgressOptions {
   label: string;
@@ -18,15 +21,50 @@ export class Progress {
   private lastReported = -1;
   private readonly tty: boolean;
   private readonly stream: NodeJS.WriteStream;
+  private inPlace: { html(s: string): void } | null = null;
+  private lastDrawMs = 0;
 
   constructor(private readonly opts: ProgressOptions) {
     this.stream = opts.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY) && !process.env.CI;
+    if (opts.enabled !== false && !opts.stream) {
+      this.inPlace = kernelUpdatingDisplay();
+      this.draw();
+    }
+  }
+
+  /** Redraw the in-place bar; a kernel without a display writer ("Not ready") falls back to lines. */
+  private draw(): void {
+    try {
+      this.inPlace?.html(this.html());
+    } catch {
+      this.inPlace = null;
+    }
+  }
+
+  /** The in-place bar: a <progress> element and the counts, rate and elapsed wall-clock time. */
+  private html(): string {
+    const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+    const secs = (Date.now() - this.start) / 1000;
+    const state = this.done >= this.opts.total ? "done" : "running";
+    return (
+      `<div style="font-family:monospace">${esc(this.opts.label)}: <progress value="${this.done}" max="${Math.max(1, this.opts.total)}" style="width:16em;vertical-align:middle"></progress> ` +
+      `${this.done}/${this.opts.total} ${esc(this.opts.unit ?? "items")} ${esc(this.rateText())}, ${secs.toFixed(0)} s wall clock (${state})</div>`
+    );
   }
 
   tick(n = 1): void {
     this.done += n;
     if (this.opts.enabled === false) return;
+    if (this.inPlace) {
+      // Redraw at most twice a second, and at the end.
+      const now = Date.now();
+      if (now - this.lastDrawMs >= 500 || this.done >= this.opts.total) {
+        this.lastDrawMs = now;
+        this.draw();
+      }
+      if (this.inPlace) return;
+    }
     const total = Math.max(1, this.opts.total);
     const frac = Math.min(1, this.done / total);
     if (this.tty) {

@@ -61,4 +61,27 @@ describe("lib/plot in a notebook", () => {
     expect(Buffer.from(img[0].data["image/png"] as string, "base64")).toEqual(fs.readFileSync(path.join(dir, "tiny.png")));
     expect(fs.readFileSync(path.join(figures, "tiny.png"))).toEqual(fs.readFileSync(path.join(dir, "tiny.png")));
   });
+
+  it("progress of a long cell is one display that updates in place (no stream of lines)", async () => {
+    const dir = tempDir("nb-progress");
+    const lib = path.join(ROOT, "dist", "lib").replace(/\\/g, "/");
+    const input = writeNb(
+      dir,
+      "progress.ipynb",
+      makeNotebook([
+        `import * as milpf from "${lib}";`,
+        'const p = new milpf.util.Progress({ label: "work", total: 5, unit: "steps" });\nfor (let i = 0; i < 5; i++) { await new Promise((r) => setTimeout(r, 120)); p.tick(); }',
+      ]),
+    );
+    const r = await executeNotebook({ input, output: path.join(dir, "progress.out.ipynb"), figuresDir: path.join(dir, "figs"), log: () => undefined });
+    const nb = readJsonFile<Notebook>(r.output);
+    const cell = nb.cells.filter((c): c is CodeCell => c.cell_type === "code")[1];
+    expect(r.ok, JSON.stringify(cell.outputs)).toBe(true);
+    expect(cell.outputs).toHaveLength(1);
+    const html = (cell.outputs[0] as DisplayDataOutput).data["text/html"] as string;
+    // the one display holds the final state: 5 of 5, done
+    expect(html).toContain('<progress value="5" max="5"');
+    expect(html).toContain("5/5 steps");
+    expect(html).toContain("(done)");
+  });
 });
