@@ -16,3 +16,4 @@ export { runEmbedding, planBags, parseShard, parseProvider, parseDtype, runStats
 export type { RunEmbeddingOptions, EmbeddingRunResult, EmbeddingRunStats, Shard } from "./run";
 export { pca2, globalPcaFigure } from "./pca";
 export type { Pca2 } from "./pca";
+export { describeEmbedding } from "./report";

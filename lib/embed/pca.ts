@@ -1,6 +1,7 @@
 import type { FigureSpec } from "../plot/static-export";
 import type { StoreReader } from "../store/format";
 import { Rng } from "../util/rng";
+import { LABEL_COLOURS, axis, baseLayout } from "../plot/style";
 
 export interface Pca2 {
   /** rows x 2 scores (projections on the two leading components), row-major. */
@@ -83,7 +84,7 @@ export function pca2(x: Float32Array, rows: number, dim: number, iterations = 30
 }
 
 /** A Plotly scatter of the global-view embeddings on their 2 leading PCs, coloured by bag label. */
-export function globalPcaFigure(store: StoreReader, title = "Global-view embeddings: PCA"): FigureSpec {
+export function globalPcaFigure(store: StoreReader, title = "Global-view embeddings, PCA"): FigureSpec {
   const G = store.meta.globalCount;
   const p = pca2(store.readGlobals(), G, store.meta.dim);
   const traces = ([0, 1] as const).map((label) => {
@@ -97,16 +98,16 @@ export function globalPcaFigure(store: StoreReader, title = "Global-view embeddi
       ys.push(p.scores[r * 2 + 1]);
       text.push(`${store.meta.images[store.globalRows[r * 2 + 1]].imageId} (${bag.split})`);
     }
-    return { type: "scatter", mode: "markers", name: label === 1 ? "label 1 (BI-RADS 4-6)" : "label 0 (BI-RADS 1)", x: xs, y: ys, text, marker: { size: 6, opacity: 0.75 } };
+    return { type: "scatter", mode: "markers", name: label === 1 ? "label 1 (BI-RADS 4-6)" : "label 0 (BI-RADS 1)", x: xs, y: ys, text, marker: { size: 4, opacity: 0.8, color: LABEL_COLOURS[label], symbol: label === 1 ? "diamond" : "circle", line: { color: "white", width: 0.3 } } };
   });
   return {
     data: traces,
     layout: {
-      title: { text: `${title} (${store.meta.encoder.name}, D=${store.meta.dim})` },
-      xaxis: { title: { text: `PC1 (${(100 * p.explained[0]).toFixed(1)}% of variance)` } },
-      yaxis: { title: { text: `PC2 (${(100 * p.explained[1]).toFixed(1)}% of variance)` } },
-      width: 720,
-      height: 520,
+      ...baseLayout({ title: `${title} (${store.meta.encoder.name}, D=${store.meta.dim})`, width: "column", height: 280 }),
+      margin: { l: 44, r: 8, t: 28, b: 62 },
+      xaxis: axis(`PC1 (${(100 * p.explained[0]).toFixed(1)} % of variance)`),
+      yaxis: axis(`PC2 (${(100 * p.explained[1]).toFixed(1)} % of variance)`),
+      legend: { orientation: "h", x: 0, xanchor: "left", y: -0.25, yanchor: "top" },
     },
   };
 }

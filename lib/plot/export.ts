@@ -174,3 +174,11 @@ export async function image(name: string, png: Uint8Array, opts: { dir?: string;
   await writeFileAtomicAsync(file, png);
   if (opts.inline !== false) displayInline((d) => d.png(png));
 }
+
+/**
+ * Show Markdown text in the notebook (a "what you saw" paragraph made from a run's numbers).
+ * Outside a kernel it prints the text. Returns nothing.
+ */
+export function markdown(text: string): void {
+  if (!displayInline((d) => d.markdown(text))) process.stdout.write(`${text}\n`);
+}

@@ -1,6 +1,6 @@
 // lib/plot: figures (Plotly specs -> HTML + PNG + SVG + JSON), tables (CSV, Markdown, LaTeX) and
 // images (PNG), exported to the run's figures folder and shown inline in the notebook.
-export { show, table, image, figureHtml, exportFigure, exportTable, figureFiles, tableFiles, plotlyTreeRoot } from "./export";
+export { show, table, image, markdown, figureHtml, exportFigure, exportTable, figureFiles, tableFiles, plotlyTreeRoot } from "./export";
 export type { FigureFiles, ShowOptions, TableFiles, TableOptions } from "./export";
 export { figuresDir, safeName } from "./output-dir";
 export { renderStatic, closeBrowser, staticExportAvailable, chromiumPath, CHROMIUM_FLAGS } from "./static-export";
