@@ -84,7 +84,7 @@ export function pca2(x: Float32Array, rows: number, dim: number, iterations = 30
 }
 
 /** A Plotly scatter of the global-view embeddings on their 2 leading PCs, coloured by bag label. */
-export function globalPcaFigure(store: StoreReader, title = "Global-view embeddings, PCA"): FigureSpec {
+export function globalPcaFigure(store: StoreReader, title = "Global views, PCA"): FigureSpec {
   const G = store.meta.globalCount;
   const p = pca2(store.readGlobals(), G, store.meta.dim);
   const traces = ([0, 1] as const).map((label) => {

@@ -169,8 +169,9 @@ export function rocFigure(res: GridResult, summaries: ConfigSummary[]): FigureSp
     layout: {
       ...baseLayout({ title: "ROC on test (selected run per configuration)", width: "column", height: 28 + plotPx + bottom }),
       margin: { l: 40, r: 8, t: 28, b: bottom },
-      xaxis: axis("1 - specificity", { range: [0, 1], dtick: 0.25, constrain: "domain" }),
-      yaxis: axis("sensitivity", { range: [0, 1], dtick: 0.25, scaleanchor: "x", scaleratio: 1, constrain: "domain" }),
+      // A little room outside [0, 1]: curves along the edges (AUC 1) stay fully visible.
+      xaxis: axis("1 - specificity", { range: [-0.02, 1.02], dtick: 0.25, constrain: "domain" }),
+      yaxis: axis("sensitivity", { range: [-0.02, 1.02], dtick: 0.25, scaleanchor: "x", scaleratio: 1, constrain: "domain" }),
       legend: {
         orientation: "v",
         x: 0,

@@ -142,7 +142,7 @@ export function tilesPerViewFigure(manifest: TileManifest): { data: object[]; la
       barmode: "overlay",
       xaxis: axis(`tiles per image (${p.tileSizePx} px on ${p.workingSizePx} px, overlap ${p.overlap})`),
       yaxis: axis("images"),
-      legend: { orientation: "h", x: 0, xanchor: "left", y: -0.3, yanchor: "top", title: { text: "view " } },
+      legend: { orientation: "h", x: 0, xanchor: "left", y: -0.3, yanchor: "top", font: { size: 7 }, title: { text: "view ", font: { size: 7 } } },
     },
   };
 }

@@ -42,14 +42,14 @@ export class Progress {
     }
   }
 
-  /** The in-place bar: a <progress> element and the counts, rate and elapsed wall-clock time. */
+  /** The in-place bar: a <progress> element, the counts, the seconds since the bar started and the rate over them. */
   private html(): string {
     const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
     const secs = (Date.now() - this.start) / 1000;
     const state = this.done >= this.opts.total ? "done" : "running";
     return (
       `<div style="font-family:monospace">${esc(this.opts.label)}: <progress value="${this.done}" max="${Math.max(1, this.opts.total)}" style="width:16em;vertical-align:middle"></progress> ` +
-      `${this.done}/${this.opts.total} ${esc(this.opts.unit ?? "items")} ${esc(this.rateText())}, ${secs.toFixed(0)} s wall clock (${state})</div>`
+      `${this.done}/${this.opts.total} ${esc(this.opts.unit ?? "items")}, ${secs.toFixed(0)} s ${esc(this.rateText())} (${state})</div>`
     );
   }
 
