@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { table } from "../plot/export";
+import { exportTable } from "../plot/export";
 import { openStore } from "../store/read";
 import { writeJsonAtomic } from "../util/atomic";
 import { ablationTableRows, resultsTableRows } from "./figures";
@@ -21,8 +21,8 @@ export async function publishResults(dir: string, run: TrainingRun, settings: Re
   const seeds = [...new Set(r.runs.map((x) => x.seed))];
   const caption4 = `Ablations (synthetic benchmark): test AUC and Spec@Sens0.9 of the run selected on validation, and mean ± sd over ${seeds.length} seeds (${seeds[0]}..${seeds[seeds.length - 1]})`;
   const caption1 = "Selected runs on test: AUC, balanced accuracy (threshold from validation), Spec@Sens0.9, patient bootstrap 95 % CIs";
-  const t4 = await table("table4_ablations", ablationTableRows(run.summaries), { dir, inline: false, caption: caption4 });
-  const t1 = await table("table1_results", resultsTableRows(run.summaries), { dir, inline: false, caption: caption1 });
+  const t4 = await exportTable("table4_ablations", ablationTableRows(run.summaries), { dir, caption: caption4 });
+  const t1 = await exportTable("table1_results", resultsTableRows(run.summaries), { dir, caption: caption1 });
   const findings = path.join(dir, "findings.md");
   writeFileAtomic(findings, ablationNarrative(run.summaries) + "\n");
   const store = openStore(path.resolve(String(settings.store ?? "")));
