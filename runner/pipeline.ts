@@ -70,6 +70,8 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineR
       timeoutS: opts.timeoutS,
       logOutput: opts.logOutput,
       log,
+      // lib/plot: the notebooks' figures folders share one plotly.js at the root.
+      env: { MILPF_FIGURES_ROOT: figuresRoot },
     });
     runs.push({ notebook: name, result });
     if (!result.ok) return { ok: false, runs, failed: name };

@@ -28,14 +28,19 @@ export interface ShowOptions {
 const PLOTLY_FILE = "plotly.min.js";
 
 /**
- * The folder that holds the one plotly.js bundle of a figures tree: the project's figures/ for
- * any folder under it (figures/01_tile/, figures/02_embed/, ... share figures/plotly.min.js),
- * else the figures folder itself (e.g. milpf run --figures /tmp/explain).
+ * The folder that holds the one plotly.js bundle of a figures tree: the tree's root for any folder
+ * under it (figures/01_tile/, figures/02_embed/, ... share figures/plotly.min.js). The root is
+ * env MILPF_FIGURES_ROOT (set by milpf pipeline, also for --figures-root) or the project's
+ * figures/; a folder under neither (e.g. milpf run --figures /tmp/explain) holds its own copy.
  */
-export function plotlyTreeRoot(dir: string): string {
-  const root = resolveProjectPath("figures");
-  const rel = path.relative(root, path.resolve(dir));
-  return rel === "" || rel.startsWith("..") || path.isAbsolute(rel) ? path.resolve(dir) : root;
+export function plotlyTreeRoot(dir: string, env: NodeJS.ProcessEnv = process.env): string {
+  const abs = path.resolve(dir);
+  for (const root of [env.MILPF_FIGURES_ROOT ? path.resolve(env.MILPF_FIGURES_ROOT) : null, resolveProjectPath("figures")]) {
+    if (!root) continue;
+    const rel = path.relative(root, abs);
+    if (rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel)) return root;
+  }
+  return abs;
 }
 
 /**

@@ -57,6 +57,8 @@ describe.skipIf(!haveChromium)("static figure export (plotly.js in headless Chro
     try {
       expect(plot.plotlyTreeRoot(sub)).toBe(root);
       expect(plot.plotlyTreeRoot(dir)).toBe(dir);
+      // milpf pipeline --figures-root: the root it names
+      expect(plot.plotlyTreeRoot(path.join(dir, "01_tile"), { MILPF_FIGURES_ROOT: dir })).toBe(dir);
       fs.mkdirSync(sub, { recursive: true });
       fs.writeFileSync(path.join(sub, "plotly.min.js"), "stale copy");
       await plot.exportFigure("one", spec, { dir: sub, scale: 1 });
