@@ -10,17 +10,24 @@ export {
   planSyntheticDataset,
   DEFAULT_SYNTHETIC_TRANSFER_SYNTAXES,
   SYNTHETIC_GENERATOR_VERSION,
+  SYNTHETIC_GENERATOR_VERSIONS,
+  SYNTHETIC_VERSIONS,
+  parseSyntheticVersion,
   groundTruthFiles,
   readImageTruth,
   BREAST_LEVEL_COLUMNS,
   FINDING_COLUMNS,
 } from "./synthetic";
-export type { SyntheticOptions, SyntheticSummary } from "./synthetic";
+export type { SyntheticOptions, SyntheticSummary, SyntheticVersion } from "./synthetic";
 export type { ImageTruth } from "./synthRender";
 export { makeSplits, applySplits, writeSplits, readSplits, allocateCounts, patientStratum, DEFAULT_FRACTIONS } from "./splits";
 export type { SplitFractions, SplitOptions } from "./splits";
 export * as labels from "./labels";
-export { biradsToLabel, parseBirads, parseDensity, embedAssessmentToBirads, EMBED_ASSESSMENT } from "./labels";
+export { biradsToLabel, parseBirads, parseDensity, embedAssessmentToBirads, EMBED_ASSESSMENT, LABEL_TASKS, parseLabelTask, applyLabelTask, defaultTask } from "./labels";
+export type { LabelTask } from "./labels";
+export { physicsProbe, fitLogisticProbe } from "./probe";
+export type { ProbeResult, ProbeComparison } from "./probe";
+export { pxPerMm, sampleAnatomy } from "./physics";
 export * as adapters from "./adapters";
 export { loadDataset, ADAPTERS } from "./adapters";
 export type { AdapterName, AdapterResult, LoadDatasetOptions, SkippedRow } from "./adapters";

@@ -194,9 +194,13 @@ function resolve(opts: SyntheticOptions): ResolvedOptions {
 }
 
 function resolveVersion(v: unknown): SyntheticVersion {
-  if (v === undefined) return 3;
+  return v === undefined ? 3 : parseSyntheticVersion(v, "synthetic: version");
+}
+
+/** A generator version from a parameter; one clear error naming `name` and what is allowed. */
+export function parseSyntheticVersion(v: unknown, name = "generator"): SyntheticVersion {
   if (v === 2 || v === 3) return v;
-  throw new Error(`synthetic: version must be one of ${SYNTHETIC_VERSIONS.join(", ")}, got ${JSON.stringify(v)}`);
+  throw new Error(`${name}: ${JSON.stringify(v)} is not a synthetic generator version; allowed: ${SYNTHETIC_VERSIONS.join(", ")}`);
 }
 
 const DENSITIES: Density[] = ["A", "B", "C", "D"];

@@ -31,3 +31,11 @@ export function resolveTilingParams(p: Partial<TilingParams> = {}): TilingParams
     throw new Error(`tiling params: meanIntensityFactor must be in [0, 1), got ${out.meanIntensityFactor}`);
   return out;
 }
+
+export const TISSUE_RULES = ["maskFraction", "meanIntensity"] as const;
+
+/** A tissue rule from text (a notebook parameter, a CLI option); one clear error naming `name`. */
+export function parseTissueRule(value: unknown, name = "tissueRule"): TilingParams["tissueRule"] {
+  if (typeof value === "string" && (TISSUE_RULES as readonly string[]).includes(value)) return value as TilingParams["tissueRule"];
+  throw new Error(`${name}: ${JSON.stringify(value)} is not a tissue rule; allowed: ${TISSUE_RULES.join(", ")}`);
+}
