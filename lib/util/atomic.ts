@@ -52,3 +52,34 @@ export function readJson<T>(file: string): T {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
 }
+
+/**
+ * Temporary files of the writers in this project: `.NAME.PID.STAMP.tmp` (writeFileAtomic),
+ * `.NAME.PID.tmp` (HDF5 export) and `.NAME.PID.writing` (store assembly).
+ */
+export const TEMP_FILE_PATTERN = /^\..+\.(\d+)(\.\d+)?\.(tmp|writing)$/;
+
+/**
+ * Remove temporary files left by killed runs in `dir` (and its sub-folders when `recursive`),
+ * except those of this process. Call it at the start of a run that holds the folder's lock
+ * (lib/util/lock.ts), so no live writer owns them. Returns the removed paths.
+ */
+export function cleanTempFiles(dir: string, opts: { recursive?: boolean } = {}): string[] {
+  const removed: string[] = [];
+  if (!fs.existsSync(dir)) return removed;
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (opts.recursive) walk(p);
+        continue;
+      }
+      const m = TEMP_FILE_PATTERN.exec(e.name);
+      if (!m || Number(m[1]) === process.pid) continue;
+      fs.rmSync(p, { force: true });
+      removed.push(p);
+    }
+  };
+  walk(dir);
+  return removed;
+}
