@@ -21,7 +21,11 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     }
     fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // the folder itself is the problem: nothing was created
+    }
     throw writeError(file, e);
   }
 }
@@ -51,7 +55,7 @@ export async function writeFileAtomicAsync(file: string, data: string | Uint8Arr
     }
     await fs.promises.rename(tmp, file);
   } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
     throw writeError(file, e);
   }
 }
