@@ -38,8 +38,8 @@ function variant(name: string, edit: (dir: string) => void, rehash: boolean): st
   edit(dir);
   if (rehash) {
     const metaFile = path.join(dir, STORE_FILES.meta);
-    const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as { checksums: Record<string, string> };
-    for (const [k, f] of [["globals", STORE_FILES.globals], ["tiles", STORE_FILES.tiles]] as const) meta.checksums[k] = crypto.createHash("sha256").update(fs.readFileSync(path.join(dir, f))).digest("hex");
+    const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as { checksums?: Record<string, string> };
+    if (meta.checksums) for (const [k, f] of [["globals", STORE_FILES.globals], ["tiles", STORE_FILES.tiles]] as const) (meta.checksums as Record<string, string>)[k] = crypto.createHash("sha256").update(fs.readFileSync(path.join(dir, f))).digest("hex");
     fs.writeFileSync(metaFile, JSON.stringify(meta));
   }
   return dir;

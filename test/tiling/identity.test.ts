@@ -38,6 +38,7 @@ describe("tile work identity", () => {
     fs.utimesSync(f3, later, later); // same bytes, new mtime
     const b = await run(out);
     const id = (f: string) => a.manifest.images.find((im) => im.sourceFile === f)?.imageId;
+    expect(b.stats.processed).toBe(2);
     expect(b.stats.redone.sort((x, y) => x.imageId.localeCompare(y.imageId))).toEqual(
       [id(f1), id(f2)].sort().map((imageId) => ({ imageId, reason: "input changed" })),
     );
