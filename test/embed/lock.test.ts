@@ -32,7 +32,7 @@ describe("one writer per store", () => {
   it("a second embed into a store in use refuses with a message naming the owner; the first finishes intact", async () => {
     const out = path.join(tmp, "busy");
     const args = [cli.script, "embed", "--manifest", manifestFile, "--encoder", encDir, "--out", out, "--no-progress"];
-    const first = spawn(process.execPath, args, { env: { ...cli.env, MILPF_EMBED_TEST_DELAY_MS: "300" }, stdio: "pipe" });
+    const first = spawn(process.execPath, args, { env: { ...cli.env, MILPF_EMBED_TEST_DELAY_MS: "1500" }, stdio: "pipe" });
     let err1 = "";
     first.stderr.on("data", (d: Buffer) => (err1 += d.toString()));
     const exited = new Promise<number | null>((resolve) => first.on("exit", (c) => resolve(c)));

@@ -35,7 +35,8 @@ describe("tile: kill -9 loop", () => {
     expect(r0.status, r0.stderr).toBe(0);
     const full = Date.now() - t0;
     const out = path.join(tmp, "killed");
-    const loop = await killLoop(args(out), cli.env, { kills: 8, minMs: 200, maxMs: full, seed: 21 });
+    const loop = await killLoop(args(out), cli.env, { kills: 8, minMs: 200, maxMs: Math.max(400, full * 0.5), seed: 21 });
+    console.log(`kill loop: ${loop.killed} of 8 runs killed mid-run (delays ${loop.delays.join(", ")} ms; uninterrupted run ${full} ms)`);
     expect(loop.killed).toBeGreaterThanOrEqual(6);
     const r = spawnSync(process.execPath, args(out), { env: cli.env, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
