@@ -116,6 +116,6 @@ export function register(program: Command): void {
     .option("--provider <name>", "onnxruntime execution provider (cpu, cuda, webgpu)", "cpu")
     .option("--no-progress", "no progress lines")
     .action(async (o: ExplainCommandOptions, cmd: Command) => {
-      await runExplainCommand(resolvePathOptions(cmd, o, ["run", "manifest", "out"]));
+      await runExplainCommand(resolvePathOptions(cmd, o, ["run", "manifest", "out", "sharpParams"]));
     });
 }
