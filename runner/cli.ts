@@ -6,6 +6,9 @@ import { joinParamPairs } from "./commands/runner";
 export function buildProgram(): Command {
   const program = new Command();
   program.name("milpf").description("MIL-PF mammography toolkit: notebooks, pipeline and stage commands");
+  // Options belong to the command they follow: without this, `milpf embed merge S0 --out X`
+  // hands `--out X` to `embed` (which has its own --out) instead of `merge`.
+  program.enablePositionalOptions();
   for (const register of Object.values(commands)) register(program);
   return program;
 }

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Slurm array job: N shards of `milpf embed`, one GPU each.
 #   N=8; jid=$(sbatch --parsable --array=0-$((N-1)) docs/cluster/slurm-embed.sh)
-#   sbatch --dependency=afterok:$jid --wrap "node bin/milpf.js embed merge /work/embeddings/shard-{0..$((N-1))} --out /work/embeddings/merged"
+#   sbatch --dependency=afterok:$jid --wrap "node bin/milpf.js embed merge $(seq -f /work/embeddings/shard-%g 0 $((N-1))) --out /work/embeddings/merged"
+# (bash does not expand {0..$((N-1))}: brace expansion comes before arithmetic, hence seq.)
+# The merge refuses a set with a shard missing (a failed task) unless --allow-partial.
 # A requeued / re-submitted task resumes from its chunk files.
 #SBATCH --job-name=milpf-embed
 #SBATCH --gres=gpu:1

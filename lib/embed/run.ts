@@ -1,8 +1,10 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { EncoderInfo, ManifestImage, StoreBag, TileManifest } from "../types";
-import { readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import type { ManifestImage, StoreBag, TileManifest } from "../types";
+import { cleanTempFiles, readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import { acquireLock } from "../util/lock";
+import { fingerprintFile, hashBytes, hashJson, reasonSummary, staleReason, workIdentity, type FileFingerprint, type WorkIdentity } from "../util/workId";
 import { Progress } from "../util/progress";
 import { resolveProjectPath } from "../util/paths";
 import { decodeGrey16Png, resizeGrey16 } from "../preprocess/grey16";
@@ -52,6 +54,12 @@ export interface EmbeddingRunStats {
   /** Images embedded by this call (the rest were reused from chunk files of an earlier, interrupted run). */
   embeddedImages: number;
   reusedImages: number;
+  /** Images embedded again although a chunk existed or not (why: new, input changed, parameters changed, damaged chunk ...). */
+  redone: { imageId: string; reason: string }[];
+  /** One phrase per reason: "2 new, 1 input changed". */
+  redoneSummary: string;
+  /** Things the run did on the side: a stale lock taken over, temporary files of killed runs removed. */
+  notes: string[];
   skipped: { imageId: string; error: string }[];
   seconds: number;
   /** Global views + tiles embedded by this call per second of encoder time (the encoder calls only). */
@@ -78,6 +86,51 @@ export const RUN_STATS_FILE = "embed_run.json";
 interface RunState {
   key: string;
   startedAt: string;
+  /** Content hashes of the encoder's files with their size and mtime (not re-read while unchanged). */
+  encoderFiles?: Record<string, FileFingerprint>;
+}
+
+/**
+ * A chunk file: one image's embeddings with the identity of the work that made them.
+ *   "MILPFCK2" | uint32 LE header length | header JSON | rows x D float32 | sha256 of all before (32 bytes)
+ * The header holds the work identity (lib/util/workId.ts) and the size/mtime/hash of the input
+ * PNGs, so an unchanged PNG is not re-read to decide whether the chunk is still good.
+ */
+const CHUNK_MAGIC = Buffer.from("MILPFCK2", "ascii");
+
+interface ChunkHeader {
+  imageId: string;
+  rows: number;
+  dim: number;
+  identity: WorkIdentity;
+  sources: Record<string, FileFingerprint>;
+}
+
+export function encodeChunk(header: ChunkHeader, emb: Float32Array): Uint8Array {
+  const json = Buffer.from(JSON.stringify(header), "utf8");
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(json.length, 0);
+  const body = Buffer.concat([CHUNK_MAGIC, len, json, Buffer.from(emb.buffer, emb.byteOffset, emb.byteLength)]);
+  return Buffer.concat([body, Buffer.from(hashBytes(body), "hex")]);
+}
+
+/** Read and verify a chunk file: its header and data, or why it cannot be used (never a silent partial). */
+export function decodeChunk(file: string, buf: Buffer): { header: ChunkHeader; data: Float32Array } | { damaged: string } {
+  if (buf.length < CHUNK_MAGIC.length + 4 + 32 || !buf.subarray(0, CHUNK_MAGIC.length).equals(CHUNK_MAGIC)) return { damaged: `${file}: not a chunk file of this version` };
+  const body = buf.subarray(0, buf.length - 32);
+  if (hashBytes(body) !== buf.subarray(buf.length - 32).toString("hex")) return { damaged: `${file}: checksum mismatch (damaged chunk file)` };
+  const len = buf.readUInt32LE(CHUNK_MAGIC.length);
+  const start = CHUNK_MAGIC.length + 4 + len;
+  let header: ChunkHeader;
+  try {
+    header = JSON.parse(buf.subarray(CHUNK_MAGIC.length + 4, start).toString("utf8")) as ChunkHeader;
+  } catch {
+    return { damaged: `${file}: unreadable header` };
+  }
+  if (body.length - start !== header.rows * header.dim * 4) return { damaged: `${file}: ${body.length - start} data bytes, header says ${header.rows} x ${header.dim} float32` };
+  const data = new Float32Array(header.rows * header.dim);
+  new Uint8Array(data.buffer).set(body.subarray(start));
+  return { header, data };
 }
 
 interface PlannedBag {
@@ -155,10 +208,28 @@ export function planBags(manifest: TileManifest, shard: Shard | null = null): { 
   return { bags, skipped };
 }
 
-function chunkFile(chunkDir: string, im: ManifestImage): string {
+export function chunkFile(chunkDir: string, im: Pick<ManifestImage, "imageId">): string {
   const safe = im.imageId.replace(/[^A-Za-z0-9._-]/g, "_");
   const h = crypto.createHash("sha1").update(im.imageId).digest("hex").slice(0, 8);
-  return path.join(chunkDir, `${safe}.${h}.f32`);
+  return path.join(chunkDir, `${safe}.${h}.chunk`);
+}
+
+/** The PNGs an image's embeddings are computed from (manifest-relative paths). */
+function inputFiles(im: ManifestImage): string[] {
+  return im.tiles.length > 0 ? [im.globalViewFile, im.workingImageFile] : [im.globalViewFile];
+}
+
+/** Encoder files whose content decides the embeddings (an ONNX export folder; empty for an instance without a folder). */
+function encoderContent(folder: string | null, known: Record<string, FileFingerprint>): Record<string, FileFingerprint> {
+  const out: Record<string, FileFingerprint> = {};
+  if (!folder || !fs.existsSync(folder)) return out;
+  for (const f of fs.readdirSync(folder).sort()) {
+    if (!/\.(onnx|onnx_data|data|json)$/.test(f)) continue;
+    const file = path.join(folder, f);
+    if (!fs.statSync(file).isFile()) continue;
+    out[f] = fingerprintFile(file, known[f]);
+  }
+  return out;
 }
 
 function toUnit(pixels: Uint16Array, out: Float32Array, offset: number): void {
@@ -188,9 +259,6 @@ async function loadImageInputs(manifestDir: string, im: ManifestImage, enc: Enco
   return out;
 }
 
-function encoderKey(info: Omit<EncoderInfo, "provider">, manifest: TileManifest, batchSize: number): string {
-  return crypto.createHash("sha256").update(JSON.stringify({ info, tiling: manifest.params, batchSize })).digest("hex");
-}
 
 const testDelayMs = Number(process.env.MILPF_EMBED_TEST_DELAY_MS ?? 0);
 
@@ -215,41 +283,81 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
   const shard = opts.shard ?? null;
   const plan = planBags(manifest, shard);
 
-  const enc =
-    opts.encoderInstance ??
-    (await loadEncoder(opts.encoder, { provider: opts.provider, output: opts.output, threads: opts.threads, builtin: opts.builtin, builtinFolder: opts.builtinFolder }));
+  // One writer per store folder; temporary files of killed runs go first.
+  const lock = acquireLock(outDir, { command: "embed" });
+  const notes: string[] = [];
+  if (lock.tookOver) notes.push(lock.tookOver);
+  let enc: Encoder | null = null;
   try {
+    const chunkDir = path.join(outDir, CHUNK_DIR);
+    fs.mkdirSync(chunkDir, { recursive: true });
+    const leftovers = cleanTempFiles(outDir, { recursive: true });
+    if (leftovers.length) notes.push(`removed ${leftovers.length} temporary file(s) of an interrupted run`);
+    enc =
+      opts.encoderInstance ??
+      (await loadEncoder(opts.encoder, { provider: opts.provider, output: opts.output, threads: opts.threads, builtin: opts.builtin, builtinFolder: opts.builtinFolder }));
     const D = enc.dim;
     const S = enc.inputSizePx;
     const infoNoProvider = { name: enc.name, dim: D, inputSizePx: S, params: enc.params };
-    const key = encoderKey(infoNoProvider, manifest, batchSize);
-    const chunkDir = path.join(outDir, CHUNK_DIR);
-    fs.mkdirSync(chunkDir, { recursive: true });
     const stateFile = path.join(chunkDir, STATE_FILE);
-    let state: RunState | null = fs.existsSync(stateFile) ? readJson<RunState>(stateFile) : null;
-    if (!state || state.key !== key) {
-      // another encoder / tiling / batch size: old chunks are not reusable
-      for (const f of fs.readdirSync(chunkDir)) fs.rmSync(path.join(chunkDir, f), { force: true });
-      state = { key, startedAt: new Date().toISOString() };
-      writeJsonAtomic(stateFile, state);
+    let state: RunState | null = null;
+    try {
+      state = fs.existsSync(stateFile) ? readJson<RunState>(stateFile) : null;
+    } catch {
+      state = null; // damaged: rebuilt below
     }
-    for (const f of fs.readdirSync(chunkDir)) if (f.startsWith(".") && f.endsWith(".tmp")) fs.rmSync(path.join(chunkDir, f), { force: true });
+    // The encoder's identity: its description without where its folder is, plus its files' content.
+    const folder = typeof enc.params.folder === "string" ? enc.params.folder : null;
+    const encoderFiles = encoderContent(folder, state?.encoderFiles ?? {});
+    const { folder: _folder, ...encParams } = enc.params;
+    const runParams = { encoder: { ...infoNoProvider, params: encParams }, encoderFiles: Object.fromEntries(Object.entries(encoderFiles).map(([k, v]) => [k, v.sha256])), batchSize };
+    const key = hashJson(runParams);
+    if (!state || state.key !== key) state = { key, startedAt: new Date().toISOString() };
+    state.encoderFiles = encoderFiles;
+    writeJsonAtomic(stateFile, state);
 
     const skipped = [...plan.skipped];
     const allImages = plan.bags.flatMap((b) => b.images);
-    const expectedBytes = (im: ManifestImage): number => (1 + im.tiles.length) * D * 4;
-    const todo = allImages.filter((im) => {
-      const f = chunkFile(chunkDir, im);
-      return !(fs.existsSync(f) && fs.statSync(f).size === expectedBytes(im));
-    });
+    // The identity of each image's work: its input PNGs' content and tile list, the encoder and run parameters, the code.
+    const identities = new Map<string, { identity: WorkIdentity; sources: Record<string, FileFingerprint> }>();
+    const redone: { imageId: string; reason: string }[] = [];
+    const todo: ManifestImage[] = [];
+    for (const im of allImages) {
+      const file = chunkFile(chunkDir, im);
+      let have: ChunkHeader | null = null;
+      let damaged: string | null = null;
+      if (fs.existsSync(file)) {
+        const got = decodeChunk(file, fs.readFileSync(file));
+        if ("damaged" in got) damaged = got.damaged;
+        else have = got.header;
+      }
+      let sources: Record<string, FileFingerprint>;
+      try {
+        sources = Object.fromEntries(inputFiles(im).map((f) => [f, fingerprintFile(path.join(manifestDir, f), have?.sources?.[f])]));
+      } catch (e) {
+        // a missing input: the embedding below reports it as skipped
+        sources = {};
+        damaged = damaged ?? (e as Error).message;
+      }
+      const inputs: Record<string, string> = Object.fromEntries(Object.entries(sources).map(([f, fp]) => [f, fp.sha256]));
+      inputs.tiles = hashJson(im.tiles.map((t) => [t.xPx, t.yPx, t.sizePx]));
+      const identity = workIdentity("embed", inputs, runParams);
+      identities.set(im.imageId, { identity, sources });
+      const reason = damaged ?? (have && (have.rows !== 1 + im.tiles.length || have.dim !== D) ? "row count changed" : staleReason(have?.identity, identity));
+      if (reason !== null) {
+        todo.push(im);
+        redone.push({ imageId: im.imageId, reason });
+      }
+    }
     const totalRows = todo.reduce((s, im) => s + 1 + im.tiles.length, 0);
     const progress = new Progress({ label: `embed (${enc.name}, ${enc.provider})`, total: totalRows, unit: "tiles", enabled: opts.progress !== false });
     const failed = new Set<string>();
     let embeddedRows = 0;
     let embedMs = 0;
+    const encoder = enc;
     // Prefetch: decode the next image's PNGs while the encoder runs on this one.
     const load = (i: number): Promise<Float32Array | Error> =>
-      i < todo.length ? loadImageInputs(manifestDir, todo[i], enc).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))) : Promise.resolve(new Float32Array(0));
+      i < todo.length ? loadImageInputs(manifestDir, todo[i], encoder).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))) : Promise.resolve(new Float32Array(0));
     let next = load(0);
     for (let i = 0; i < todo.length; i++) {
       const im = todo[i];
@@ -269,13 +377,23 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
         emb.set(await enc.embed(inputs.subarray(s * S * S, (s + n) * S * S), n), s * D);
       }
       embedMs += Date.now() - e0;
+      const bad = emb.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        skipped.push({ imageId: im.imageId, error: `encoder ${enc.name} gave a non-finite value (${emb[bad]}) at row ${Math.floor(bad / D)}` });
+        failed.add(im.imageId);
+        fs.rmSync(chunkFile(chunkDir, im), { force: true });
+        progress.tick(rows);
+        continue;
+      }
       embeddedRows += rows;
-      writeFileAtomic(chunkFile(chunkDir, im), new Uint8Array(emb.buffer));
+      const id = identities.get(im.imageId);
+      if (!id) throw new Error(`internal: no identity for ${im.imageId}`);
+      writeFileAtomic(chunkFile(chunkDir, im), encodeChunk({ imageId: im.imageId, rows, dim: D, identity: id.identity, sources: id.sources }, emb));
       progress.tick(rows);
       if (testDelayMs > 0) await new Promise((r) => setTimeout(r, testDelayMs));
     }
 
-    // Assemble the store from the chunks, in bag order.
+    // Assemble the store from the chunks, in bag order (each chunk verified again as it is read).
     const writer = new StoreWriter(outDir, {
       encoder: { ...infoNoProvider, provider: enc.provider },
       dtype,
@@ -295,9 +413,11 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
         const ims: ImageEmbeddings[] = [];
         for (const im of pb.images) {
           if (failed.has(im.imageId)) continue;
-          const buf = fs.readFileSync(chunkFile(chunkDir, im));
-          if (buf.length !== expectedBytes(im)) throw new Error(`${chunkFile(chunkDir, im)}: ${buf.length} bytes, expected ${expectedBytes(im)}`);
-          const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+          const file = chunkFile(chunkDir, im);
+          const got = decodeChunk(file, fs.readFileSync(file));
+          if ("damaged" in got) throw new Error(got.damaged);
+          if (got.header.identity.inputs !== identities.get(im.imageId)?.identity.inputs) throw new Error(`${file}: chunk changed during the run (another writer?)`);
+          const all = got.data;
           const coords = new Int32Array(im.tiles.length * 3);
           im.tiles.forEach((t, k) => coords.set([t.xPx, t.yPx, t.sizePx], k * 3));
           ims.push({ imageId: im.imageId, view: im.view, globals: all.subarray(0, D), tiles: all.subarray(D), tileCoordsPx: coords });
@@ -320,6 +440,9 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
       tiles: meta.tileCount,
       embeddedImages: todo.length - failed.size,
       reusedImages: allImages.length - todo.length,
+      redone,
+      redoneSummary: reasonSummary(redone.map((r) => (r.reason.includes(": ") ? "damaged or unreadable chunk" : r.reason))),
+      notes,
       skipped,
       seconds: (Date.now() - t0) / 1000,
       tilesPerSecond: embedMs > 0 ? embeddedRows / (embedMs / 1000) : 0,
@@ -331,6 +454,10 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
     writeJsonAtomic(path.join(outDir, RUN_STATS_FILE), stats);
     return { storeDir: outDir, meta, stats };
   } finally {
-    if (!opts.encoderInstance) await enc.close();
+    try {
+      if (enc && !opts.encoderInstance) await enc.close();
+    } finally {
+      lock.release();
+    }
   }
 }

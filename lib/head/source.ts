@@ -4,6 +4,7 @@ import type { StoreBag } from "../types";
 import { GLOBAL_ROW_WIDTH, STORE_FILES, TILE_ROW_WIDTH, type StoreData, type StoreMeta } from "../store/format";
 import { readJson } from "../util/atomic";
 import type { XChunk, XDtype } from "./kernel";
+import { verifyStore } from "../store/read";
 
 /**
  * What head training reads: the bags, where each bag's rows are, and the rows of any set of bags
@@ -97,6 +98,8 @@ function readInt32(file: string): Int32Array {
 
 /** Open an embedding store folder (lib/store/format.ts layout) for streaming head training. */
 export function openEmbeddingSource(dir: string): EmbeddingSource {
+  // Labels 0/1, splits, checksums and no NaN/Inf: refused here, before any training or scoring.
+  verifyStore(dir);
   const meta = readJson<StoreMeta>(path.join(dir, STORE_FILES.meta));
   if (meta.version !== 1) throw new Error(`${path.join(dir, STORE_FILES.meta)}: unsupported store version ${String(meta.version)}`);
   const dim = meta.dim;

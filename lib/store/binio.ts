@@ -1,3 +1,4 @@
+import type { Hash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { float16ArrayToFloat32, float32ArrayToFloat16 } from "./float16";
@@ -17,15 +18,16 @@ const CHUNK_ELEMS = 1 << 20;
 const MAX_IO_BYTES = 1 << 30;
 
 /** Write all bytes of a view at the fd's current position (loops over partial writes). */
-export function writeAll(fd: number, bytes: Uint8Array): void {
+export function writeAll(fd: number, bytes: Uint8Array, hash?: Hash): void {
+  hash?.update(bytes);
   let off = 0;
   while (off < bytes.length) off += fs.writeSync(fd, bytes, off, Math.min(bytes.length - off, MAX_IO_BYTES));
 }
 
 /** Append a float32 matrix to a file in the store's dtype (float16 converted chunk by chunk). */
-export function writeMatrix(fd: number, values: Float32Array, dtype: StoreDtype): void {
+export function writeMatrix(fd: number, values: Float32Array, dtype: StoreDtype, hash?: Hash): void {
   if (dtype === "float32") {
-    writeAll(fd, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    writeAll(fd, new Uint8Array(values.buffer, values.byteOffset, values.byteLength), hash);
     return;
   }
   const half = new Uint16Array(Math.min(CHUNK_ELEMS, values.length));
@@ -33,12 +35,12 @@ export function writeMatrix(fd: number, values: Float32Array, dtype: StoreDtype)
     const n = Math.min(CHUNK_ELEMS, values.length - i);
     const dst = n === half.length ? half : half.subarray(0, n);
     float32ArrayToFloat16(values.subarray(i, i + n), dst);
-    writeAll(fd, new Uint8Array(dst.buffer, dst.byteOffset, n * 2));
+    writeAll(fd, new Uint8Array(dst.buffer, dst.byteOffset, n * 2), hash);
   }
 }
 
-export function writeInt32(fd: number, values: Int32Array): void {
-  writeAll(fd, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+export function writeInt32(fd: number, values: Int32Array, hash?: Hash): void {
+  writeAll(fd, new Uint8Array(values.buffer, values.byteOffset, values.byteLength), hash);
 }
 
 /** Read exactly `bytes.length` bytes at `position` (throws naming the file on a short read). */
@@ -86,4 +88,18 @@ export function readInt32File(file: string): Int32Array {
     fs.closeSync(fd);
   }
   return out;
+}
+
+/** Index of the first non-finite value (NaN/Inf) in raw little-endian float32/float16 bytes, or -1. */
+export function firstNonFinite(bytes: Uint8Array, dtype: StoreDtype): number {
+  if (dtype === "float32") {
+    const n = bytes.length >> 2;
+    const u = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, n) : new Uint32Array(bytes.slice(0, n * 4).buffer);
+    for (let i = 0; i < n; i++) if ((u[i] & 0x7f800000) === 0x7f800000) return i;
+    return -1;
+  }
+  const n = bytes.length >> 1;
+  const u = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, n) : new Uint16Array(bytes.slice(0, n * 2).buffer);
+  for (let i = 0; i < n; i++) if ((u[i] & 0x7c00) === 0x7c00) return i;
+  return -1;
 }

@@ -35,7 +35,20 @@ export interface StoreMeta {
   images: StoreImage[];
   /** Parameters of the run that wrote the store (manifest path, tiling, batch size, ...). */
   params: Record<string, unknown>;
+  /**
+   * sha256 (hex) of each data file, checked when the store is opened (openStore). Stores
+   * written before checksums existed have none; they are still checked for NaN/Inf.
+   */
+  checksums?: Partial<Record<StorePart, string>>;
+  /**
+   * Set on a store that does not hold all bags of its manifest: a merge of some of the
+   * shards (`milpf embed merge --allow-partial`). Lists the shards it holds.
+   */
+  partial?: { shards: string[]; of: number } | null;
 }
+
+/** The data files of a store. */
+export type StorePart = "globals" | "tiles" | "globalRows" | "tileRows";
 
 export const STORE_FILES = {
   meta: "store.json",

@@ -4,6 +4,8 @@ import type { BinaryLabel, EncoderInfo, Split, StoreBag } from "../types";
 import { GLOBAL_ROW_WIDTH, TILE_ROW_WIDTH, type StoreData, type StoreDtype, type StoreImage, type StoreMeta } from "./format";
 import { openStore } from "./read";
 import { writeStore } from "./write";
+import { cleanTempFiles } from "../util/atomic";
+import { acquireLock } from "../util/lock";
 
 type H5Module = typeof import("h5wasm");
 type H5Group = InstanceType<H5Module["Group"]>;
@@ -43,6 +45,33 @@ export function loadH5wasm(): Promise<H5Module> {
   return h5;
 }
 
+/**
+ * Run `fn` on an HDF5 file with libhdf5's diagnostics (otherwise printed to stderr, dozens of
+ * lines per error) turned into exceptions (h5wasm's throwing error handler): a failure
+ * becomes one error naming the file and libhdf5's deepest reason of its first error, e.g.
+ * "x.h5: not a readable HDF5 file (truncated file: eof = 3000, ...)".
+ */
+export async function withHdf5Errors<T>(file: string, fn: (mod: H5Module) => Promise<T> | T): Promise<T> {
+  const mod = await loadH5wasm();
+  const M = mod.Module as unknown as { activate_throwing_error_handler?: () => void; deactivate_throwing_error_handler?: () => void };
+  M.activate_throwing_error_handler?.();
+  try {
+    return await fn(mod);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (msg.startsWith(file)) throw e;
+    const reasons: string[] = [];
+    for (const l of msg.split("\n")) {
+      if (/HDF5-DIAG/.test(l) && reasons.length > 0) break;
+      const m = /#\d{3}:.* in [^(]+\(\): (.*)$/.exec(l);
+      if (m) reasons.push(m[1].trim());
+    }
+    throw new Error(`${file}: not a readable HDF5 file (${reasons.length ? reasons[reasons.length - 1] : msg.split("\n")[0]})`);
+  } finally {
+    M.deactivate_throwing_error_handler?.();
+  }
+}
+
 const META_ATTR = "milpf_store_meta";
 const ORDER_ATTR = "milpf_bag_order";
 
@@ -60,11 +89,19 @@ function groupName(bagId: string): string {
  * bag order. With them the round trip store -> HDF5 -> store is exact.
  */
 export async function exportStoreToHdf5(storeDir: string, file: string): Promise<void> {
-  const mod = await loadH5wasm();
   const r = openStore(storeDir);
+  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    await withHdf5Errors(file, (mod) => exportOpened(mod, r, file, tmp));
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function exportOpened(mod: H5Module, r: ReturnType<typeof openStore>, file: string, tmp: string): void {
   const { dim: D, bags, images } = r.meta;
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
   const f = new mod.File(tmp, "w");
   try {
     const { bags: _b, images: _i, globalCount: _g, tileCount: _t, ...rest } = r.meta;
@@ -155,8 +192,12 @@ function intArray(g: H5Group, name: string): Int32Array | null {
  */
 export async function importHdf5Store(file: string, storeDir: string, opts: Hdf5ImportOptions = {}): Promise<StoreMeta> {
   if (!fs.existsSync(file)) throw new Error(`${file}: not found`);
-  const mod = await loadH5wasm();
+  return withHdf5Errors(file, (mod) => importOpened(mod, file, storeDir, opts));
+}
+
+async function importOpened(mod: H5Module, file: string, storeDir: string, opts: Hdf5ImportOptions): Promise<StoreMeta> {
   const f = new mod.File(file, "r");
+  if (!(typeof f.file_id === "bigint" ? f.file_id > BigInt(0) : Number(f.file_id) > 0)) throw new Error("cannot open the file");
   try {
     const metaText = "milpf_store_meta" in f.attrs ? (f.get_attribute(META_ATTR, true) as string) : null;
     const saved = metaText ? (JSON.parse(metaText) as Omit<StoreMeta, "bags" | "images" | "globalCount" | "tileCount">) : null;
@@ -222,7 +263,13 @@ export async function importHdf5Store(file: string, storeDir: string, opts: Hdf5
       globalRows: Int32Array.from(gRows),
       tileRows: Int32Array.from(tRows),
     };
-    return writeStore(storeDir, data, { createdAt: opts.createdAt ?? saved?.createdAt });
+    const lock = acquireLock(storeDir, { command: "embed import-h5" });
+    try {
+      cleanTempFiles(storeDir);
+      return writeStore(storeDir, data, { createdAt: opts.createdAt ?? saved?.createdAt });
+    } finally {
+      lock.release();
+    }
   } finally {
     f.close();
   }

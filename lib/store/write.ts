@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EncoderInfo, StoreBag } from "../types";
@@ -11,6 +12,7 @@ import {
   type StoreDtype,
   type StoreImage,
   type StoreMeta,
+  type StorePart,
 } from "./format";
 
 /** One image's embeddings, as the appendable writer takes them. */
@@ -31,9 +33,11 @@ export interface StoreWriterOptions {
   params: Record<string, unknown>;
   /** createdAt for store.json (default: now). Fix it to make two runs byte-identical. */
   createdAt?: string;
+  /** Mark the store as holding only some shards (see StoreMeta.partial). */
+  partial?: StoreMeta["partial"];
 }
 
-type Part = "globals" | "tiles" | "globalRows" | "tileRows";
+type Part = StorePart;
 const PARTS: Part[] = ["globals", "tiles", "globalRows", "tileRows"];
 
 function tempName(dir: string, file: string): string {
@@ -50,6 +54,7 @@ function tempName(dir: string, file: string): string {
  */
 export class StoreWriter {
   private readonly fds = new Map<Part, number>();
+  private readonly hashes = new Map<Part, crypto.Hash>(PARTS.map((p) => [p, crypto.createHash("sha256")]));
   private readonly bags: StoreBag[] = [];
   private readonly images: StoreImage[] = [];
   private globalCount = 0;
@@ -86,7 +91,12 @@ export class StoreWriter {
       const nTiles = im.tiles.length / D;
       if (!Number.isInteger(nTiles)) throw new Error(`${where}: tiles length ${im.tiles.length} is not a multiple of dim ${D}`);
       if (im.tileCoordsPx.length !== nTiles * 3) throw new Error(`${where}: ${nTiles} tiles but ${im.tileCoordsPx.length / 3} tile coordinates`);
+      const g = firstNonFiniteValue(im.globals);
+      if (g >= 0) throw new Error(`${where}: global embedding row ${Math.floor(g / D)} has a non-finite value (${im.globals[g]})`);
+      const t = firstNonFiniteValue(im.tiles);
+      if (t >= 0) throw new Error(`${where}: tile embedding row ${Math.floor(t / D)} has a non-finite value (${im.tiles[t]})`);
     }
+    checkBag(this.dir, bag);
     this.bags.push({ bagId: bag.bagId, patientId: bag.patientId, label: bag.label, split: bag.split });
     for (const im of images) {
       const imageIndex = this.images.length;
@@ -106,10 +116,10 @@ export class StoreWriter {
         tRows[i * 5 + 3] = im.tileCoordsPx[i * 3 + 1];
         tRows[i * 5 + 4] = im.tileCoordsPx[i * 3 + 2];
       }
-      writeMatrix(this.fd("globals"), im.globals, this.opts.dtype);
-      writeMatrix(this.fd("tiles"), im.tiles, this.opts.dtype);
-      writeInt32(this.fd("globalRows"), gRows);
-      writeInt32(this.fd("tileRows"), tRows);
+      writeMatrix(this.fd("globals"), im.globals, this.opts.dtype, this.hashes.get("globals"));
+      writeMatrix(this.fd("tiles"), im.tiles, this.opts.dtype, this.hashes.get("tiles"));
+      writeInt32(this.fd("globalRows"), gRows, this.hashes.get("globalRows"));
+      writeInt32(this.fd("tileRows"), tRows, this.hashes.get("tileRows"));
       this.globalCount += nGlobals;
       this.tileCount += nTiles;
     }
@@ -137,7 +147,9 @@ export class StoreWriter {
       bags: this.bags,
       images: this.images,
       params: this.opts.params,
+      checksums: Object.fromEntries(PARTS.map((p) => [p, this.hashes.get(p)?.digest("hex") ?? ""])),
     };
+    if (this.opts.partial) meta.partial = this.opts.partial;
     writeJsonAtomic(path.join(this.dir, STORE_FILES.meta), meta);
     return meta;
   }
@@ -161,6 +173,17 @@ export class StoreWriter {
   }
 }
 
+function firstNonFiniteValue(v: Float32Array): number {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return i;
+  return -1;
+}
+
+/** A bag's label must be 0 or 1 and its split train, val or test. */
+function checkBag(dir: string, bag: StoreBag): void {
+  if (bag.label !== 0 && bag.label !== 1) throw new Error(`${dir}: bag ${bag.bagId}: label must be 0 or 1 (got ${String(bag.label)})`);
+  if (bag.split !== "train" && bag.split !== "val" && bag.split !== "test") throw new Error(`${dir}: bag ${bag.bagId}: split must be train, val or test (got ${String(bag.split)})`);
+}
+
 /** Check a StoreData for consistency; throws one error naming `dir` and the problem. */
 export function validateStoreData(dir: string, data: StoreData): void {
   const D = data.encoder.dim;
@@ -174,6 +197,11 @@ export function validateStoreData(dir: string, data: StoreData): void {
   const T = data.tileRows.length / TILE_ROW_WIDTH;
   if (data.globals.length !== G * D) fail(`globals has ${data.globals.length} values, expected ${G} rows x ${D}`);
   if (data.tiles.length !== T * D) fail(`tiles has ${data.tiles.length} values, expected ${T} rows x ${D}`);
+  for (const b of data.bags) checkBag(`${dir}: invalid store data`, b);
+  const g = firstNonFiniteValue(data.globals);
+  if (g >= 0) fail(`globals row ${Math.floor(g / D)} has a non-finite value (${data.globals[g]})`);
+  const t = firstNonFiniteValue(data.tiles);
+  if (t >= 0) fail(`tiles row ${Math.floor(t / D)} has a non-finite value (${data.tiles[t]})`);
   data.images.forEach((im, i) => {
     if (!(im.bagIndex >= 0 && im.bagIndex < data.bags.length)) fail(`image ${i} (${im.imageId}) has bagIndex ${im.bagIndex} outside [0, ${data.bags.length})`);
   });
@@ -203,21 +231,24 @@ export function writeStore(dir: string, data: StoreData, opts: { createdAt?: str
   fs.mkdirSync(dir, { recursive: true });
   fs.rmSync(path.join(dir, STORE_FILES.meta), { force: true });
   const D = data.encoder.dim;
-  const write = (p: Part, fn: (fd: number) => void): void => {
+  const checksums: Partial<Record<Part, string>> = {};
+  const write = (p: Part, fn: (fd: number, hash: crypto.Hash) => void): void => {
     const tmp = tempName(dir, STORE_FILES[p]);
     const fd = fs.openSync(tmp, "w");
     try {
-      fn(fd);
+      const hash = crypto.createHash("sha256");
+      fn(fd, hash);
+      checksums[p] = hash.digest("hex");
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, path.join(dir, STORE_FILES[p]));
   };
-  write("globals", (fd) => writeMatrix(fd, data.globals, data.dtype));
-  write("tiles", (fd) => writeMatrix(fd, data.tiles, data.dtype));
-  write("globalRows", (fd) => writeInt32(fd, data.globalRows));
-  write("tileRows", (fd) => writeInt32(fd, data.tileRows));
+  write("globals", (fd, h) => writeMatrix(fd, data.globals, data.dtype, h));
+  write("tiles", (fd, h) => writeMatrix(fd, data.tiles, data.dtype, h));
+  write("globalRows", (fd, h) => writeInt32(fd, data.globalRows, h));
+  write("tileRows", (fd, h) => writeInt32(fd, data.tileRows, h));
   const meta: StoreMeta = {
     version: 1,
     createdAt: opts.createdAt ?? new Date().toISOString(),
@@ -229,6 +260,7 @@ export function writeStore(dir: string, data: StoreData, opts: { createdAt?: str
     bags: data.bags.map((b) => ({ bagId: b.bagId, patientId: b.patientId, label: b.label, split: b.split })),
     images: data.images.map((im) => ({ imageId: im.imageId, bagIndex: im.bagIndex, view: im.view })),
     params: data.params,
+    checksums,
   };
   writeJsonAtomic(path.join(dir, STORE_FILES.meta), meta);
   return meta;

@@ -2,7 +2,7 @@
 export * from "./params";
 export * from "./grid";
 export * from "./crop";
-export { fileStem, processImage, jobKey, doneRecordFile, type ProcessedImage, type TileJob, type PresentationLoader } from "./process";
+export { fileStem, processImage, jobKey, jobIdentity, checkDone, doneRecordFile, type ProcessedImage, type TileJob, type PresentationLoader } from "./process";
 export { workerScriptPath, type WorkerMemory } from "./pool";
 export * from "./manifest";
 export * from "./images";

@@ -2,14 +2,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ImageRecord, ManifestImage, TileManifest, TilingParams } from "../types";
-import { readJson, writeJsonAtomic } from "../util/atomic";
+import { cleanTempFiles, readJson, writeJsonAtomic } from "../util/atomic";
+import { acquireLock } from "../util/lock";
+import { reasonSummary } from "../util/workId";
 import { Progress } from "../util/progress";
 import { type LabelTask, defaultTask } from "../data/labels";
 import { lesionsToWorking } from "../preprocess/transform";
 import { loadRecords } from "./dataset";
 import { resolveTilingParams } from "./params";
 import { runPool, type JobOutcome, type WorkerMemory } from "./pool";
-import { findDone, processImage, type PresentationLoader, type ProcessedImage, type TileJob } from "./process";
+import { checkDone, processImage, type PresentationLoader, type ProcessedImage, type TileJob } from "./process";
 
 export const MANIFEST_FILE = "manifest.json";
 
@@ -49,6 +51,12 @@ export interface TilingStats {
   seconds: number;
   workers: number;
   workerMemory: WorkerMemory[];
+  /** Images processed although a done-record existed or not, and why (new, input changed, parameters changed, output damaged ...). */
+  redone: { imageId: string; reason: string }[];
+  /** One phrase per reason: "2 new, 1 input changed". */
+  redoneSummary: string;
+  /** A stale lock taken over, temporary files of killed runs removed. */
+  notes: string[];
 }
 
 /** Read and check a tile manifest. */
@@ -88,10 +96,23 @@ function manifestImage(record: ImageRecord, p: ProcessedImage): ManifestImage {
  * skipped and listed in manifest.skipped. Writes <outDir>/manifest.json atomically.
  */
 export async function runTilingWithStats(opts: RunTilingOptions): Promise<{ manifest: TileManifest; stats: TilingStats }> {
-  const t0 = Date.now();
   const params = resolveTilingParams(opts.params);
   const outDir = path.resolve(opts.outDir);
-  fs.mkdirSync(outDir, { recursive: true });
+  // One writer per output folder; temporary files of killed runs go first.
+  const lock = acquireLock(outDir, { command: "tile" });
+  try {
+    const notes: string[] = [];
+    if (lock.tookOver) notes.push(lock.tookOver);
+    const leftovers = cleanTempFiles(outDir, { recursive: true });
+    if (leftovers.length) notes.push(`removed ${leftovers.length} temporary file(s) of an interrupted run`);
+    return await runTilingLocked(opts, params, outDir, notes);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runTilingLocked(opts: RunTilingOptions, params: TilingParams, outDir: string, notes: string[]): Promise<{ manifest: TileManifest; stats: TilingStats }> {
+  const t0 = Date.now();
   const { records: all, skipped: loadSkipped } = await loadRecords({
     datasetDir: opts.datasetDir,
     adapter: opts.adapter,
@@ -106,20 +127,19 @@ export async function runTilingWithStats(opts: RunTilingOptions): Promise<{ mani
   const workers = opts.workers ?? os.cpus().length;
   if (opts.loader && workers > 0) throw new Error("runTiling: a custom loader works only in-process (workers: 0)");
 
-  // Reuse finished images.
+  // Reuse finished images whose identity (source content, parameters, code) and outputs are unchanged.
   const todo: number[] = [];
+  const redone: { imageId: string; reason: string }[] = [];
   let reused = 0;
   jobs.forEach((job, i) => {
-    let done: ProcessedImage | null = null;
-    try {
-      done = findDone(job);
-    } catch {
-      done = null;
-    }
-    if (done) {
-      results[i] = { ok: true, image: done };
+    const done = checkDone(job);
+    if ("image" in done) {
+      results[i] = { ok: true, image: done.image };
       reused++;
-    } else todo.push(i);
+    } else {
+      todo.push(i);
+      redone.push({ imageId: job.record.imageId, reason: done.reason });
+    }
   });
 
   const bar = new Progress({ label: "tile", total: todo.length, unit: "images", enabled: opts.progress !== false });
@@ -176,6 +196,9 @@ export async function runTilingWithStats(opts: RunTilingOptions): Promise<{ mani
     seconds: (Date.now() - t0) / 1000,
     workers: Math.max(0, workers),
     workerMemory,
+    redone,
+    redoneSummary: reasonSummary(redone.map((r) => (r.reason.includes(": ") ? r.reason.slice(0, r.reason.indexOf(": ")) : r.reason))),
+    notes,
   };
   return { manifest, stats };
 }

@@ -13,6 +13,11 @@ export const DEFAULT_TILING_PARAMS: TilingParams = {
   globalSizePx: 518,
 };
 
+/** Largest working image side accepted (a 8192 px 16-bit working image is 128 MiB per image in memory). */
+export const MAX_WORKING_SIZE_PX = 8192;
+/** Largest global view side accepted. */
+export const MAX_GLOBAL_SIZE_PX = 4096;
+
 /** Fill defaults and validate; one clear error per bad value. */
 export function resolveTilingParams(p: Partial<TilingParams> = {}): TilingParams {
   const out: TilingParams = { ...DEFAULT_TILING_PARAMS, ...p };
@@ -22,6 +27,11 @@ export function resolveTilingParams(p: Partial<TilingParams> = {}): TilingParams
   posInt("workingSizePx");
   posInt("tileSizePx");
   posInt("globalSizePx");
+  if (out.workingSizePx > MAX_WORKING_SIZE_PX)
+    throw new Error(`tiling params: workingSizePx must be <= ${MAX_WORKING_SIZE_PX} (the paper uses 4096), got ${out.workingSizePx}`);
+  if (out.tileSizePx > out.workingSizePx)
+    throw new Error(`tiling params: tileSizePx (${out.tileSizePx}) must be <= workingSizePx (${out.workingSizePx}): a tile is a part of the working image`);
+  if (out.globalSizePx > MAX_GLOBAL_SIZE_PX) throw new Error(`tiling params: globalSizePx must be <= ${MAX_GLOBAL_SIZE_PX}, got ${out.globalSizePx}`);
   if (!(out.overlap >= 0 && out.overlap < 1)) throw new Error(`tiling params: overlap must be in [0, 1), got ${out.overlap}`);
   if (out.tissueRule !== "maskFraction" && out.tissueRule !== "meanIntensity")
     throw new Error(`tiling params: tissueRule must be maskFraction or meanIntensity, got ${String(out.tissueRule)}`);

@@ -5,6 +5,7 @@ import type { ImageRecord, ImageTransform, TileRecord, TilingParams } from "../t
 import { encodeGrey16Png, encodeMaskPng } from "../preprocess/grey16";
 import { preprocessPixels, type PresentationImage } from "../preprocess/preprocess";
 import { writeFileAtomicAsync, writeJsonAtomic, readJson } from "../util/atomic";
+import { fingerprintFile, staleReason, workIdentity, type FileFingerprint, type WorkIdentity } from "../util/workId";
 import { selectTiles } from "./grid";
 import { loadPresentation } from "./source";
 
@@ -26,7 +27,12 @@ export interface ProcessedImage {
 }
 
 interface DoneRecord {
-  key: string;
+  /** What the work was done from (lib/util/workId.ts): the source's content, the parameters, the code version. */
+  identity: WorkIdentity;
+  /** The source file's size, mtime and content hash (re-read only when size or mtime changed). */
+  source: FileFingerprint;
+  /** The written PNGs' size, mtime and content hash, checked before they are reused. */
+  outputs: Record<string, FileFingerprint>;
   image: ProcessedImage;
 }
 
@@ -43,31 +49,63 @@ export function fileStem(id: string): string {
   return clean === id ? id : `${clean}-${crypto.createHash("sha1").update(id).digest("hex").slice(0, 8)}`;
 }
 
-/** Key of the work for one image: the parameters and the source file's size and mtime. */
+/** Identity of the work for one image: the source file's content, the parameters that change the result, the code version. */
+export function jobIdentity(job: TileJob, source: FileFingerprint): WorkIdentity {
+  return workIdentity("tile", { source: source.sha256 }, { params: job.params, laterality: job.record.laterality });
+}
+
+/** Key of the work for one image (a hash of its identity; the source file is read to hash it). */
 export function jobKey(job: TileJob): string {
-  const st = fs.statSync(job.record.filePath);
-  const h = crypto.createHash("sha256");
-  h.update(JSON.stringify({ params: job.params, file: path.resolve(job.record.filePath), size: st.size, mtimeMs: st.mtimeMs, laterality: job.record.laterality, v: 1 }));
-  return h.digest("hex");
+  return crypto.createHash("sha256").update(JSON.stringify(jobIdentity(job, fingerprintFile(job.record.filePath)))).digest("hex");
 }
 
 export function doneRecordFile(outDir: string, imageId: string): string {
   return path.join(outDir, "done", `${fileStem(imageId)}.json`);
 }
 
-/** The finished result for this job, when a done-record with the same key and its files exist. */
-export function findDone(job: TileJob): ProcessedImage | null {
+/**
+ * The finished result for this job when its done-record has the same identity (source
+ * content, parameters, code) and its PNGs are unchanged; otherwise why it must be redone
+ * ("new", "input changed", "parameters changed", "output damaged: FILE" ...).
+ */
+export function checkDone(job: TileJob): { image: ProcessedImage } | { reason: string } {
   const file = doneRecordFile(job.outDir, job.record.imageId);
-  if (!fs.existsSync(file)) return null;
+  if (!fs.existsSync(file)) return { reason: "new" };
+  let rec: DoneRecord;
   try {
-    const rec = readJson<DoneRecord>(file);
-    if (rec.key !== jobKey(job)) return null;
-    const img = rec.image;
-    for (const f of [img.workingImageFile, img.globalViewFile, img.maskFile]) if (!fs.existsSync(path.join(job.outDir, f))) return null;
-    return img;
+    rec = readJson<DoneRecord>(file);
   } catch {
-    return null;
+    return { reason: `unreadable done record ${file}` };
   }
+  if (!rec.identity || !rec.source || !rec.outputs) return { reason: "record of an older version" };
+  let source: FileFingerprint;
+  try {
+    source = fingerprintFile(job.record.filePath, rec.source);
+  } catch (e) {
+    return { reason: (e as Error).message };
+  }
+  const stale = staleReason(rec.identity, jobIdentity(job, source));
+  if (stale) return { reason: stale };
+  const img = rec.image;
+  for (const f of [img.workingImageFile, img.globalViewFile, img.maskFile]) {
+    const out = path.join(job.outDir, f);
+    const want = rec.outputs[f];
+    if (!want) return { reason: `no checksum for ${f}` };
+    let got: FileFingerprint;
+    try {
+      got = fingerprintFile(out, want);
+    } catch {
+      return { reason: `output missing: ${out}` };
+    }
+    if (got.sha256 !== want.sha256) return { reason: `output damaged or changed: ${out}` };
+  }
+  return { image: img };
+}
+
+/** The finished result for this job, or null (see checkDone for the reason). */
+export function findDone(job: TileJob): ProcessedImage | null {
+  const r = checkDone(job);
+  return "image" in r ? r.image : null;
 }
 
 /** Peak memory seen at the checkpoints inside processImage (per thread; reset by the caller). */
@@ -86,7 +124,8 @@ export type PresentationLoader = (record: ImageRecord) => Promise<PresentationIm
 
 export async function processImage(job: TileJob, load: PresentationLoader = loadPresentation): Promise<ProcessedImage> {
   const { record, params, outDir } = job;
-  const key = jobKey(job);
+  const source = fingerprintFile(record.filePath);
+  const identity = jobIdentity(job, source);
   const img = await load(record);
   memoryCheckpoint();
   const r = await preprocessPixels(
@@ -113,6 +152,8 @@ export async function processImage(job: TileJob, load: PresentationLoader = load
   await writeFileAtomicAsync(path.join(outDir, out.globalViewFile), await encodeGrey16Png({ pixels: r.global, widthPx: r.globalSizePx, heightPx: r.globalSizePx }));
   await writeFileAtomicAsync(path.join(outDir, out.maskFile), await encodeMaskPng(r.mask, N, N));
   memoryCheckpoint();
-  writeJsonAtomic(doneRecordFile(outDir, record.imageId), { key, image: out } satisfies DoneRecord);
+  const outputs: Record<string, FileFingerprint> = {};
+  for (const f of [out.workingImageFile, out.globalViewFile, out.maskFile]) outputs[f] = fingerprintFile(path.join(outDir, f));
+  writeJsonAtomic(doneRecordFile(outDir, record.imageId), { identity, source, outputs, image: out } satisfies DoneRecord);
   return out;
 }

@@ -3,3 +3,5 @@ export * from "./atomic";
 export * from "./progress";
 export * from "./paths";
 export * from "./backend";
+export * from "./workId";
+export * from "./lock";

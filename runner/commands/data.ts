@@ -1,4 +1,4 @@
-import { numberOption } from "./options";
+import { numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
 import { ADAPTERS, type AdapterName, loadDataset } from "../../lib/data/adapters";
 import { makeSplits, writeSplits } from "../../lib/data/splits";
@@ -26,7 +26,8 @@ export function register(program: Command): void {
     .option("--workers <n>", "worker threads (default: min(4, cores))", int("workers"))
     .option("--generator <v>", `generator version (${SYNTHETIC_VERSIONS.join(" | ")}; 3 = physical lesion scale, docs in lib/data/README.md)`, int("generator"), 3)
     .option("--json", "print the summary as JSON")
-    .action(async (o: { out: string; patients: number; height: number; seed: number; prevalence: number; workers?: number; generator: number; json?: boolean }) => {
+    .action(async (o: { out: string; patients: number; height: number; seed: number; prevalence: number; workers?: number; generator: number; json?: boolean }, cmd: Command) => {
+      resolvePathOptions(cmd, o, ["out"]);
       const summary = await generateSyntheticDataset({
         outDir: resolveProjectPath(o.out),
         patients: o.patients,
@@ -60,7 +61,8 @@ export function register(program: Command): void {
     .option("--val <f>", "val fraction", float("val"), 0.1)
     .option("--test <f>", "test fraction", float("test"), 0.2)
     .option("--ignore-given", "ignore a split column the dataset provides")
-    .action(async (o: { adapter: string; dir: string; out: string; seed: number; train: number; val: number; test: number; ignoreGiven?: boolean }) => {
+    .action(async (o: { adapter: string; dir: string; out: string; seed: number; train: number; val: number; test: number; ignoreGiven?: boolean }, cmd: Command) => {
+      resolvePathOptions(cmd, o, ["dir", "out"]);
       if (!(ADAPTERS as readonly string[]).includes(o.adapter)) throw new Error(`--adapter must be one of ${ADAPTERS.join(", ")}, got "${o.adapter}"`);
       const { records, skipped } = await loadDataset({ adapter: o.adapter as AdapterName, dir: resolveProjectPath(o.dir) } as Parameters<typeof loadDataset>[0]);
       const splits = makeSplits(records, { seed: o.seed, fractions: { train: o.train, val: o.val, test: o.test }, respectGiven: !o.ignoreGiven });

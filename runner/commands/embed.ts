@@ -1,4 +1,4 @@
-import { numberOption } from "./options";
+import { cliPath, numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
 import * as path from "node:path";
 import { parseShard, runEmbedding, type EmbeddingRunResult, type Shard } from "../../lib/embed/run";
@@ -6,7 +6,7 @@ import type { ExecutionProviderName, OutputChoice } from "../../lib/embed/encode
 import { mergeStores } from "../../lib/store/merge";
 import { exportStoreToHdf5, importHdf5Store } from "../../lib/store/hdf5";
 import type { StoreDtype } from "../../lib/store/format";
-import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
+import { DEFAULT_PATHS } from "../../lib/util/paths";
 
 /** Options of `milpf embed` as commander hands them over. */
 export interface EmbedCommandOptions {
@@ -62,7 +62,13 @@ export async function runEmbedCommand(o: EmbedCommandOptions, write: (t: string)
       `embed: ${s.embeddedImages} images embedded, ${s.reusedImages} reused from an earlier run, ${s.tilesPerSecond.toFixed(1)} tiles/s, ${s.seconds.toFixed(1)} s\n` +
       `embed: store ${res.storeDir} (${res.meta.dtype})\n`,
   );
+  if (s.redone.length > 0) {
+    write(`embed: redone ${s.redone.length} image(s): ${s.redoneSummary}\n`);
+    for (const r of s.redone.filter((x) => x.reason !== "new").slice(0, 50)) write(`embed: redone ${r.imageId}: ${r.reason}\n`);
+  }
+  for (const n of s.notes) write(`embed: ${n}\n`);
   for (const k of s.skipped) write(`embed: skipped ${k.imageId}: ${k.error}\n`);
+  if (s.images === 0 && s.skipped.length > 0) throw new Error(`embed: every image was skipped (${s.skipped.length}); nothing embedded`);
   return res;
 }
 
@@ -85,20 +91,27 @@ export function register(program: Command): void {
     .option("--shard-count <N>", "N shards, K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID")
     .option("--threads <n>", "onnxruntime intra-op threads")
     .option("--no-progress", "no progress output")
-    .action(async (o: EmbedCommandOptions) => {
-      await runEmbedCommand(o);
+    // The options above belong to `embed` itself: after a subcommand name (merge, export-h5,
+    // import-h5) options are that subcommand's, so `embed merge ... --out X` reaches merge.
+    .enablePositionalOptions()
+    .action(async (o: EmbedCommandOptions, cmd: Command) => {
+      await runEmbedCommand(resolvePathOptions(cmd, o, ["manifest", "out"]));
     });
   embed
     .command("merge")
-    .description("Join shard stores into one (equals a single run)")
+    .description("Join shard stores into one (equals a single run); all N shards of one split, each once, unless --allow-partial")
     .argument("<shards...>", "shard store folders")
     .requiredOption("--out <dir>", "merged store folder")
-    .action((shards: string[], o: { out: string }) => {
+    .option("--allow-partial", "merge a subset of the shards; the store is marked partial (store.json \"partial\")")
+    .action((shards: string[], o: { out: string; allowPartial?: boolean }) => {
+      const out = cliPath(o.out, "cli");
       const meta = mergeStores(
-        shards.map((s) => resolveProjectPath(s)),
-        resolveProjectPath(o.out),
+        shards.map((s) => cliPath(s, "cli")),
+        out,
+        { allowPartial: o.allowPartial === true },
       );
-      process.stdout.write(`embed merge: ${shards.length} shards -> ${meta.bags.length} bags, ${meta.globalCount} global views, ${meta.tileCount} tiles in ${resolveProjectPath(o.out)}\n`);
+      const part = meta.partial ? ` (PARTIAL: shards ${meta.partial.shards.join(", ")} of ${meta.partial.of})` : "";
+      process.stdout.write(`embed merge: ${shards.length} shards -> ${meta.bags.length} bags, ${meta.globalCount} global views, ${meta.tileCount} tiles in ${out}${part}\n`);
     });
   embed
     .command("export-h5")
@@ -106,8 +119,8 @@ export function register(program: Command): void {
     .argument("<store>", "store folder")
     .argument("<file>", "HDF5 file to write")
     .action(async (store: string, file: string) => {
-      await exportStoreToHdf5(resolveProjectPath(store), resolveProjectPath(file));
-      process.stdout.write(`embed export-h5: ${resolveProjectPath(file)}\n`);
+      await exportStoreToHdf5(cliPath(store, "cli"), cliPath(file, "cli"));
+      process.stdout.write(`embed export-h5: ${cliPath(file, "cli")}\n`);
     });
   embed
     .command("import-h5")
@@ -119,10 +132,10 @@ export function register(program: Command): void {
     .action(async (file: string, store: string, o: { split: string; dtype?: string }) => {
       if (!["train", "val", "test"].includes(o.split)) throw new Error(`embed import-h5: --split must be train, val or test, got '${o.split}'`);
       if (o.dtype !== undefined && o.dtype !== "float32" && o.dtype !== "float16") throw new Error(`embed import-h5: --dtype must be float32 or float16, got '${o.dtype}'`);
-      const meta = await importHdf5Store(resolveProjectPath(file), resolveProjectPath(store), {
+      const meta = await importHdf5Store(cliPath(file, "cli"), cliPath(store, "cli"), {
         defaultSplit: o.split as "train" | "val" | "test",
         dtype: o.dtype as StoreDtype | undefined,
       });
-      process.stdout.write(`embed import-h5: ${meta.bags.length} bags, ${meta.globalCount} global views, ${meta.tileCount} tiles -> ${resolveProjectPath(store)}\n`);
+      process.stdout.write(`embed import-h5: ${meta.bags.length} bags, ${meta.globalCount} global views, ${meta.tileCount} tiles -> ${cliPath(store, "cli")} (${meta.dtype})\n`);
     });
 }

@@ -1,4 +1,4 @@
-import { numberOption } from "./options";
+import { numberOption, resolvePathOptions } from "./options";
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import { SHARP_DEFAULTS, type SharpParams } from "../../lib/explain/sharp";
@@ -115,7 +115,7 @@ export function register(program: Command): void {
     .option("--selection-cases <n>", "quick look: at most this many bags of the selection split")
     .option("--provider <name>", "onnxruntime execution provider (cpu, cuda, webgpu)", "cpu")
     .option("--no-progress", "no progress lines")
-    .action(async (o: ExplainCommandOptions) => {
-      await runExplainCommand(o);
+    .action(async (o: ExplainCommandOptions, cmd: Command) => {
+      await runExplainCommand(resolvePathOptions(cmd, o, ["run", "manifest", "out", "sharpParams"]));
     });
 }

@@ -1,3 +1,6 @@
+import * as path from "node:path";
+import type { Command } from "commander";
+import { resolveProjectPath } from "../../lib/util/paths";
 /**
  * Numeric command-line options, parsed one way for every stage command: an empty, non-finite,
  * non-integer (when `int`) or out-of-range value is one error naming the option and the value,
@@ -30,4 +33,23 @@ export function numberOption(text: string, name: string, rule: NumberOptionRule 
           ? ` <= ${rule.max}`
           : "";
   throw new Error(`${rule.command ? `${rule.command}: ` : ""}--${name} must be ${kind}${range}, got '${text}'`);
+}
+
+/**
+ * Paths on the command line resolve against the current directory (like any Unix tool); an
+ * option left at its default resolves against the project folder (the defaults name the
+ * project's data/ and figures/ folders). `source` is commander's getOptionValueSource(key).
+ */
+export function cliPath(value: string, source: string | undefined): string {
+  return source === "default" ? resolveProjectPath(value) : path.resolve(value);
+}
+
+/** Resolve the named path options of `o` in place (see cliPath). */
+export function resolvePathOptions<T extends object>(cmd: Pick<Command, "getOptionValueSource">, o: T, keys: (keyof T & string)[]): T {
+  const rec = o as Record<string, unknown>;
+  for (const k of keys) {
+    const v = rec[k];
+    if (typeof v === "string") rec[k] = cliPath(v, cmd.getOptionValueSource(k));
+  }
+  return o;
 }

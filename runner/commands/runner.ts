@@ -38,6 +38,39 @@ export function collectParams(pairs: string[] | undefined, files: string[] | und
   return params;
 }
 
+/** Names of a notebook's parameters whose default is a path (a string with a "/"), and `encoder`. */
+export function pathParamNames(notebookFile: string): Set<string> {
+  const names = new Set<string>(["encoder"]);
+  let nb: { cells?: { cell_type: string; metadata?: { tags?: string[] }; source: string | string[] }[] };
+  try {
+    nb = JSON.parse(fs.readFileSync(notebookFile, "utf8")) as typeof nb;
+  } catch {
+    return names;
+  }
+  const cell = (nb.cells ?? []).find((c) => c.cell_type === "code" && (c.metadata?.tags ?? []).includes("parameters"));
+  const src = cell ? (Array.isArray(cell.source) ? cell.source.join("") : cell.source) : "";
+  for (const m of src.matchAll(/(?:const|let|var)\s+(\w+)\s*(?::[^=]+)?=\s*["']([^"']*)["']/g)) if (m[2].includes("/")) names.add(m[1]);
+  return names;
+}
+
+/**
+ * Path parameters given on the command line (-p, -f) are relative to the directory milpf was
+ * started in: the kernel runs in the notebook's folder and resolves what is left relative
+ * against the project folder, so the runner makes them absolute here. A path parameter is
+ * one whose default in the notebook is a path; `encoder` too unless it is "builtin".
+ */
+export function resolvePathParams(params: Params, notebookFiles: string[], cwd: string = process.cwd()): Params {
+  const names = new Set<string>();
+  for (const f of notebookFiles) for (const n of pathParamNames(f)) names.add(n);
+  const out: Params = { ...params };
+  for (const [k, v] of Object.entries(out)) {
+    if (!names.has(k) || typeof v !== "string" || v === "" || path.isAbsolute(v)) continue;
+    if (k === "encoder" && v === "builtin") continue;
+    out[k] = path.resolve(cwd, v);
+  }
+  return out;
+}
+
 function seconds(name: string): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
@@ -85,10 +118,10 @@ export function register(program: Command): void {
     .option("--timeout <s>", "seconds the whole run may take", seconds("--timeout"))
     .option("--log-output", "print the cells' stdout/stderr live while they run")
     .action(async (notebook: string, o: RunCliOptions) => {
-      const params = collectParams(o.param, o.file);
+      const params = resolvePathParams(collectParams(o.param, o.file), [path.resolve(notebook)]);
       const name = path.basename(notebook, ".ipynb");
-      const output = o.output ?? path.join(projectRoot(), "figures", name, `${name}.ipynb`);
-      const r = await executeNotebook({ input: notebook, output, params, figuresDir: o.figures, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout, logOutput: o.logOutput });
+      const output = o.output !== undefined ? path.resolve(o.output) : path.join(projectRoot(), "figures", name, `${name}.ipynb`);
+      const r = await executeNotebook({ input: path.resolve(notebook), output, params, figuresDir: o.figures !== undefined ? path.resolve(o.figures) : undefined, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout, logOutput: o.logOutput });
       if (!r.ok) process.exitCode = 1;
     });
 
@@ -104,9 +137,11 @@ export function register(program: Command): void {
     .option("--timeout <s>", "seconds each notebook may take", seconds("--timeout"))
     .option("--log-output", "print the cells' stdout/stderr live while they run")
     .action(async (o: RunCliOptions & { only?: string[]; preset?: string; figuresRoot?: string }) => {
-      const files = [...(o.preset ? [presetFile(o.preset)] : []), ...(o.file ?? [])];
+      // -p and -f paths are relative to where milpf was started; a preset's stay project-relative
+      const notebooks = PIPELINE_NOTEBOOKS.map((n) => path.join(projectRoot(), "notebooks", `${n}.ipynb`));
+      const params = { ...(o.preset ? collectParams(undefined, [presetFile(o.preset)]) : {}), ...resolvePathParams(collectParams(o.param, o.file), notebooks) };
       const figuresRoot = o.figuresRoot ? path.resolve(o.figuresRoot) : undefined;
-      const r = await runPipeline({ params: collectParams(o.param, files), only: o.only, figuresRoot, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout, logOutput: o.logOutput });
+      const r = await runPipeline({ params, only: o.only, figuresRoot, cellTimeoutS: o.cellTimeout, timeoutS: o.timeout, logOutput: o.logOutput });
       if (!r.ok) {
         process.stderr.write(`pipeline: stopped at ${r.failed}\n`);
         process.exitCode = 1;

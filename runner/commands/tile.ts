@@ -1,4 +1,4 @@
-import { numberOption } from "./options";
+import { numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -57,7 +57,13 @@ export async function runTileCommand(
       `${stats.skipped} skipped, ${stats.seconds.toFixed(1)} s on ${stats.workers || "no"} worker(s)\n` +
       `tile: manifest ${path.join(outDir, "manifest.json")}\n`,
   );
+  if (stats.redone.length > 0) {
+    write(`tile: redone ${stats.redone.length} image(s): ${stats.redoneSummary}\n`);
+    for (const r of stats.redone.filter((x) => x.reason !== "new").slice(0, 50)) write(`tile: redone ${r.imageId}: ${r.reason}\n`);
+  }
+  for (const n of stats.notes) write(`tile: ${n}\n`);
   for (const s of manifest.skipped) write(`tile: skipped ${s.file}: ${s.error}\n`);
+  if (stats.images === 0) throw new Error(`tile: no image was tiled (${manifest.skipped.length} skipped); see the lines above`);
   return res;
 }
 
@@ -83,7 +89,7 @@ export function register(program: Command): void {
     .option("--seed <s>", "seed for a new split file", "42")
     .option("--task <name>", `label task (${LABEL_TASKS.join(" | ")}; default: the adapter's own, birads or RSNA cancer)`)
     .option("--no-progress", "no progress output")
-    .action(async (o: TileCommandOptions) => {
-      await runTileCommand(o);
+    .action(async (o: TileCommandOptions, cmd: Command) => {
+      await runTileCommand(resolvePathOptions(cmd, o, ["dataset", "out", "splits"]));
     });
 }

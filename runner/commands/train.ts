@@ -1,4 +1,4 @@
-import { numberOption } from "./options";
+import { numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
 import { configsByName, predictStore, runTraining, writeSyntheticStore, SYNTH_DEFAULTS, type KernelName } from "../../lib/head";
 import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
@@ -18,7 +18,8 @@ export function register(program: Command): void {
     .option("--positive-tiles <n>", "tiles carrying the signal in a positive bag", String(SYNTH_DEFAULTS.positiveTilesPerBag))
     .option("--signal <s>", "signal strength of a positive tile", String(SYNTH_DEFAULTS.signalStrength))
     .option("--dtype <t>", "float16 or float32", "float16")
-    .action((o: Record<string, string>) => {
+    .action((o: Record<string, string>, cmd: Command) => {
+      resolvePathOptions(cmd, o, ["out"]);
       if (o.dtype !== "float16" && o.dtype !== "float32") throw new Error(`--dtype must be float16 or float32, got '${o.dtype}'`);
       const t0 = Date.now();
       const r = writeSyntheticStore(resolveProjectPath(o.out), {
@@ -52,7 +53,8 @@ export function register(program: Command): void {
     .option("--kernel <k>", "X-pass kernel: ort, tfjs or js", "ort")
     .option("--predictions <which>", "all runs or only the selected run per config", "all")
     .option("--bootstrap <n>", "bootstrap resamples for the selected runs' 95 % CIs (0 = none)", "0")
-    .action(async (o: Record<string, string>) => {
+    .action(async (o: Record<string, string>, cmd: Command) => {
+      resolvePathOptions(cmd, o, ["store", "out"]);
       if (!["ort", "tfjs", "js"].includes(o.kernel)) throw new Error(`--kernel must be ort, tfjs or js, got '${o.kernel}'`);
       if (o.predictions !== "all" && o.predictions !== "selected") throw new Error(`--predictions must be all or selected, got '${o.predictions}'`);
       const boot = numberOption(o.bootstrap, "bootstrap", { int: true, min: 0 });
@@ -89,7 +91,8 @@ export function register(program: Command): void {
     .option("--store <dir>", "embedding store", DEFAULT_PATHS.embeddings)
     .requiredOption("--out <file>", "predictions CSV to write")
     .option("--engine <e>", "js (reference scorer) or onnx (onnxruntime-node)", "js")
-    .action(async (o: Record<string, string>) => {
+    .action(async (o: Record<string, string>, cmd: Command) => {
+      resolvePathOptions(cmd, o, ["head", "store", "out"]);
       if (o.engine !== "js" && o.engine !== "onnx") throw new Error(`--engine must be js or onnx, got '${o.engine}'`);
       const n = await predictStore(o.head, o.store, o.out, o.engine);
       process.stdout.write(`predict: ${n} bags -> ${o.out}\n`);

@@ -23,7 +23,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const chunkCount = (out: string): number => {
   const d = path.join(out, CHUNK_DIR);
-  return fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith(".f32") && !f.startsWith(".")).length : 0;
+  return fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith(".chunk") && !f.startsWith(".")).length : 0;
 };
 
 describe("milpf embed resume after kill -9", () => {

@@ -99,7 +99,7 @@ describe("runEmbedding", () => {
     const merged = path.join(tmp, "merged");
     mergeStores(shards, merged);
     expect(storeFingerprint(merged)).toEqual(storeFingerprint(path.join(tmp, "single")));
-    expect(() => mergeStores([shards[0], shards[0]], path.join(tmp, "dup"))).toThrow(/also in/);
+    expect(() => mergeStores([shards[0], shards[0]], path.join(tmp, "dup"))).toThrow(/overlapping shards/);
   });
 
   it("skips an image whose PNG is broken and reports it; the rest is stored", async () => {

@@ -96,6 +96,12 @@ export async function loadVindr(opts: VindrOptions): Promise<AdapterResult> {
     if (!isLaterality(lat)) return skipped.push({ file: breastFile, row, reason: `laterality "${r.laterality}" is not L or R` });
     if (!view) return skipped.push({ file: breastFile, row, reason: "empty view_position" });
     if (seen.has(imageId)) return skipped.push({ file: breastFile, row, reason: `image_id ${imageId} listed twice` });
+    // A label or split that cannot be read is a bad row, reported (not an image silently left out).
+    const biradsText = (r.breast_birads ?? "").trim();
+    if (biradsText === "") return skipped.push({ file: breastFile, row, reason: "empty breast_birads" });
+    if (parseBirads(biradsText) === null) return skipped.push({ file: breastFile, row, reason: `breast_birads "${biradsText}" is not BI-RADS 0-6` });
+    const splitText = (r.split ?? "").trim();
+    if (splitText !== "" && parseSplitName(splitText) === null) return skipped.push({ file: breastFile, row, reason: `split "${splitText}" is not a known split name (training/train, validation/val, test)` });
     const filePath = path.join(imagesDir, studyId, `${imageId}${ext}`);
     if (opts.checkFiles !== false && !fileExists(filePath)) return skipped.push({ file: breastFile, row, reason: `missing image file ${filePath}` });
     seen.add(imageId);
