@@ -85,4 +85,37 @@ describe("float16 conversion", () => {
       }
     }
   });
+  it("decodes all 65536 half values bit-exactly against an independent bit-level reference", () => {
+    // Reference: build the float32 bit pattern field by field (rebias the exponent, normalise
+    // subnormals by hand), independent of the table's arithmetic construction.
+    const refBits = (h: number): number | null => {
+      const sign = (h & 0x8000) << 16;
+      const e = (h >>> 10) & 0x1f;
+      const m = h & 0x3ff;
+      if (e === 31) return m === 0 ? (sign | 0x7f800000) | 0 : null; // null: any NaN
+      if (e === 0) {
+        if (m === 0) return sign | 0;
+        let k = 9;
+        while (!(m & (1 << k))) k--;
+        return (sign | ((k + 103) << 23) | ((m - (1 << k)) << (23 - k))) | 0;
+      }
+      return (sign | ((e + 112) << 23) | (m << 13)) | 0;
+    };
+    const all = new Uint16Array(65536).map((_, i) => i);
+    // decode into an offset view of a larger buffer, so the Int32 view's byteOffset is exercised
+    const backing = new Float32Array(65536 + 3);
+    const out = float16ArrayToFloat32(all, backing.subarray(3));
+    const bits = new Int32Array(out.buffer, out.byteOffset, out.length);
+    expect(backing[0]).toBe(0);
+    for (let h = 0; h < 65536; h++) {
+      const want = refBits(h);
+      if (want === null) {
+        if (!Number.isNaN(out[h])) throw new Error(`half 0x${h.toString(16)}: expected NaN, got ${out[h]}`);
+      } else if (bits[h] !== want) {
+        throw new Error(`half 0x${h.toString(16)}: bits 0x${(bits[h] >>> 0).toString(16)}, expected 0x${(want >>> 0).toString(16)}`);
+      }
+      if (want !== null && float16BitsToFloat32(h) !== out[h] && !Object.is(float16BitsToFloat32(h), out[h])) throw new Error(`scalar/array decode differ at 0x${h.toString(16)}`);
+    }
+    expect(() => float16ArrayToFloat32(all, new Float32Array(5))).toThrow(/length mismatch/);
+  });
 });
