@@ -1,4 +1,4 @@
-import type { Aggregator, HeadConfig } from "./config";
+import { hasGlobalStream, hasLocalStream, type Aggregator, type HeadConfig } from "./config";
 import type { ChunkLayout, GroupArrays, GroupGrads } from "./batched";
 import { HIDDEN1, HIDDEN2 } from "./params";
 
@@ -379,4 +379,95 @@ export function groupsLossAndGradsJs(layout: ChunkLayout, groups: GroupArrays[])
 /** Hand-written counterpart of groupsLogits. */
 export function groupsLogitsJs(layout: ChunkLayout, groups: GroupArrays[]): Float32Array[] {
   return groups.map((g) => run(layout, g, false).logits);
+}
+
+/**
+ * Copy the 16-column blocks of R runs (columns [c0, c0 + 16 R) of packed rows, n x C) into the
+ * padded, run-major layout the head after H takes: [R, bags x L, 16], bag b at rows [b L, b L + count).
+ */
+export function padColumns(h: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number): Float32Array {
+  const B = starts.length - 1;
+  const rowsPadded = B * L;
+  const out = new Float32Array(runs * rowsPadded * HIDDEN1);
+  for (let b = 0; b < B; b++) {
+    for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
+      const src = r * C + c0;
+      const row = b * L + k;
+      for (let q = 0; q < runs; q++) {
+        const s0 = src + q * HIDDEN1;
+        const d0 = (q * rowsPadded + row) * HIDDEN1;
+        for (let j = 0; j < HIDDEN1; j++) out[d0 + j] = h[s0 + j];
+      }
+    }
+  }
+  return out;
+}
+
+/** The inverse of padColumns: write [R, bags x L, 16] back into columns [c0, c0 + 16 R) of packed n x C. */
+export function unpadColumns(p: Float32Array, into: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number): void {
+  const B = starts.length - 1;
+  const rowsPadded = B * L;
+  for (let b = 0; b < B; b++) {
+    for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
+      const dst = r * C + c0;
+      const row = b * L + k;
+      for (let q = 0; q < runs; q++) {
+        const d0 = dst + q * HIDDEN1;
+        const s0 = (q * rowsPadded + row) * HIDDEN1;
+        for (let j = 0; j < HIDDEN1; j++) into[d0 + j] = p[s0 + j];
+      }
+    }
+  }
+}
+
+/**
+ * One contiguous slice of runs of one config group on one chunk, as a worker thread takes it:
+ * the PACKED H of the chunk (rows x C, every run's 16 columns side by side; a SharedArrayBuffer
+ * when it crosses threads, so nothing is copied) and the slice's first column. The slice pads
+ * its own columns, runs the fused forward/backward, and writes its columns of the packed dH in
+ * place (slices own disjoint columns, so threads never write the same element).
+ */
+export interface SliceJob {
+  withGrads: boolean;
+  layout: ChunkLayout;
+  config: HeadConfig;
+  runs: number;
+  /** The slice's stacked parameters (everything but the first-layer weights). */
+  params: Record<string, Float32Array>;
+  hg: Float32Array | null;
+  cg: number;
+  gCol: number;
+  gStarts: Int32Array;
+  ht: Float32Array | null;
+  ct: number;
+  tCol: number;
+  tStarts: Int32Array;
+  /** Packed dH outputs (same shapes as hg / ht), written at the slice's columns; null when scoring. */
+  dHg: Float32Array | null;
+  dHt: Float32Array | null;
+}
+
+export interface SliceResult {
+  /** Per-run loss (withGrads), else null. */
+  loss: Float32Array | null;
+  params: Record<string, Float32Array> | null;
+  /** Logits (scoring), [runs, bags] or [runs, bags x lGlobal] for instance heads; else null. */
+  logits: Float32Array | null;
+}
+
+export function runSlice(job: SliceJob): SliceResult {
+  const c = job.config;
+  const L = job.layout;
+  const group: GroupArrays = {
+    config: c,
+    runs: job.runs,
+    hGlobal: hasGlobalStream(c) && job.hg ? padColumns(job.hg, job.cg, job.gCol, job.runs, job.gStarts, L.lGlobal) : null,
+    hTile: hasLocalStream(c) && job.ht ? padColumns(job.ht, job.ct, job.tCol, job.runs, job.tStarts, L.lTile) : null,
+    params: job.params,
+  };
+  const r = run(L, group, job.withGrads);
+  if (!job.withGrads) return { loss: null, params: null, logits: r.logits };
+  if (r.grads.dGlobal && job.dHg) unpadColumns(r.grads.dGlobal, job.dHg, job.cg, job.gCol, job.runs, job.gStarts, L.lGlobal);
+  if (r.grads.dTile && job.dHt) unpadColumns(r.grads.dTile, job.dHt, job.ct, job.tCol, job.runs, job.tStarts, L.lTile);
+  return { loss: r.grads.loss, params: r.grads.params, logits: null };
 }

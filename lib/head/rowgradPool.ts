@@ -1,30 +1,37 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { ChunkLayout, GroupArrays, GroupGrads } from "./batched";
-import { groupsLogitsJs, groupsLossAndGradsJs } from "./rowgrad";
+import { runSlice, type SliceJob, type SliceResult } from "./rowgrad";
 
 /**
- * The hand-written head after H on several threads: each group's runs are split into contiguous
- * slices (the [R, rows, 16] layout is run-major, so a slice of runs is a contiguous sub-array),
- * computed in worker threads, and concatenated back. Used between the X passes, when the ORT
- * threads are idle. Needs the compiled worker (dist/lib/head/rowgradWorker.js); where it does not
- * exist (tests run the TypeScript sources) the pool runs in the calling thread.
+ * The hand-written head after H on several threads. The caller cuts each config group's runs into
+ * slices (`runSlice` jobs); the packed H and dH of a chunk live in SharedArrayBuffers (`shared`),
+ * so a job message carries only the slice's small parameters and the chunk layout: each worker
+ * pads its own columns of H, computes, and writes its columns of dH in place. Jobs are posted
+ * without blocking, so the caller can run the next X pass (onnxruntime, on the main thread)
+ * while the workers compute. Needs the compiled worker (dist/lib/head/rowgradWorker.js); where
+ * it does not exist (tests run the TypeScript sources) the jobs run in the calling thread.
  */
 export class RowgradPool {
   private readonly workers: Worker[] = [];
   private nextId = 0;
-  private readonly pending = new Map<number, (v: { grads?: GroupGrads; logits?: Float32Array }) => void>();
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (v: SliceResult) => void; reject: (e: Error) => void }>();
 
   constructor(threads: number) {
     const file = path.join(__dirname, "rowgradWorker.js");
     if (threads <= 1 || !fs.existsSync(file)) return;
     for (let i = 0; i < threads; i++) {
       const w = new Worker(file);
-      w.on("message", (m: { id: number; grads?: GroupGrads; logits?: Float32Array }) => {
+      w.on("message", (m: { id: number; result?: SliceResult; error?: string }) => {
         const f = this.pending.get(m.id);
         this.pending.delete(m.id);
-        f?.(m);
+        if (m.error !== undefined) f?.reject(new Error(`head worker: ${m.error}`));
+        else f?.resolve(m.result as SliceResult);
+      });
+      w.on("error", (e) => {
+        for (const f of this.pending.values()) f.reject(e);
+        this.pending.clear();
       });
       // kept referenced: an unref'd worker lets Node exit while a job is awaited; close() ends them
       this.workers.push(w);
@@ -35,86 +42,46 @@ export class RowgradPool {
     return Math.max(1, this.workers.length);
   }
 
-  private post(w: Worker, withGrads: boolean, layout: ChunkLayout, group: GroupArrays): Promise<{ grads?: GroupGrads; logits?: Float32Array }> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      w.postMessage({ id, withGrads, layout, group });
-    });
+  /** A zeroed float32 array the workers can read and write without copies (plain memory without workers). */
+  shared(n: number): Float32Array {
+    return this.workers.length ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
   }
 
-  /** Split a group into at most n slices of runs (copies, so that only the slice is sent). */
-  private static slices(g: GroupArrays, n: number, rowsG: number, rowsT: number): { from: number; to: number; part: GroupArrays }[] {
-    const out: { from: number; to: number; part: GroupArrays }[] = [];
-    const k = Math.min(n, g.runs);
-    for (let s = 0; s < k; s++) {
-      const from = Math.floor((s * g.runs) / k);
-      const to = Math.floor(((s + 1) * g.runs) / k);
-      const params: Record<string, Float32Array> = {};
-      for (const [name, a] of Object.entries(g.params)) {
-        const per = a.length / g.runs;
-        params[name] = a.slice(from * per, to * per);
+  /** Move a result of onnxruntime into shared memory (one memcpy; no-op without workers). */
+  share(a: Float32Array): Float32Array {
+    if (!this.workers.length || a.buffer instanceof SharedArrayBuffer) return a;
+    const s = this.shared(a.length);
+    s.set(a);
+    return s;
+  }
+
+  /**
+   * Start the jobs (posted at once; the returned promise resolves when all are done, results in
+   * job order). Without workers they run here, before this returns.
+   */
+  run(jobs: SliceJob[]): Promise<SliceResult[]> {
+    if (this.workers.length === 0) {
+      try {
+        return Promise.resolve(jobs.map(runSlice));
+      } catch (e) {
+        return Promise.reject(e as Error);
       }
-      out.push({
-        from,
-        to,
-        part: {
-          config: g.config,
-          runs: to - from,
-          hGlobal: g.hGlobal ? g.hGlobal.slice(from * rowsG * 16, to * rowsG * 16) : null,
-          hTile: g.hTile ? g.hTile.slice(from * rowsT * 16, to * rowsT * 16) : null,
-          params,
-        },
-      });
     }
-    return out;
-  }
-
-  async lossAndGrads(layout: ChunkLayout, groups: GroupArrays[]): Promise<GroupGrads[]> {
-    if (this.workers.length === 0) return groupsLossAndGradsJs(layout, groups);
-    const rowsG = layout.bags * layout.lGlobal;
-    const rowsT = layout.bags * layout.lTile;
-    let w = 0;
-    const jobs = groups.map((g) =>
-      RowgradPool.slices(g, this.workers.length, rowsG, rowsT).map((s) => ({ s, p: this.post(this.workers[w++ % this.workers.length], true, layout, s.part) })),
-    );
-    const out: GroupGrads[] = [];
-    for (const [gi, g] of groups.entries()) {
-      const res: GroupGrads = {
-        loss: new Float32Array(g.runs),
-        dGlobal: g.hGlobal ? new Float32Array(g.hGlobal.length) : null,
-        dTile: g.hTile ? new Float32Array(g.hTile.length) : null,
-        params: {},
-      };
-      for (const [name, a] of Object.entries(g.params)) res.params[name] = new Float32Array(a.length);
-      for (const { s, p } of jobs[gi]) {
-        const r = (await p).grads as GroupGrads;
-        res.loss.set(r.loss, s.from);
-        if (res.dGlobal && r.dGlobal) res.dGlobal.set(r.dGlobal, s.from * rowsG * 16);
-        if (res.dTile && r.dTile) res.dTile.set(r.dTile, s.from * rowsT * 16);
-        for (const [name, a] of Object.entries(r.params)) res.params[name].set(a, s.from * (g.params[name].length / g.runs));
+    for (const j of jobs) {
+      for (const a of [j.hg, j.ht, j.dHg, j.dHt]) {
+        if (a && !(a.buffer instanceof SharedArrayBuffer)) throw new Error("RowgradPool.run: H and dH must live in shared memory (pool.shared / pool.share)");
       }
-      out.push(res);
     }
-    return out;
-  }
-
-  async logits(layout: ChunkLayout, groups: GroupArrays[]): Promise<Float32Array[]> {
-    if (this.workers.length === 0) return groupsLogitsJs(layout, groups);
-    const rowsG = layout.bags * layout.lGlobal;
-    const rowsT = layout.bags * layout.lTile;
-    let w = 0;
-    const jobs = groups.map((g) =>
-      RowgradPool.slices(g, this.workers.length, rowsG, rowsT).map((s) => ({ s, p: this.post(this.workers[w++ % this.workers.length], false, layout, s.part) })),
+    return Promise.all(
+      jobs.map((job) => {
+        const id = this.nextId++;
+        const w = this.workers[this.next++ % this.workers.length];
+        return new Promise<SliceResult>((resolve, reject) => {
+          this.pending.set(id, { resolve, reject });
+          w.postMessage({ id, job });
+        });
+      }),
     );
-    const out: Float32Array[] = [];
-    for (const [gi, g] of groups.entries()) {
-      const perRun = g.config.instance !== null ? rowsG : layout.bags;
-      const z = new Float32Array(g.runs * perRun);
-      for (const { s, p } of jobs[gi]) z.set((await p).logits as Float32Array, s.from * perRun);
-      out.push(z);
-    }
-    return out;
   }
 
   async close(): Promise<void> {

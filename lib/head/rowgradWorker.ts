@@ -1,24 +1,14 @@
 import { parentPort } from "node:worker_threads";
-import type { ChunkLayout, GroupArrays } from "./batched";
-import { groupsLogitsJs, groupsLossAndGradsJs } from "./rowgrad";
+import { runSlice, type SliceJob } from "./rowgrad";
 
-/** Worker side of RowgradPool: one slice of runs of one group per message. */
-interface Job {
-  id: number;
-  withGrads: boolean;
-  layout: ChunkLayout;
-  group: GroupArrays;
-}
-
-parentPort?.on("message", (job: Job) => {
-  if (job.withGrads) {
-    const g = groupsLossAndGradsJs(job.layout, [job.group])[0];
-    const transfer: ArrayBuffer[] = [g.loss.buffer as ArrayBuffer, ...Object.values(g.params).map((a) => a.buffer as ArrayBuffer)];
-    if (g.dGlobal) transfer.push(g.dGlobal.buffer as ArrayBuffer);
-    if (g.dTile) transfer.push(g.dTile.buffer as ArrayBuffer);
-    parentPort?.postMessage({ id: job.id, grads: g }, transfer);
-  } else {
-    const logits = groupsLogitsJs(job.layout, [job.group])[0];
-    parentPort?.postMessage({ id: job.id, logits }, [logits.buffer as ArrayBuffer]);
+/** Worker side of RowgradPool: one slice of runs of one group per message (H / dH in shared memory). */
+parentPort?.on("message", (m: { id: number; job: SliceJob }) => {
+  try {
+    const r = runSlice(m.job);
+    const transfer: ArrayBuffer[] = [];
+    for (const a of [r.loss, r.logits, ...Object.values(r.params ?? {})]) if (a) transfer.push(a.buffer as ArrayBuffer);
+    parentPort?.postMessage({ id: m.id, result: r }, transfer);
+  } catch (e) {
+    parentPort?.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) });
   }
 });

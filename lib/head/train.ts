@@ -4,6 +4,7 @@ import { Progress } from "../util/progress";
 import { aucExact } from "./auc";
 import { groupsLogits, groupsLossAndGrads, tfParamNames, type ChunkLayout, type GroupArrays } from "./batched";
 import { RowgradPool } from "./rowgradPool";
+import { padColumns, unpadColumns, type SliceJob, type SliceResult } from "./rowgrad";
 import { hasGlobalStream, hasLocalStream, validateConfig, type HeadConfig } from "./config";
 import { createKernel, type KernelName, type XChunk, type XKernel } from "./kernel";
 import { HIDDEN1, cloneParams, initParams, paramSpecs, type HeadParams } from "./params";
@@ -56,6 +57,12 @@ export interface TrainGridOptions extends Partial<TrainSettings> {
   postH?: PostH;
   /** Worker threads for the "js" head after H (default: one per core, capped at 4; 1 = main thread). */
   postHThreads?: number;
+  /**
+   * Bytes of X (as stored: float16 stays float16) that may be kept in memory between epochs
+   * (default: half the free memory). Chunks read while the budget lasts are kept; the rest is
+   * re-read from the source every epoch. 0 = always stream.
+   */
+  xMemoryBytes?: number;
   /** Called after every epoch (curves, progress). */
   onEpoch?: (e: EpochInfo) => void;
   /** Progress lines on stderr (default true). */
@@ -99,6 +106,8 @@ export interface TrainTiming {
   /** Time in the head after H (forward, backward, padding copies). */
   headSeconds: number;
   readSeconds: number;
+  /** Bytes of X kept in memory across epochs (see TrainGridOptions.xMemoryBytes). */
+  xCachedBytes: number;
   /** Floating-point operations done by the X passes (2 rows dim cols per matmul). */
   xPassFlops: number;
 }
@@ -201,45 +210,6 @@ function makeChunks(src: EmbeddingSource, bagIndices: number[], chunkRows: numbe
   return chunks;
 }
 
-/**
- * Copy the 16-column blocks of R runs (columns [c0, c0 + 16 R) of packed rows, n x C) into the
- * padded, run-major layout the tfjs part takes: [R, bags x L, 16], bag b at rows [b L, b L + count).
- */
-function padColumns(h: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number): Float32Array {
-  const B = starts.length - 1;
-  const rowsPadded = B * L;
-  const out = new Float32Array(runs * rowsPadded * HIDDEN1);
-  for (let b = 0; b < B; b++) {
-    for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
-      const src = r * C + c0;
-      const row = b * L + k;
-      for (let q = 0; q < runs; q++) {
-        const s0 = src + q * HIDDEN1;
-        const d0 = (q * rowsPadded + row) * HIDDEN1;
-        for (let j = 0; j < HIDDEN1; j++) out[d0 + j] = h[s0 + j];
-      }
-    }
-  }
-  return out;
-}
-
-/** The inverse of padColumns: write [R, bags x L, 16] back into columns [c0, c0 + 16 R) of packed n x C. */
-function unpadColumns(p: Float32Array, into: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number): void {
-  const B = starts.length - 1;
-  const rowsPadded = B * L;
-  for (let b = 0; b < B; b++) {
-    for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
-      const dst = r * C + c0;
-      const row = b * L + k;
-      for (let q = 0; q < runs; q++) {
-        const d0 = dst + q * HIDDEN1;
-        const s0 = (q * rowsPadded + row) * HIDDEN1;
-        for (let j = 0; j < HIDDEN1; j++) into[d0 + j] = p[s0 + j];
-      }
-    }
-  }
-}
-
 interface Group {
   config: HeadConfig;
   runs: RunState[];
@@ -279,12 +249,17 @@ function sigmoid(x: number): number {
  * config group; the backward X pass gives dW1 for every run at once.
  */
 class Engine {
-  readonly timing: TrainTiming = { epochs: 0, seconds: 0, xPassSeconds: 0, headSeconds: 0, readSeconds: 0, xPassFlops: 0 };
+  readonly timing: TrainTiming = { epochs: 0, seconds: 0, xPassSeconds: 0, headSeconds: 0, readSeconds: 0, xCachedBytes: 0, xPassFlops: 0 };
+  /** X of the chunks kept in memory (per chunk and stream), within `xMemoryBytes`. */
+  private readonly xCache = new Map<Chunk, { g?: XChunk; t?: XChunk }>();
+  /** Chunks whose X may be kept (those read every epoch); others are always streamed. */
+  readonly keepable = new Set<Chunk>();
   constructor(
     private readonly src: EmbeddingSource,
     private readonly kernel: XKernel,
     private readonly postH: PostH = "js",
     private readonly pool: RowgradPool = new RowgradPool(1),
+    private readonly xMemoryBytes = 0,
   ) {}
 
   private groups(runs: RunState[]): { groups: Group[]; gRuns: RunState[]; tRuns: RunState[] } {
@@ -321,10 +296,28 @@ class Engine {
 
   private read(chunk: Chunk, needG: boolean, needT: boolean): { xg: XChunk | null; xt: XChunk | null } {
     const t0 = performance.now();
-    const xg = needG ? this.src.readGlobals(chunk.bagIndices) : null;
-    const xt = needT ? this.src.readTiles(chunk.bagIndices) : null;
+    let kept = this.xCache.get(chunk);
+    const get = (k: "g" | "t"): XChunk => {
+      const hit = kept?.[k];
+      if (hit) return hit;
+      const x = k === "g" ? this.src.readGlobals(chunk.bagIndices) : this.src.readTiles(chunk.bagIndices);
+      const bytes = x.data.byteLength;
+      if (this.keepable.has(chunk) && this.timing.xCachedBytes + bytes <= this.xMemoryBytes) {
+        if (!kept) this.xCache.set(chunk, (kept = {}));
+        kept[k] = x;
+        this.timing.xCachedBytes += bytes;
+      }
+      return x;
+    };
+    const xg = needG ? get("g") : null;
+    const xt = needT ? get("t") : null;
     this.timing.readSeconds += (performance.now() - t0) / 1000;
     return { xg, xt };
+  }
+
+  /** Let go of the kept X (before a one-off pass, so that it does not add to the peak memory). */
+  dropKept(): void {
+    this.xCache.clear();
   }
 
   private groupArrays(groups: Group[], chunk: Chunk, hg: Float32Array | null, ht: Float32Array | null, Cg: number, Ct: number): GroupArrays[] {
@@ -341,7 +334,103 @@ class Engine {
     });
   }
 
-  /** One full-batch gradient over the training chunks; fills run.grad and run.loss. */
+  /**
+   * Slice jobs for the worker pool: each group's runs cut into at most `threads` contiguous
+   * slices, each reading its columns of the packed (shared) H and writing its columns of dH.
+   */
+  private sliceJobs(
+    groups: Group[],
+    chunk: Chunk,
+    withGrads: boolean,
+    h: { hg: Float32Array | null; ht: Float32Array | null; Cg: number; Ct: number; dHg: Float32Array | null; dHt: Float32Array | null },
+  ): { group: number; from: number; job: SliceJob }[] {
+    const dim = this.src.dim;
+    const out: { group: number; from: number; job: SliceJob }[] = [];
+    groups.forEach((g, gi) => {
+      const R = g.runs.length;
+      const k = Math.min(this.pool.threads, R);
+      const names = tfParamNames(g.config, dim);
+      for (let s = 0; s < k; s++) {
+        const from = Math.floor((s * R) / k);
+        const to = Math.floor(((s + 1) * R) / k);
+        const runs = g.runs.slice(from, to);
+        out.push({
+          group: gi,
+          from,
+          job: {
+            withGrads,
+            layout: chunk.layout,
+            config: g.config,
+            runs: runs.length,
+            params: stackParams(runs, names),
+            hg: h.hg,
+            cg: h.Cg,
+            gCol: g.gCol + from * HIDDEN1,
+            gStarts: chunk.globalStarts,
+            ht: h.ht,
+            ct: h.Ct,
+            tCol: g.tCol + from * HIDDEN1,
+            tStarts: chunk.tileStarts,
+            dHg: h.dHg,
+            dHt: h.dHt,
+          },
+        });
+      }
+    });
+    return out;
+  }
+
+  /**
+   * The head after H for every group on one chunk, started now: "js" posts slice jobs to the
+   * worker pool (they run while the caller does the next X pass), "tfjs" runs here. Resolves to
+   * per-group results in the padded-free form: loss and parameter gradients per run (dH written
+   * into the packed arrays), or logits.
+   */
+  private startHead(
+    groups: Group[],
+    chunk: Chunk,
+    withGrads: boolean,
+    hg: Float32Array | null,
+    ht: Float32Array | null,
+    Cg: number,
+    Ct: number,
+    dHg: Float32Array | null,
+    dHt: Float32Array | null,
+  ): Promise<{ group: number; from: number; r: SliceResult }[]> {
+    if (this.postH === "js") {
+      const jobs = this.sliceJobs(groups, chunk, withGrads, { hg, ht, Cg, Ct, dHg, dHt });
+      return this.pool.run(jobs.map((j) => j.job)).then((rs) => rs.map((r, i) => ({ group: jobs[i].group, from: jobs[i].from, r })));
+    }
+    const dim = this.src.dim;
+    const arrays = this.groupArrays(groups, chunk, hg, ht, Cg, Ct);
+    if (!withGrads) return Promise.resolve(groupsLogits(chunk.layout, arrays, dim).map((z, gi) => ({ group: gi, from: 0, r: { loss: null, params: null, logits: z } })));
+    const grads = groupsLossAndGrads(chunk.layout, arrays, dim);
+    return Promise.resolve(
+      groups.map((g, gi) => {
+        const gr = grads[gi];
+        const R = g.runs.length;
+        if (gr.dGlobal && dHg) unpadColumns(gr.dGlobal, dHg, Cg, g.gCol, R, chunk.globalStarts, chunk.layout.lGlobal);
+        if (gr.dTile && dHt) unpadColumns(gr.dTile, dHt, Ct, g.tCol, R, chunk.tileStarts, chunk.layout.lTile);
+        return { group: gi, from: 0, r: { loss: gr.loss, params: gr.params, logits: null } };
+      }),
+    );
+  }
+
+  /** Read a chunk's X and run the forward X pass (H = X W1 for all runs); H in shared memory for the pool. */
+  private async forward(chunk: Chunk, wg: Float32Array, wt: Float32Array, Cg: number, Ct: number): Promise<{ chunk: Chunk; xg: XChunk | null; xt: XChunk | null; hg: Float32Array | null; ht: Float32Array | null }> {
+    const { xg, xt } = this.read(chunk, Cg > 0, Ct > 0);
+    const hg = await this.project(xg, wg, Cg);
+    const ht = await this.project(xt, wt, Ct);
+    const share = (a: Float32Array | null): Float32Array | null => (a && this.postH === "js" ? this.pool.share(a) : a);
+    return { chunk, xg, xt, hg: share(hg), ht: share(ht) };
+  }
+
+  /**
+   * One full-batch gradient over the training chunks; fills run.grad and run.loss. Pipelined:
+   * while the workers compute the head after H of chunk i, the main thread runs the forward X
+   * pass of chunk i + 1, then (head of i + 1 started) the backward X pass of chunk i. The sums
+   * are taken in chunk order, so the result does not depend on the pipelining or the threads.
+   */
   async gradient(runs: RunState[], chunks: Chunk[]): Promise<void> {
     const dim = this.src.dim;
     const { groups, gRuns, tRuns } = this.groups(runs);
@@ -355,37 +444,41 @@ class Engine {
       r.loss = 0;
       for (const k of Object.keys(r.grad)) r.grad[k].fill(0);
     }
-    for (const chunk of chunks) {
-      const { xg, xt } = this.read(chunk, Cg > 0, Ct > 0);
-      const hg = await this.project(xg, wg, Cg);
-      const ht = await this.project(xt, wt, Ct);
+    const start = (f: Awaited<ReturnType<Engine["forward"]>>) => {
+      const dHg = f.xg ? this.pool.shared(f.xg.rows * Cg) : null;
+      const dHt = f.xt ? this.pool.shared(f.xt.rows * Ct) : null;
+      return { f, dHg, dHt, head: this.startHead(groups, f.chunk, true, f.hg, f.ht, Cg, Ct, dHg, dHt) };
+    };
+    let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct)) : null;
+    for (let i = 0; cur; i++) {
+      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], wg, wt, Cg, Ct) : null;
       const t0 = performance.now();
-      const arrays = this.groupArrays(groups, chunk, hg, ht, Cg, Ct);
-      const grads = this.postH === "js" ? await this.pool.lossAndGrads(chunk.layout, arrays) : groupsLossAndGrads(chunk.layout, arrays, dim);
-      const dHg = xg ? new Float32Array(xg.rows * Cg) : null;
-      const dHt = xt ? new Float32Array(xt.rows * Ct) : null;
-      groups.forEach((g, gi) => {
-        const gr = grads[gi];
-        const R = g.runs.length;
-        if (gr.dGlobal && dHg) unpadColumns(gr.dGlobal, dHg, Cg, g.gCol, R, chunk.globalStarts, chunk.layout.lGlobal);
-        if (gr.dTile && dHt) unpadColumns(gr.dTile, dHt, Ct, g.tCol, R, chunk.tileStarts, chunk.layout.lTile);
-        g.runs.forEach((r, i) => {
-          r.loss += gr.loss[i];
-          for (const [n, a] of Object.entries(gr.params)) {
-            const size = r.grad[n].length;
-            const dst = r.grad[n];
-            for (let k = 0; k < size; k++) dst[k] += a[i * size + k];
+      const results = await cur.head;
+      for (const { group, from, r } of results) {
+        const g = groups[group];
+        const loss = r.loss as Float32Array;
+        const params = r.params as Record<string, Float32Array>;
+        for (let i2 = 0; i2 < loss.length; i2++) {
+          const run = g.runs[from + i2];
+          run.loss += loss[i2];
+          for (const [n, a] of Object.entries(params)) {
+            const dst = run.grad[n];
+            const size = dst.length;
+            for (let k = 0; k < size; k++) dst[k] += a[i2 * size + k];
           }
-        });
-      });
+        }
+      }
       this.timing.headSeconds += (performance.now() - t0) / 1000;
+      const done = cur;
+      cur = next ? start(next) : null;
       for (const [x, dH, C, acc] of [
-        [xg, dHg, Cg, dWg],
-        [xt, dHt, Ct, dWt],
+        [done.f.xg, done.dHg, Cg, dWg],
+        [done.f.xt, done.dHt, Ct, dWt],
       ] as const) {
         if (!x || !dH || C === 0) continue;
         const t1 = performance.now();
-        const d = await this.kernel.gradient(x, dH, C);
+        // onnxruntime-node refuses SharedArrayBuffer-backed inputs: one memcpy to plain memory
+        const d = await this.kernel.gradient(x, dH.buffer instanceof SharedArrayBuffer ? new Float32Array(dH) : dH, C);
         this.timing.xPassSeconds += (performance.now() - t1) / 1000;
         this.timing.xPassFlops += 2 * x.rows * x.dim * C;
         for (let k = 0; k < d.length; k++) acc[k] += d[k];
@@ -403,7 +496,7 @@ class Engine {
     }
   }
 
-  /** Scores (probability per bag, NaN where unscored) of each run over the chunks' bags, with `which` parameters. */
+  /** Scores (probability per bag, NaN where unscored) of each run over the chunks' bags, with `which` parameters. Pipelined like gradient(). */
   async score(runs: RunState[], chunks: Chunk[], which: "params" | "best", nBags: number): Promise<Float32Array[]> {
     const dim = this.src.dim;
     const view = runs.map((r) => ({ ...r, params: which === "best" ? r.best : r.params }));
@@ -414,35 +507,40 @@ class Engine {
     const wt = stackW1(tRuns, "l1w", dim);
     const out = new Map<RunState, Float32Array>();
     for (const r of view) out.set(r, new Float32Array(nBags).fill(NaN));
-    for (const chunk of chunks) {
-      const { xg, xt } = this.read(chunk, Cg > 0, Ct > 0);
-      const hg = await this.project(xg, wg, Cg);
-      const ht = await this.project(xt, wt, Ct);
+    const start = (f: Awaited<ReturnType<Engine["forward"]>>) => ({ chunk: f.chunk, head: this.startHead(groups, f.chunk, false, f.hg, f.ht, Cg, Ct, null, null) });
+    let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct)) : null;
+    for (let i = 0; cur; i++) {
+      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], wg, wt, Cg, Ct) : null;
       const t0 = performance.now();
-      const arrays = this.groupArrays(groups, chunk, hg, ht, Cg, Ct);
-      const logits = this.postH === "js" ? await this.pool.logits(chunk.layout, arrays) : groupsLogits(chunk.layout, arrays, dim);
+      const results = await cur.head;
+      const chunk = cur.chunk;
       const L = chunk.layout.lGlobal;
-      groups.forEach((g, gi) => {
-        const z = logits[gi];
-        g.runs.forEach((r, i) => {
-          const s = out.get(r) as Float32Array;
+      const B = chunk.layout.bags;
+      for (const { group, from, r } of results) {
+        const g = groups[group];
+        const z = r.logits as Float32Array;
+        const perRun = g.config.instance !== null ? B * L : B;
+        const nRuns = z.length / perRun;
+        for (let q = 0; q < nRuns; q++) {
+          const s = out.get(g.runs[from + q]) as Float32Array;
           chunk.bagIndices.forEach((b, j) => {
             if (g.config.instance === null) {
-              s[b] = sigmoid(z[i * chunk.layout.bags + j]);
+              s[b] = sigmoid(z[q * B + j]);
               return;
             }
             const n = chunk.layout.countGlobal[j];
             if (n === 0) return;
             let acc = g.config.instance === "mean" ? 0 : -Infinity;
             for (let k = 0; k < n; k++) {
-              const p = sigmoid(z[i * chunk.layout.bags * L + j * L + k]);
+              const p = sigmoid(z[q * B * L + j * L + k]);
               acc = g.config.instance === "mean" ? acc + p / n : Math.max(acc, p);
             }
             s[b] = acc;
           });
-        });
-      });
+        }
+      }
       this.timing.headSeconds += (performance.now() - t0) / 1000;
+      cur = next ? start(next) : null;
     }
     return view.map((r) => out.get(r) as Float32Array);
   }
@@ -494,6 +592,8 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
   if (!Number.isInteger(settings.startEpoch) || settings.startEpoch < 0 || settings.startEpoch > settings.epochs) {
     throw new Error(`trainGrid: startEpoch must be an integer in [0, epochs=${settings.epochs}], got ${settings.startEpoch}`);
   }
+  const xMemoryBytes = opts.xMemoryBytes ?? Math.floor(os.freemem() / 2);
+  if (!(xMemoryBytes >= 0)) throw new Error(`trainGrid: xMemoryBytes must be >= 0, got ${String(opts.xMemoryBytes)}`);
   const src = opts.source;
   const dim = src.dim;
   if (opts.configs.length === 0) throw new Error("trainGrid: no configs");
@@ -530,7 +630,8 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
     }
   }
   const pool = new RowgradPool(opts.postHThreads ?? Math.min(4, os.cpus().length));
-  const engine = new Engine(src, kernel, opts.postH ?? "js", pool);
+  const engine = new Engine(src, kernel, opts.postH ?? "js", pool, xMemoryBytes);
+  for (const c of [...trainChunks, ...valChunks]) engine.keepable.add(c);
   const t0 = performance.now();
   let finalScores: Float32Array[];
   try {
@@ -565,6 +666,7 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
       progress.tick();
       opts.onEpoch?.({ epoch, activeRuns: active.length, seconds: (performance.now() - te) / 1000, xPassSeconds: engine.timing.xPassSeconds - xBefore });
     }
+    engine.dropKept();
     const allChunks = makeChunks(
       src,
       src.bags.map((_, i) => i),
