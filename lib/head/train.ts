@@ -103,7 +103,10 @@ export interface TrainTiming {
   epochs: number;
   seconds: number;
   xPassSeconds: number;
-  /** Time in the head after H (forward, backward, padding copies). */
+  /**
+   * Main-thread time in the head after H (forward, backward, padding copies; with worker threads:
+   * the waits for them, which overlap the next X pass otherwise).
+   */
   headSeconds: number;
   readSeconds: number;
   /** Bytes of X kept in memory across epochs (see TrainGridOptions.xMemoryBytes). */
@@ -387,6 +390,26 @@ class Engine {
    * into the packed arrays), or logits.
    */
   private startHead(
+    groups: Group[],
+    chunk: Chunk,
+    withGrads: boolean,
+    hg: Float32Array | null,
+    ht: Float32Array | null,
+    Cg: number,
+    Ct: number,
+    dHg: Float32Array | null,
+    dHt: Float32Array | null,
+  ): Promise<{ group: number; from: number; r: SliceResult }[]> {
+    // time spent here counts as head time: all of it without workers, the job set-up with them
+    const t0 = performance.now();
+    try {
+      return this.startHeadNow(groups, chunk, withGrads, hg, ht, Cg, Ct, dHg, dHt);
+    } finally {
+      this.timing.headSeconds += (performance.now() - t0) / 1000;
+    }
+  }
+
+  private startHeadNow(
     groups: Group[],
     chunk: Chunk,
     withGrads: boolean,
