@@ -52,6 +52,7 @@ function halfTable(): Float32Array {
     else t[h] = s * (1 + m / 1024) * 2 ** (e - 15);
   }
   table = t;
+  tableBits = new Int32Array(t.buffer);
   return t;
 }
 
