@@ -19,7 +19,7 @@ import { projectRoot } from "../lib/util/paths";
  *   MILPF_BENCH_TORCH_SIZES          "2000x30,10000x60" (bags x tiles, D = 1536)
  *   MILPF_BENCH_TORCH_RUNS           "1,36"; MILPF_BENCH_TORCH_ROUNDS 2; MILPF_BENCH_TORCH_EPOCHS 3
  *   MILPF_BENCH_TORCH_LOOP           runs for "torch looping over runs" on the first size (36; 0 = skip)
- *   MILPF_BENCH_GRID_STORE           "10000x60"; MILPF_BENCH_GRID_CONFIGS 9 (first N of Table 4)
+ *   MILPF_BENCH_GRID_STORE           "10000x60"; MILPF_BENCH_GRID_CONFIGS 9 (first N of Table 4, or names a,b)
  *   MILPF_BENCH_GRID_SEEDS           36; MILPF_BENCH_GRID_EPOCHS 700 (the authors' maximum)
  */
 const DIM = 1536;
@@ -182,10 +182,18 @@ const grid: Benchmark = {
   description: "the whole Table 4 grid (9 configs x 36 seeds) with real early stopping on a generated store: wall time, epochs, peak RSS",
   async run(): Promise<BenchResult> {
     const size = parseSize(env("MILPF_BENCH_GRID_STORE", "10000x60"));
-    const nConfigs = Number(env("MILPF_BENCH_GRID_CONFIGS", String(ABLATION_CONFIGS.length)));
+    // a count (the first N of Table 4) or a comma-separated list of config names
+    const cfgSpec = env("MILPF_BENCH_GRID_CONFIGS", String(ABLATION_CONFIGS.length));
+    const configs: HeadConfig[] = /^\d+$/.test(cfgSpec)
+      ? ABLATION_CONFIGS.slice(0, Number(cfgSpec))
+      : cfgSpec.split(",").map((n) => {
+          const c = ABLATION_CONFIGS.find((x) => x.name === n.trim());
+          if (!c) throw new Error(`MILPF_BENCH_GRID_CONFIGS: unknown config "${n}" (${ABLATION_CONFIGS.map((x) => x.name).join(", ")})`);
+          return c;
+        });
+    const nConfigs = configs.length;
     const nSeeds = Number(env("MILPF_BENCH_GRID_SEEDS", "36"));
     const epochs = Number(env("MILPF_BENCH_GRID_EPOCHS", "700"));
-    const configs: HeadConfig[] = ABLATION_CONFIGS.slice(0, nConfigs);
     const full = size.bags === 10000 && size.tiles === 60 && nConfigs === ABLATION_CONFIGS.length && nSeeds === 36 && epochs === 700;
     const store = benchStore(size.bags, size.tiles);
     const load0 = loadavg();
@@ -207,6 +215,7 @@ const grid: Benchmark = {
       rows: [
         {
           store: `${size.bags} x ${size.tiles} x ${DIM} float16`,
+          configs: configs.map((c) => c.name).join(" "),
           runs: res.runs.length,
           "wall s": wall,
           "wall h": wall / 3600,
