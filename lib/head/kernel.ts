@@ -29,12 +29,6 @@ export interface XKernel {
   project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array>;
   /** X^T dH; dH is rows x cols; returns dim x cols. */
   gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array>;
-  /**
-   * float16 X widened to float32 once, for a chunk that several narrow passes read (optional).
-   * For few runs (W of 16-64 columns) a pass is memory-bound: casting inside each of the forward
-   * and the backward pass reads and writes X twice more than casting once per chunk.
-   */
-  widen?(x: XChunk): Promise<XChunk>;
 }
 
 export type KernelName = "ort" | "tfjs" | "js";
@@ -68,14 +62,9 @@ class OrtKernel implements XKernel {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   constructor(private readonly opts: OrtKernelOptions) {}
 
-  private session(kind: "project" | "gradient" | "widen", dtype: XDtype, dim: number): Promise<ort.InferenceSession> {
+  private session(kind: "project" | "gradient", dtype: XDtype, dim: number): Promise<ort.InferenceSession> {
     const key = `${kind}:${dtype}:${dim}`;
     let s = this.sessions.get(key);
-    if (!s && kind === "widen") {
-      const graph: onnx.IGraphProto = { name: "x_widen", node: [castNode("x", "y")], input: [valueInfo("x", ELEM.float16, ["n", dim])], output: [valueInfo("y", 1, ["n", dim])] };
-      s = ort.InferenceSession.create(encodeModel(graph), { intraOpNumThreads: this.opts.threads ?? 0, interOpNumThreads: 1, graphOptimizationLevel: "all", executionProviders: ["cpu"] });
-      this.sessions.set(key, s);
-    }
     if (!s) {
       const nodes: onnx.INodeProto[] = [];
       let xName = "x";
@@ -113,13 +102,6 @@ class OrtKernel implements XKernel {
     const s = await this.session("project", x.dtype, x.dim);
     const out = await s.run({ x: this.xTensor(x), w: new ort.Tensor("float32", w, [x.dim, cols]) });
     return out.y.data as Float32Array;
-  }
-
-  async widen(x: XChunk): Promise<XChunk> {
-    if (x.dtype === "float32" || x.rows === 0) return x;
-    const s = await this.session("widen", x.dtype, x.dim);
-    const out = await s.run({ x: this.xTensor(x) });
-    return { data: out.y.data as Float32Array, dtype: "float32", rows: x.rows, dim: x.dim };
   }
 
   async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {

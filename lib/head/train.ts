@@ -150,9 +150,6 @@ interface Chunk {
   tileStarts: Int32Array;
 }
 
-/** Up to this many first-layer columns (4 runs) a training chunk's float16 X is widened once for both X passes. */
-const SMALL_R_COLS = 4 * HIDDEN1;
-
 /** Bags of one split cut into chunks; bags bucketed by tile count so little is padded. */
 function makeChunks(src: EmbeddingSource, bagIndices: number[], chunkRows: number, mode: "train" | "score"): Chunk[] {
   const tc = (b: number): number => src.bagTileOffsets[b + 1] - src.bagTileOffsets[b];
@@ -443,14 +440,8 @@ class Engine {
   }
 
   /** Read a chunk's X and run the forward X pass (H = X W1 for all runs); H in shared memory for the pool. */
-  private async forward(chunk: Chunk, wg: Float32Array, wt: Float32Array, Cg: number, Ct: number, withGrads: boolean): Promise<{ chunk: Chunk; xg: XChunk | null; xt: XChunk | null; hg: Float32Array | null; ht: Float32Array | null }> {
-    const kept = this.read(chunk, Cg > 0, Ct > 0);
-    // few runs: widen float16 X once for both X passes of the chunk (see XKernel.widen); only
-    // while training (the backward pass reads it again), never stored across epochs
-    const widen = async (x: XChunk | null, C: number): Promise<XChunk | null> =>
-      x && withGrads && this.kernel.widen && x.dtype === "float16" && C <= SMALL_R_COLS ? this.kernel.widen(x) : x;
-    const xg = await widen(kept.xg, Cg);
-    const xt = await widen(kept.xt, Ct);
+  private async forward(chunk: Chunk, wg: Float32Array, wt: Float32Array, Cg: number, Ct: number): Promise<{ chunk: Chunk; xg: XChunk | null; xt: XChunk | null; hg: Float32Array | null; ht: Float32Array | null }> {
+    const { xg, xt } = this.read(chunk, Cg > 0, Ct > 0);
     const hg = await this.project(xg, wg, Cg);
     const ht = await this.project(xt, wt, Ct);
     const share = (a: Float32Array | null): Float32Array | null => (a && this.postH === "js" ? this.pool.share(a) : a);
@@ -481,9 +472,9 @@ class Engine {
       const dHt = f.xt ? this.pool.shared(f.xt.rows * Ct) : null;
       return { f, dHg, dHt, head: this.startHead(groups, f.chunk, true, f.hg, f.ht, Cg, Ct, dHg, dHt) };
     };
-    let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct, true)) : null;
+    let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct)) : null;
     for (let i = 0; cur; i++) {
-      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], wg, wt, Cg, Ct, true) : null;
+      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], wg, wt, Cg, Ct) : null;
       const t0 = performance.now();
       const results = await cur.head;
       for (const { group, from, r } of results) {
@@ -540,9 +531,9 @@ class Engine {
     const out = new Map<RunState, Float32Array>();
     for (const r of view) out.set(r, new Float32Array(nBags).fill(NaN));
     const start = (f: Awaited<ReturnType<Engine["forward"]>>) => ({ chunk: f.chunk, head: this.startHead(groups, f.chunk, false, f.hg, f.ht, Cg, Ct, null, null) });
-    let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct, false)) : null;
+    let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct)) : null;
     for (let i = 0; cur; i++) {
-      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], wg, wt, Cg, Ct, false) : null;
+      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], wg, wt, Cg, Ct) : null;
       const t0 = performance.now();
       const results = await cur.head;
       const chunk = cur.chunk;

@@ -1,8 +1,5 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FULL_CONFIG, createKernel, openEmbeddingSource, sourceFromStoreData, synthesizeEmbeddings, trainGrid, writeSyntheticStore, type EmbeddingSource, type XKernel } from "../../lib/head";
+import { FULL_CONFIG, sourceFromStoreData, synthesizeEmbeddings, trainGrid, type EmbeddingSource } from "../../lib/head";
 
 // X kept in memory between epochs (TrainGridOptions.xMemoryBytes): the same models whether X is
 // streamed every epoch, partly kept, or wholly kept; and a kept chunk is read from the source once.
@@ -57,34 +54,5 @@ describe("X kept in memory across epochs", () => {
 
   it("rejects a negative budget, naming the parameter", async () => {
     await expect(trainGrid({ configs: [FULL_CONFIG], seeds: [1], epochs: 1, progress: false, source: sourceFromStoreData(data, 16), xMemoryBytes: -1 })).rejects.toThrow(/xMemoryBytes/);
-  });
-});
-
-describe("few runs: float16 X widened once per chunk for both X passes", () => {
-  it("trains the same models as casting inside each pass, and is used only for <= 4 runs while training", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "milpf-widen-"));
-    try {
-      writeSyntheticStore(dir, { bags: 60, tilesPerBag: 6, viewsPerBag: 2, dim: 16, seed: 5, prevalence: 0.4, positiveTilesPerBag: 2, signalStrength: 1 }, "float16", false);
-      const ort = createKernel("ort");
-      let widened = 0;
-      const counting: XKernel = { name: "ort", project: (x, w, c) => ort.project(x, w, c), gradient: (x, d, c) => ort.gradient(x, d, c), widen: (x) => (widened++, (ort.widen as NonNullable<XKernel["widen"]>)(x)) };
-      const plain: XKernel = { name: "ort", project: (x, w, c) => ort.project(x, w, c), gradient: (x, d, c) => ort.gradient(x, d, c) };
-      const opts = { configs: [FULL_CONFIG], epochs: 4, patience: 100, progress: false, chunkRows: 90 };
-      for (const seeds of [[1], [1, 2, 3, 4, 5]]) {
-        const src = openEmbeddingSource(dir);
-        widened = 0;
-        const a = await trainGrid({ ...opts, seeds, source: src, kernel: counting });
-        const b = await trainGrid({ ...opts, seeds, source: src, kernel: plain });
-        src.close();
-        if (seeds.length <= 4) expect(widened).toBeGreaterThan(0);
-        else expect(widened).toBe(0);
-        a.runs.forEach((r, i) => {
-          for (const k of Object.keys(r.params)) expect(r.params[k]).toEqual(b.runs[i].params[k]);
-          expect(r.scores).toEqual(b.runs[i].scores);
-        });
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
