@@ -10,7 +10,8 @@ import { verifyStore } from "../store/read";
  * What head training reads: the bags, where each bag's rows are, and the rows of any set of bags
  * packed into one chunk. The store-backed source reads tiles.bin / globals.bin directly at byte
  * offsets (the layout is fixed in lib/store/format.ts) and hands float16 bit patterns through
- * unchanged, so X is never held whole in memory nor widened to float32 in JS.
+ * unchanged, so X is never widened to float32 in JS (trainGrid keeps the chunks it reads every
+ * epoch in memory within its xMemoryBytes budget; the source itself holds nothing).
  */
 export interface EmbeddingSource {
   readonly dim: number;
