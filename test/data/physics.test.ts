@@ -51,11 +51,12 @@ describe(`synthetic generator v${version}: scale physics through the built-in en
     expect(c!.globalAuc).toBeLessThan(0.65);
     expect(c!.tileMaxAuc).toBeGreaterThan(0.85);
   });
-  it("masses: detectable in both views", () => {
+  it("masses: detectable in both views, but the global view does not solve them (the margin is fine-scale)", () => {
     const m = result.comparisons.find((x) => x.positives === "mass");
     expect(m).toBeDefined();
     expect(m!.globalAuc).toBeGreaterThan(0.6);
-    expect(m!.tileMaxAuc).toBeGreaterThan(0.75);
+    expect(m!.globalAuc).toBeLessThan(0.85);
+    expect(m!.tileMaxAuc).toBeGreaterThan(m!.globalAuc + 0.1);
   });
 });
 
