@@ -86,6 +86,8 @@ export function precisionRecallFigure(s: ExplainSummary): { data: Record<string,
       data.push({
         type: "scatter",
         mode: "lines",
+        legendgroup: method,
+        legendgrouptitle: { text: method },
         line: { shape: "hv", color: METHOD_COLOURS[method], dash: type === "all" ? "solid" : type === "mass" ? "dash" : "dot" },
         name: `${method}, ${type} (AP ${Number.isFinite(r.ap) ? r.ap.toFixed(3) : "-"}, ${r.gtCount} lesions)`,
         x: [0, ...r.recall],
@@ -120,6 +122,8 @@ export function frocFigure(s: ExplainSummary, opts: { maxFp?: number } = {}): { 
       data.push({
         type: "scatter",
         mode: "lines",
+        legendgroup: method,
+        legendgrouptitle: { text: method },
         line: { shape: "hv", color: METHOD_COLOURS[method], dash: criterion === "iou" ? "solid" : "dash" },
         name: `${method}, ${criterion === "iou" ? "IoU >= 0.25" : "centre in lesion"} (sens@1FP ${Number.isFinite(at1) ? at1.toFixed(2) : "-"})`,
         x: c.fpPerImage,

@@ -133,7 +133,9 @@ describe("runTiling (in-process)", () => {
     expect(xs).toEqual(m.images.map((i) => i.tiles.length).sort());
     const png = await renderTilingGallery(out, pickExamples(m, 3), 100, 4);
     const meta = await sharp(png).metadata();
-    expect([meta.width, meta.height]).toEqual([3 * 100 + 2 * 4, 100]);
+    // three 100 px images side by side (2 gaps of 4 px), with captions, a legend and a title around them
+    expect(meta.width).toBeGreaterThanOrEqual(3 * 100 + 2 * 4);
+    expect(meta.height).toBeGreaterThan(100);
   });
 
   it("rejects bad parameters with one clear error", async () => {
