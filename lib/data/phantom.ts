@@ -504,17 +504,25 @@ export function renderBreastMask(shape: BreastShape, view: ViewPosition, chestWa
  * fit every listed view; a lesion that does not fit after 60 tries is dropped.
  */
 export function sampleLesions(rng: Rng, birads: number, shape: BreastShape, views: ViewPosition[], widthPx: number, heightPx: number): LesionSpec[] {
-  const out: LesionSpec[] = [];
   let n = 0;
   if (birads >= 4) {
     const u = rng.uniform();
     n = u < 0.6 ? 1 : u < 0.9 ? 2 : 3;
   }
   else if (birads === 2 || birads === 3) n = 1;
+  return placeLesions(Array.from({ length: n }, () => () => sampleOneLesion(rng, birads)), shape, views, widthPx, heightPx);
+}
+
+/**
+ * Draw lesions one after another (each `draw` is retried up to 60 times) until each fits every
+ * listed view and lies apart from the ones kept; a lesion that never fits is dropped.
+ */
+function placeLesions(draws: (() => LesionSpec)[], shape: BreastShape, views: ViewPosition[], widthPx: number, heightPx: number): LesionSpec[] {
   const edges = views.map((v) => edgeForView(shape, v, widthPx, heightPx));
-  for (let k = 0; k < n; k++) {
+  const out: LesionSpec[] = [];
+  for (const draw of draws) {
     for (let attempt = 0; attempt < 60; attempt++) {
-      const lesion = sampleOneLesion(rng, birads);
+      const lesion = draw();
       const fits = views.every((v, j) => lesionCenter(lesion, shape, v, widthPx, heightPx, edges[j]) !== null);
       const apart = out.every((o) => Math.hypot(o.a - lesion.a, o.v - lesion.v) > 0.3);
       if (fits && apart) {
@@ -534,20 +542,7 @@ export function sampleLesions(rng: Rng, birads: number, shape: BreastShape, view
  */
 export function sampleLesionsV3(rng: Rng, birads: number, shape: BreastShape, views: ViewPosition[], widthPx: number, heightPx: number): LesionSpec[] {
   const kinds: ("mass" | "calcification")[] = birads >= 4 ? suspiciousFindingKinds(rng) : birads === 2 || birads === 3 ? ["mass"] : [];
-  const edges = views.map((v) => edgeForView(shape, v, widthPx, heightPx));
-  const out: LesionSpec[] = [];
-  for (const kind of kinds) {
-    for (let attempt = 0; attempt < 60; attempt++) {
-      const lesion = sampleLesionV3(rng, birads, kind);
-      const fits = views.every((v, j) => lesionCenter(lesion, shape, v, widthPx, heightPx, edges[j]) !== null);
-      const apart = out.every((o) => Math.hypot(o.a - lesion.a, o.v - lesion.v) > 0.3);
-      if (fits && apart) {
-        out.push(lesion);
-        break;
-      }
-    }
-  }
-  return out;
+  return placeLesions(kinds.map((kind) => () => sampleLesionV3(rng, birads, kind)), shape, views, widthPx, heightPx);
 }
 
 function sampleOneLesion(rng: Rng, birads: number): LesionSpec {
