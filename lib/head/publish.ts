@@ -3,11 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { exportTable } from "../plot/export";
 import { openStore } from "../store/read";
-import { writeJsonAtomic } from "../util/atomic";
+import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { ablationTableRows, resultsTableRows } from "./figures";
 import { ablationNarrative } from "./narrative";
 import type { TrainingRun } from "./run";
-import { writeFileAtomic } from "../util/atomic";
 
 /**
  * Publish a training run's paper tables to a results folder (e.g. docs/results/paper/):
@@ -25,7 +24,8 @@ export async function publishResults(dir: string, run: TrainingRun, settings: Re
   const t1 = await exportTable("table1_results", resultsTableRows(run.summaries), { dir, caption: caption1 });
   const findings = path.join(dir, "findings.md");
   writeFileAtomic(findings, ablationNarrative(run.summaries) + "\n");
-  const store = openStore(path.resolve(String(settings.store ?? "")));
+  // meta only: the store was verified when training opened it
+  const store = openStore(path.resolve(String(settings.store ?? "")), { verify: false });
   const record = path.join(dir, "run.json");
   writeJsonAtomic(record, {
     settings,

@@ -62,7 +62,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
     const summaries = summarizeGrid(result, { sensitivity: o.sensitivity, bootstrap: o.bootstrap });
     writeTrainOutputs(outDir, result, summaries, {
       predictions: o.predictions,
-      record: { store: storeDir, task: String(openStore(storeDir).meta.params.task ?? "birads"), tfBackend: backend, host: { cpus: os.cpus().length, node: process.version } },
+      record: { store: storeDir, task: String(openStore(storeDir, { verify: false }).meta.params.task ?? "birads"), tfBackend: backend, host: { cpus: os.cpus().length, node: process.version } },
     });
     return { result, summaries, outDir, peakRssBytes: peak };
   } finally {
