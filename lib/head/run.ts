@@ -1,20 +1,23 @@
-import { openStore } from "../store/read";
+import { STORE_FILES, type StoreMeta } from "../store/format";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { selectTfBackend } from "../util/backend";
 import { float16ArrayToFloat32 } from "../store/float16";
-import { writeFileAtomic } from "../util/atomic";
+import { cleanTempFiles, readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import { withLock } from "../util/lock";
+import { CODE_VERSIONS, reasonSummary } from "../util/workId";
 import { Progress } from "../util/progress";
 import { resolveProjectPath } from "../util/paths";
 import type { BootstrapOptions } from "../metrics";
-import { ABLATION_CONFIGS, type HeadConfig } from "./config";
+import { ABLATION_CONFIGS, validateConfig, type HeadConfig } from "./config";
 import { HEAD_FILES, loadHead } from "./deploy";
 import type { KernelName } from "./kernel";
 import { OnnxHead } from "./onnx";
 import { summarizeGrid, writeTrainOutputs, type ConfigSummary } from "./results";
 import { openEmbeddingSource } from "./source";
-import { trainGrid, type GridResult, type TrainSettings } from "./train";
+import { resolveTrainSettings, trainGrid, type GridResult, type PostH, type RunResult, type TrainSettings, type TrainTiming } from "./train";
+import { loadUnit, seedBlocks, storeContentId, unitIdentity, writeUnit } from "./units";
 
 export interface RunTrainingOptions extends Partial<TrainSettings> {
   /** Embedding store folder (project-relative or absolute). */
@@ -26,6 +29,14 @@ export interface RunTrainingOptions extends Partial<TrainSettings> {
   seeds?: number;
   seedBase?: number;
   kernel?: KernelName;
+  /** The head after H (see TrainGridOptions.postH). */
+  postH?: PostH;
+  /**
+   * Seeds per resumable unit (lib/head/units.ts; default 6): every config of those seeds
+   * trains together and is saved when done, so a killed or extended run redoes only the
+   * unfinished units.
+   */
+  seedsPerUnit?: number;
   predictions?: "all" | "selected";
   sensitivity?: number;
   bootstrap?: BootstrapOptions;
@@ -37,37 +48,106 @@ export interface TrainingRun {
   summaries: ConfigSummary[];
   outDir: string;
   peakRssBytes: number;
+  work: TrainWork;
 }
 
 /** `milpf train` and the notebook: train the grid on a store, summarise, write all outputs. */
 export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
   const storeDir = resolveProjectPath(o.store);
   const outDir = resolveProjectPath(o.out);
-  const backend = await selectTfBackend();
-  const source = openEmbeddingSource(storeDir);
   const nSeeds = o.seeds ?? 36;
   if (!Number.isInteger(nSeeds) || nSeeds < 1) throw new Error(`train: seeds must be a positive integer (got ${nSeeds})`);
   const seeds = Array.from({ length: nSeeds }, (_, i) => (o.seedBase ?? 0) + i);
-  let peak = process.memoryUsage().rss;
-  try {
-    const result = await trainGrid({
-      ...o,
-      source,
-      configs: o.configs ?? [...ABLATION_CONFIGS],
-      seeds,
-      onEpoch: () => {
-        peak = Math.max(peak, process.memoryUsage().rss);
-      },
-    });
-    const summaries = summarizeGrid(result, { sensitivity: o.sensitivity, bootstrap: o.bootstrap });
-    writeTrainOutputs(outDir, result, summaries, {
-      predictions: o.predictions,
-      record: { store: storeDir, task: String(openStore(storeDir, { verify: false }).meta.params.task ?? "birads"), tfBackend: backend, host: { cpus: os.cpus().length, node: process.version } },
-    });
-    return { result, summaries, outDir, peakRssBytes: peak };
-  } finally {
-    source.close();
+  const configs = (o.configs ?? [...ABLATION_CONFIGS]).map(validateConfig);
+  const settings = resolveTrainSettings(o);
+  const kernelName = o.kernel ?? "ort";
+  const postH = o.postH ?? "js";
+  const blocks = seedBlocks(seeds, o.seedsPerUnit ?? 6);
+  return withLock(outDir, { command: "train" }, async (lock) => {
+    if (lock.tookOver) console.error(`train: ${lock.tookOver}`);
+    const cleaned = cleanTempFiles(outDir, { recursive: true });
+    const backend = await selectTfBackend();
+    const meta = readJson<StoreMeta>(path.join(storeDir, STORE_FILES.meta));
+    const storeId = storeContentId(meta);
+    const source = openEmbeddingSource(storeDir);
+    let peak = process.memoryUsage().rss;
+    try {
+      const runs: RunResult[] = [];
+      const timings: TrainTiming[] = [];
+      const reasons: string[] = [];
+      let reused = 0;
+      for (const block of blocks) {
+        const identity = unitIdentity(storeId, configs, block, settings, kernelName, postH);
+        const have = loadUnit(outDir, block, identity, source.dim, source.bags.length);
+        if ("runs" in have) {
+          runs.push(...have.runs);
+          timings.push(have.timing);
+          reused++;
+          continue;
+        }
+        reasons.push(have.reason);
+        const grid = await trainGrid({
+          ...o,
+          ...settings,
+          source,
+          configs,
+          seeds: block,
+          kernel: kernelName,
+          postH,
+          onEpoch: () => {
+            peak = Math.max(peak, process.memoryUsage().rss);
+          },
+        });
+        writeUnit(outDir, identity, block, configs, grid);
+        runs.push(...grid.runs);
+        timings.push(grid.timing);
+      }
+      // config-major, then seed: the order trainGrid gives for the whole grid
+      runs.sort((a, b) => configs.findIndex((c) => c.name === a.config.name) - configs.findIndex((c) => c.name === b.config.name) || a.seed - b.seed);
+      const result: GridResult = { dim: source.dim, bags: source.bags, settings, kernel: kernelName, postH, runs, timing: sumTimings(timings) };
+      const work: TrainWork = { units: blocks.length, reused, trained: blocks.length - reused, reasons: reasonSummary(reasons), cleaned: cleaned.length };
+      const summaries = summarizeGrid(result, { sensitivity: o.sensitivity, bootstrap: o.bootstrap });
+      const record = { store: storeDir, storeId, task: String(meta.params.task ?? "birads"), tfBackend: backend, host: { cpus: os.cpus().length, node: process.version } };
+      writeTrainOutputs(outDir, result, summaries, { predictions: o.predictions, record });
+      writeJsonAtomic(path.join(outDir, "stage.json"), {
+        stage: "train",
+        code: CODE_VERSIONS.train,
+        finishedAt: new Date().toISOString(),
+        config: { configs: configs.map((c) => c.name), seeds, seedsPerUnit: o.seedsPerUnit ?? 6, settings, kernel: kernelName, postH, predictions: o.predictions ?? "all", sensitivity: o.sensitivity ?? 0.9, bootstrap: o.bootstrap ?? null },
+        inputs: { store: storeDir, storeId },
+        upstream: { embed: { encoder: meta.encoder, params: meta.params, createdAt: meta.createdAt } },
+        work,
+      });
+      return { result, summaries, outDir, peakRssBytes: peak, work };
+    } finally {
+      source.close();
+    }
+  });
+}
+
+/** What a training run did: units of seeds trained and reused (with the reasons for the trained ones). */
+export interface TrainWork {
+  units: number;
+  reused: number;
+  trained: number;
+  /** "2 new, 1 parameters changed"; empty when every unit was reused. */
+  reasons: string;
+  /** Temporary files of killed runs removed at the start. */
+  cleaned: number;
+}
+
+function sumTimings(ts: TrainTiming[]): TrainTiming {
+  const out: TrainTiming = { epochs: 0, seconds: 0, xPassSeconds: 0, headSeconds: 0, readSeconds: 0, xCachedBytes: 0, xPassFlops: 0 };
+  for (const t of ts) {
+    out.epochs += t.epochs;
+    out.seconds += t.seconds;
+    out.xPassSeconds += t.xPassSeconds;
+    out.headSeconds += t.headSeconds;
+    out.readSeconds += t.readSeconds;
+    out.xPassFlops += t.xPassFlops;
+    out.xCachedBytes = Math.max(out.xCachedBytes, t.xCachedBytes);
   }
+  return out;
 }
 
 /**
@@ -113,6 +193,7 @@ export function describeTraining(run: TrainingRun): string {
     `${r.runs.length} runs (${new Set(r.runs.map((x) => x.config.name)).size} configs x ${new Set(r.runs.map((x) => x.seed)).size} seeds) on ${r.bags.length} bags, D = ${r.dim}`,
     `${t.epochs} epochs in ${t.seconds.toFixed(1)} s: X passes ${t.xPassSeconds.toFixed(1)} s (${(t.xPassFlops / Math.max(t.xPassSeconds, 1e-9) / 1e9).toFixed(1)} GFLOP/s, kernel ${r.kernel}), head after H ${t.headSeconds.toFixed(1)} s (${r.postH}), reads ${t.readSeconds.toFixed(1)} s`,
     `epochs run per run: median ${median(r.runs.map((x) => x.epochsRun))}, max ${Math.max(...r.runs.map((x) => x.epochsRun))}; peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+    `work: ${run.work.units} unit(s) of seeds, ${run.work.trained} trained${run.work.reasons ? ` (${run.work.reasons})` : ""}, ${run.work.reused} reused${run.work.cleaned ? `; removed ${run.work.cleaned} temporary file(s) of a killed run` : ""}`,
     `outputs: ${run.outDir}`,
   ];
   return lines.join("\n");

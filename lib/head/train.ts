@@ -601,17 +601,23 @@ export function splitBagIndices(bags: StoreBag[], split: Split): number[] {
   return out;
 }
 
+/** The training settings of `opts`: each field given there, else the authors' default. */
+export function resolveTrainSettings(opts: Partial<TrainSettings>): TrainSettings {
+  const settings: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS };
+  for (const k of Object.keys(DEFAULT_TRAIN_SETTINGS) as (keyof TrainSettings)[]) {
+    const v = opts[k];
+    if (v !== undefined) settings[k] = v;
+  }
+  return settings;
+}
+
 /**
  * Train every (config, seed) run together on one source: full-batch Adam, class-weighted BCE,
  * early stopping on validation AUC, best state kept. Each run depends only on its config and seed
  * (training runs together gives the same models as training each alone, within float tolerance).
  */
 export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
-  const settings: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS };
-  for (const k of Object.keys(DEFAULT_TRAIN_SETTINGS) as (keyof TrainSettings)[]) {
-    const v = opts[k];
-    if (v !== undefined) settings[k] = v;
-  }
+  const settings = resolveTrainSettings(opts);
   if (!Number.isInteger(settings.startEpoch) || settings.startEpoch < 0 || settings.startEpoch > settings.epochs) {
     throw new Error(`trainGrid: startEpoch must be an integer in [0, epochs=${settings.epochs}], got ${settings.startEpoch}`);
   }

@@ -51,6 +51,8 @@ export function register(program: Command): void {
     .option("--weight-decay <x>", "Adam weight decay (L2 in the gradient, as PyTorch Adam)", "0.0001")
     .option("--chunk-rows <n>", "padded tile rows per streamed chunk", "8192")
     .option("--kernel <k>", "X-pass kernel: ort, tfjs or js", "ort")
+    .option("--seeds-per-unit <n>", "seeds per resumable unit: a finished unit is kept and reused by a later run with the same store and settings", "6")
+    .option("--no-progress", "no progress lines")
     .option("--predictions <which>", "all runs or only the selected run per config", "all")
     .option("--bootstrap <n>", "bootstrap resamples for the selected runs' 95 % CIs (0 = none)", "0")
     .action(async (o: Record<string, string>, cmd: Command) => {
@@ -72,11 +74,15 @@ export function register(program: Command): void {
         weightDecay: numberOption(o.weightDecay, "weight-decay", { min: 0 }),
         chunkRows: numberOption(o.chunkRows, "chunk-rows", { int: true, min: 1 }),
         kernel: o.kernel as KernelName,
+        seedsPerUnit: numberOption(o.seedsPerUnit, "seeds-per-unit", { int: true, min: 1 }),
+        progress: (o as Record<string, unknown>).progress !== false,
         predictions: o.predictions,
         bootstrap: boot > 0 ? { iterations: boot, seed: 0 } : undefined,
       });
       const t = run.result.timing;
       process.stdout.write(`train: ${run.result.runs.length} runs, ${t.epochs} epochs in ${t.seconds.toFixed(1)} s (X passes ${t.xPassSeconds.toFixed(1)} s, head after H ${t.headSeconds.toFixed(1)} s) -> ${run.outDir}\n`);
+      const w = run.work;
+      process.stdout.write(`train: ${w.units} unit(s) of seeds: ${w.trained} trained${w.reasons ? ` (${w.reasons})` : ""}, ${w.reused} reused${w.cleaned ? `; removed ${w.cleaned} temporary file(s) of a killed run` : ""}\n`);
       for (const s of run.summaries) {
         process.stdout.write(
           `  ${s.config.padEnd(16)} selected seed ${s.selectedSeed} val AUC ${s.selectedValAuc.toFixed(3)} test AUC ${s.selected.test.auc.toFixed(3)} Spec@Sens0.9 ${s.selected.test.specificityAtSensitivity.toFixed(3)} | test AUC over seeds ${s.spread.testAuc.mean.toFixed(3)} +- ${s.spread.testAuc.sd.toFixed(3)}\n`,

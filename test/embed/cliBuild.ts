@@ -22,8 +22,7 @@ function newestMtime(dir: string): number {
  */
 export function compiledCli(): { script: string; env: NodeJS.ProcessEnv } {
   const sources = Math.max(
-    ...["lib/embed", "lib/store", "lib/tiling", "lib/util"].map((d) => newestMtime(path.join(root, d))),
-    fs.statSync(path.join(root, "runner/commands/embed.ts")).mtimeMs,
+    ...["lib/embed", "lib/store", "lib/tiling", "lib/util", "lib/head", "runner/commands"].map((d) => newestMtime(path.join(root, d))),
   );
   const dist = path.join(root, "dist", "runner", "cli.js");
   const distEmbed = path.join(root, "dist", "lib", "embed", "run.js");
