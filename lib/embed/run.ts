@@ -399,6 +399,8 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
       dtype,
       params: {
         manifest: manifestFile,
+        // how to load the encoder again (explain reads it through lib/head/record.ts): "builtin" or the resolved ONNX folder
+        encoderSpec: opts.encoderInstance ? null : opts.encoder === "builtin" ? "builtin" : resolveProjectPath(opts.encoder),
         task: manifest.task ?? "birads",
         tiling: manifest.params,
         batchSize,

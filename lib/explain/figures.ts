@@ -174,7 +174,8 @@ export function describeExplain(s: ExplainSummary): string {
   return (
     `${s.cases.length} cases explained (${s.skipped.length} skipped) in ${s.seconds.toFixed(1)} s; ` +
     `encoder ${String(s.provenance.encoder ?? "?")} on ${String(s.provenance.provider ?? "?")}; ` +
-    `working frame ${s.params.workingSizePx} px, tiles ${s.params.tileSizePx} px at ${Math.round(s.params.overlap * 100)} % overlap` +
+    `working frame ${s.params.workingSizePx} px, tiles ${s.params.tileSizePx} px at ${Math.round(s.params.overlap * 100)} % overlap; ` +
+    (s.work ? `work: ${s.work.casesExplained} case(s) explained${s.work.reasons ? ` (${s.work.reasons})` : ""}, ${s.work.casesReused} reused, sharp selection ${s.work.selection}` : "") +
     (s.skipped.length ? `; skipped: ${s.skipped.map((k) => `${k.breastId} (${k.error})`).join("; ")}` : "")
   );
 }

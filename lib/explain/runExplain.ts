@@ -4,12 +4,17 @@ import type { BinaryLabel, ManifestImage, Split, TileManifest } from "../types";
 import { readGlobalView, readMask, readWorkingImage } from "../tiling/images";
 import { readManifest } from "../tiling/manifest";
 import { resizeGrey16 } from "../preprocess/grey16";
-import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import * as fs from "node:fs";
+import { cleanTempFiles, readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import { withLock } from "../util/lock";
+import { CODE_VERSIONS, hashFile, hashJson, reasonSummary, staleReason, workIdentity, type WorkIdentity } from "../util/workId";
+import { HEAD_FILES } from "../head/deploy";
+import { checkSameEncoder, loadTrainRunHead, readTrainRun } from "../head/record";
 import { Progress } from "../util/progress";
 import { Rng } from "../util/rng";
 import { resolveProjectPath } from "../util/paths";
 import type { ExecutionProviderName } from "../embed/encoder";
-import { loadRunEncoder, loadRunHead } from "./loaders";
+import { loadRunEncoder } from "./loaders";
 import { detectionTable, type DetectionImage, type DetectionRow } from "./detection";
 import { explainScoredBag, scoreBagTilesAt, type BagScorer, type ExplainImageInput, type ImageExplanation, type TileEmbedder } from "./explainBag";
 import { iou, type ScoredBox } from "./boxes";
@@ -37,15 +42,21 @@ import { detectionTableMarkdown, detectionTableCsv, frocTableRows, markdownTable
  *   cases/<breastId>/gallery.png                 top-k tiles of the bag by attention
  */
 export interface RunExplainOptions {
-  /** The manifest (manifest.json) of the tile stage. */
-  manifest: string;
+  /** The tile manifest (manifest.json). Default with `run`: the manifest its store was embedded from (its record). */
+  manifest?: string;
   /** Output folder. */
   out: string;
-  /** The encoder: "builtin", an ONNX encoder folder (loaded and closed here), or an encoder object. */
-  encoder: string | TileEmbedder;
+  /**
+   * The encoder: "builtin", an ONNX encoder folder (loaded and closed here), or an encoder
+   * object. Default with `run`: the encoder the run's store was embedded with (its record).
+   */
+  encoder?: string | TileEmbedder;
   /** Execution provider when the encoder is loaded here (default "cpu"). */
   provider?: ExecutionProviderName;
-  /** The training run folder whose trained head scores the bags (used when `head` is not given). */
+  /**
+   * The training run folder (notebook 03 / `milpf train`): its records give the selected head,
+   * the store, the manifest and the encoder (lib/head/record.ts); nothing else need be given.
+   */
   run?: string;
   /** A trained head object (lib/head TrainedHead); overrides `run`. */
   head?: BagScorer;
@@ -123,7 +134,26 @@ export interface ExplainSummary {
   /** The sharp parameters used and where they come from (the selection summary when chosen here). */
   sharp: { params: SharpParams; description: string; source: string; selection?: Omit<SharpSelection, "rows"> };
   skipped: { breastId: string; error: string }[];
+  /** What was redone and what reused (per case: lib/util/workId.ts identities). */
+  work: ExplainWork;
   seconds: number;
+}
+
+export interface ExplainWork {
+  /** "given", "reused", or "done (<why>)". */
+  selection: string;
+  casesReused: number;
+  casesExplained: number;
+  /** Why cases were explained: "128 new", "3 parameters changed". */
+  reasons: string;
+}
+
+function readJsonOrNull<T>(file: string): T | null {
+  try {
+    return readJson<T>(file);
+  } catch {
+    return null; // a damaged record: the work is redone
+  }
 }
 
 interface Bag {
@@ -189,26 +219,66 @@ function safeName(s: string): string {
 }
 
 export async function runExplain(opts: RunExplainOptions): Promise<ExplainSummary> {
+  const run = opts.run ? readTrainRun(resolveProjectPath(opts.run)) : null;
   let head = opts.head;
+  let headId: string | null = null;
   if (!head) {
-    if (!opts.run) throw new Error("runExplain: give a training run folder (run) or a head");
-    head = loadRunHead(resolveProjectPath(opts.run));
+    if (!run) throw new Error("runExplain: give a training run folder (run) or a head");
+    const h = loadTrainRunHead(run);
+    if (h.config.local === null) {
+      throw new Error(`${path.join(run.headDir, HEAD_FILES.meta)}: head "${h.config.name}" has no local (tile) stream, so it gives tiles no attention to map; explain a run whose main configuration has one (e.g. max+attn)`);
+    }
+    head = h;
+    headId = hashJson({ weights: hashFile(path.join(run.headDir, HEAD_FILES.weights)), config: h.config, dim: h.dim });
   }
-  if (typeof opts.encoder !== "string") return explainWith(opts, opts.encoder, head, {});
-  const encoder = await loadRunEncoder(opts.encoder, opts.provider);
+  let manifest = opts.manifest ? resolveProjectPath(opts.manifest) : null;
+  if (run) {
+    if (manifest && path.resolve(manifest) !== path.resolve(run.manifest)) {
+      throw new Error(`explain: manifest ${manifest} is not the one the run ${run.dir} was trained from (${run.manifest}); leave it out to use the run's`);
+    }
+    manifest = run.manifest;
+  }
+  if (!manifest) throw new Error("runExplain: give a training run folder (run) or a manifest");
+  const ids = { head: headId, store: run ? run.record.inputs.storeId : null };
+  const o = { ...opts, manifest };
+  if (opts.encoder !== undefined && typeof opts.encoder !== "string") return explainWith(o, opts.encoder, head, {}, ids);
+  const spec = typeof opts.encoder === "string" ? opts.encoder : run?.encoderSpec;
+  if (!spec) throw new Error(run ? `${run.storeDir}: its record does not say how to load encoder ${run.encoder.name}; give encoder (its ONNX folder)` : "runExplain: give an encoder");
+  const encoder = await loadRunEncoder(spec, opts.provider);
   try {
-    return await explainWith(opts, encoder, head, { encoder: encoder.name, provider: encoder.provider });
+    if (run) checkSameEncoder(run.encoder, encoder, `explain ${run.dir}`);
+    return await explainWith(o, encoder, head, { encoder: encoder.name, provider: encoder.provider }, ids);
   } finally {
     await encoder.close();
   }
 }
 
-async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head: BagScorer, facts: Record<string, unknown>): Promise<ExplainSummary> {
+/** Identities of what explains: the head's weights and the store it was trained on (null: given as objects, never reused). */
+interface ExplainIds {
+  head: string | null;
+  store: string | null;
+}
+
+/** A finished case as `cases/<breast>/case.json` holds it, with the identity of its work. */
+interface CaseRecord {
+  identity: WorkIdentity;
+  case: ExplainedCase;
+}
+
+async function explainWith(opts: RunExplainOptions & { manifest: string }, encoder: TileEmbedder, head: BagScorer, facts: Record<string, unknown>, ids: ExplainIds): Promise<ExplainSummary> {
+  const out = resolveProjectPath(opts.out);
+  return withLock(out, { command: "explain" }, async (lock) => {
+    if (lock.tookOver) process.stderr.write(`explain: ${lock.tookOver}\n`);
+    cleanTempFiles(out, { recursive: true });
+    return explainLocked(opts, encoder, head, facts, ids, out);
+  });
+}
+
+async function explainLocked(opts: RunExplainOptions & { manifest: string }, encoder: TileEmbedder, head: BagScorer, facts: Record<string, unknown>, ids: ExplainIds, out: string): Promise<ExplainSummary> {
   const t0 = Date.now();
   const manifestFile = resolveProjectPath(opts.manifest);
   const manifestDir = path.dirname(manifestFile);
   const manifest = readManifest(manifestFile);
-  const out = resolveProjectPath(opts.out);
   const nCases = opts.cases && opts.cases > 0 ? opts.cases : null;
   const split = opts.split ?? "test";
   const seed = opts.seed ?? 0;
@@ -220,6 +290,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
   if (bags.length === 0) throw new Error(`${manifestFile}: no labelled bags to explain`);
   const tiling = manifest.params;
   const skipped: ExplainSummary["skipped"] = [];
+  const work: ExplainWork = { selection: "given", casesReused: 0, casesExplained: 0, reasons: "" };
 
   // 1. The sharp parameters: given, or chosen on the validation split.
   let sharpInfo: ExplainSummary["sharp"];
@@ -230,9 +301,14 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
     const grid = opts.sharpGrid ?? DEFAULT_SHARP_GRID;
     const all = allCases(manifest, selSplit);
     const selBags = opts.selectionCases ? chooseCases(manifest, opts.selectionCases, selSplit, seed) : all;
+    const selIdentity = ids.head && ids.store ? workIdentity("explain", { head: ids.head, store: ids.store, images: hashJson(selBags.map((b) => b.images)) }, { step: "sharp selection", grid, selSplit, seed, batchSize: opts.batchSize ?? null }) : null;
+    const selFile = path.join(out, "sharp_selection.json");
+    const haveSel = selIdentity && fs.existsSync(selFile) ? readJsonOrNull<SharpSelection & { identity?: WorkIdentity }>(selFile) : null;
+    const selWhy = selIdentity ? (haveSel ? staleReason(haveSel.identity, selIdentity) : "new") : "no identity (head or encoder given as objects)";
+    work.selection = selWhy === null ? "reused" : `done (${selWhy})`;
     const byOverlap = new Map<number, SelectionImage[]>(grid.overlap.map((o) => [o, []]));
-    const progress = new Progress({ label: `explain: choosing sharp parameters on ${selSplit}`, total: selBags.length, unit: "bags", enabled: opts.progress !== false });
-    for (const bag of selBags) {
+    const progress = new Progress({ label: `explain: choosing sharp parameters on ${selSplit}`, total: selBags.length, unit: "bags", enabled: opts.progress !== false && selWhy !== null });
+    for (const bag of selWhy === null ? [] : selBags) {
       try {
         const inputs: ExplainImageInput[] = [];
         for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder));
@@ -249,16 +325,21 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
       progress.tick();
     }
     try {
-      const sel = selectSharpParams(byOverlap, grid, { split: selSplit });
+      const failed = selWhy === null && haveSel ? (haveSel as { error?: string }).error : undefined;
+      if (failed) throw new Error(failed);
+      const sel = selWhy === null && haveSel ? haveSel : selectSharpParams(byOverlap, grid, { split: selSplit });
       const { rows, ...rest } = sel;
+      delete (rest as { identity?: WorkIdentity }).identity;
       sharpInfo = { params: sel.chosen, description: describeSharp(sel.chosen), source: `chosen on the ${selSplit} split (${sel.images} images, ${sel.lesions} lesions)`, selection: rest };
-      writeJsonAtomic(path.join(out, "sharp_selection.json"), sel);
+      writeJsonAtomic(selFile, { ...sel, identity: selIdentity });
       writeFileAtomic(
         path.join(out, "sharp_selection.md"),
         `Sharp parameters chosen on the ${selSplit} split (${sel.images} images, ${sel.lesions} lesions); objective: ${sel.objective}.\n\n` +
           `Chosen: ${describeSharp(sel.chosen)}\n\n${markdownTable(selectionTableRows(sel.ablation))}\nAll ${rows.length} grid entries:\n\n${markdownTable(selectionTableRows(rows))}`,
       );
     } catch (e) {
+      // recorded too: a selection that cannot be made (no lesions on the split) is not retried while nothing changed
+      if (selIdentity) writeJsonAtomic(selFile, { identity: selIdentity, error: (e as Error).message });
       sharpInfo = { params: SHARP_DEFAULTS, description: describeSharp(SHARP_DEFAULTS), source: `defaults (no selection: ${(e as Error).message})` };
       process.stderr.write(`explain: ${sharpInfo.source}\n`);
     }
@@ -270,7 +351,28 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
   const cases: ExplainedCase[] = [];
   const detProtocol: DetectionImage[] = [];
   const detSharp: DetectionImage[] = [];
+  const caseParams = { step: "case", overlap, nmsIou, smoothSigmaPx: opts.smoothSigmaPx ?? 0, sharp: sp, topK: opts.topK ?? 8, opacity: opts.opacity ?? null, overlayWidthPx: opts.overlayWidthPx ?? 512, batchSize: opts.batchSize ?? null };
+  const caseReasons: string[] = [];
   for (const bag of bags) {
+    const dir = path.join(out, "cases", safeName(bag.breastId));
+    const caseFile = path.join(dir, "case.json");
+    const identity = ids.head && ids.store ? workIdentity("explain", { head: ids.head, store: ids.store, images: hashJson(bag.images) }, { ...caseParams, label: bag.label }) : null;
+    if (identity) {
+      const have = fs.existsSync(caseFile) ? readJsonOrNull<CaseRecord>(caseFile) : null;
+      const files = have ? [have.case.gallery, ...have.case.images.flatMap((im) => [im.attentionOverlay, im.contributionOverlay, im.heatOriginal])] : [];
+      const why = have === null ? "new" : staleReason(have.identity, identity) ?? (files.every((f) => fs.existsSync(path.join(out, f))) ? null : "output file missing");
+      if (why === null && have) {
+        cases.push(have.case);
+        for (const im of have.case.images) {
+          detProtocol.push({ imageId: im.imageId, predictions: im.boxes, groundTruth: im.lesionsWorking });
+          detSharp.push({ imageId: im.imageId, predictions: im.sharpBoxes, groundTruth: im.lesionsWorking });
+        }
+        work.casesReused++;
+        progress.tick();
+        continue;
+      }
+      caseReasons.push(why ?? "new");
+    } else caseReasons.push("no identity (head or encoder given as objects)");
     try {
       const inputs: ExplainImageInput[] = [];
       for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder));
@@ -280,7 +382,6 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
       const r = explainScoredBag(inputs, scored, params);
       const scoredSharp = scoredAt.get(sp.overlap)!;
       const sharpPerImage = scoredSharp.images.map((im) => sharpBoxes(im.workingSizePx, im.tiles, im.attention, sp, scoredSharp.probability, im.contribution).boxes);
-      const dir = path.join(out, "cases", safeName(bag.breastId));
       const rel = (f: string): string => path.relative(out, path.join(dir, f)).split(path.sep).join("/");
       const images: ExplainedImage[] = [];
       // One display scale for all views of the bag (attention maps are bag-level weights): min-max
@@ -362,7 +463,7 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
       }
       const gal = await galleryOfBag(inputs, r.images, opts.topK ?? 8);
       writeFileAtomic(path.join(dir, "gallery.png"), gal.png);
-      cases.push({
+      const done: ExplainedCase = {
         breastId: bag.breastId,
         label: bag.label,
         probability: r.probability,
@@ -371,12 +472,17 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
         gallery: rel("gallery.png"),
         galleryValues: gal.values,
         images,
-      });
+      };
+      cases.push(done);
+      // the record last: it vouches for the files above
+      if (identity) writeJsonAtomic(caseFile, { identity, case: done } satisfies CaseRecord);
     } catch (e) {
       skipped.push({ breastId: bag.breastId, error: (e as Error).message });
     }
     progress.tick();
   }
+  work.casesExplained = bags.length - work.casesReused;
+  work.reasons = reasonSummary(caseReasons);
   const res = manifest.params.workingSizePx;
   const detection = [
     ...detectionTable(detProtocol, { resolutionPx: res, method: "protocol" }),
@@ -404,12 +510,22 @@ async function explainWith(opts: RunExplainOptions, encoder: TileEmbedder, head:
     froc,
     sharp: sharpInfo,
     skipped,
+    work,
     seconds: (Date.now() - t0) / 1000,
   };
   writeFileAtomic(path.join(out, "detection.csv"), detectionTableCsv(detection));
   writeFileAtomic(path.join(out, "detection.md"), detectionTableMarkdown(detection) + `\nsharp: ${sharpInfo.description} (${sharpInfo.source})\n`);
   writeFileAtomic(path.join(out, "froc.md"), markdownTable(frocTableRows(froc)));
   writeJsonAtomic(path.join(out, "explain.json"), summary);
+  writeJsonAtomic(path.join(out, "stage.json"), {
+    stage: "explain",
+    code: CODE_VERSIONS.explain,
+    finishedAt: new Date().toISOString(),
+    config: { ...caseParams, step: undefined, cases: nCases ?? "all", split, seed, selectionSplit: opts.selectionSplit ?? "val", selectionCases: opts.selectionCases ?? "all" },
+    inputs: { manifest: manifestFile, head: ids.head, store: ids.store },
+    upstream: { train: opts.run ? resolveProjectPath(opts.run) : null },
+    work,
+  });
   if (skipped.length) process.stderr.write(`explain: skipped ${skipped.length} bag(s): ${skipped.map((s) => `${s.breastId} (${s.error})`).join("; ")}\n`);
   return summary;
 }

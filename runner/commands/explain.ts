@@ -12,8 +12,8 @@ import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 /** Options of `milpf explain` as commander hands them over (strings until parsed). */
 export interface ExplainCommandOptions {
   run: string;
-  manifest: string;
-  encoder: string;
+  manifest?: string;
+  encoder?: string;
   out: string;
   cases: string;
   overlap: string;
@@ -83,6 +83,7 @@ export async function runExplainCommand(
     progress: o.progress !== false,
   });
   write(
+    `explain: ${s.cases.length} case(s): ${s.work.casesExplained} explained${s.work.reasons ? ` (${s.work.reasons})` : ""}, ${s.work.casesReused} reused; sharp selection ${s.work.selection}\n` +
     `explain: ${s.cases.length} case(s), ${s.skipped.length} skipped, ${s.seconds.toFixed(1)} s ` +
       `(encoder ${String(s.provenance.encoder)} on ${String(s.provenance.provider)})\n` +
       `sharp: ${s.sharp.description} (${s.sharp.source})\n` +
@@ -99,9 +100,9 @@ export function register(program: Command): void {
   program
     .command("explain")
     .description("stage 4: attention heat maps over 75%-overlap tiles, lesion boxes by the paper's protocol and the sharp method, detection AP (Table 3 style) and FROC, overlays")
-    .option("--run <dir>", "training run folder (the trained head)", DEFAULT_PATHS.train)
-    .option("--manifest <file>", "tile manifest", `${DEFAULT_PATHS.tiles}/manifest.json`)
-    .option("--encoder <spec>", '"builtin" or an ONNX encoder folder (the one the run was trained on)', "builtin")
+    .option("--run <dir>", "training run folder: its records give the head, the store, the manifest and the encoder", DEFAULT_PATHS.train)
+    .option("--manifest <file>", "tile manifest (default: the one the run's store was embedded from; another is an error)")
+    .option("--encoder <spec>", '"builtin" or an ONNX encoder folder (default: the one the run\'s store was embedded with; it is checked against the store)')
     .option("--out <dir>", "output folder", DEFAULT_PATHS.explain)
     .option("--cases <n>", "quick look: this many bags, half positive, half negative (default: every bag of the split)", "all")
     .option("--overlap <f>", "tile overlap for the maps", "0.75")

@@ -25,10 +25,10 @@ describe("milpf explain command", () => {
     const cmd = p.commands.find((c) => c.name() === "explain")!;
     const opts = Object.fromEntries(cmd.options.map((o) => [o.long, o.defaultValue]));
     expect(opts["--run"]).toBe("data/work/train");
-    expect(opts["--manifest"]).toBe("data/work/tiles/manifest.json");
+    expect(opts["--manifest"]).toBeUndefined(); // from the run's records
     expect(opts["--out"]).toBe("data/work/explain");
     expect(opts["--overlap"]).toBe("0.75");
-    expect(opts["--encoder"]).toBe("builtin");
+    expect(opts["--encoder"]).toBeUndefined();
     expect(opts["--cases"]).toBe("all"); // the whole split by default
     expect(opts["--selection-split"]).toBe("val");
   });

@@ -4,9 +4,8 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadEncoder } from "../../lib/embed/loadEncoder";
 import { explainBag, type ExplainImageInput } from "../../lib/explain/explainBag";
-import { findRunHead, loadRunHead } from "../../lib/explain/loaders";
-import { FULL_CONFIG, ABLATION_CONFIGS } from "../../lib/head/config";
-import { saveHead } from "../../lib/head/deploy";
+import { FULL_CONFIG } from "../../lib/head/config";
+import { loadHead, saveHead } from "../../lib/head/deploy";
 import { initParams } from "../../lib/head/params";
 import { makeTransform } from "../../lib/preprocess/transform";
 import { Rng } from "../../lib/util/rng";
@@ -14,38 +13,12 @@ import { Rng } from "../../lib/util/rng";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "milpf-explain-e2e-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-describe("trained-head folder lookup", () => {
-  it("prefers attention heads, then the run's designated head, then max+attn, then validation AUC", () => {
-    const run = path.join(tmp, "run");
-    const save = (sub: string, cfgName: string, valAuc: number): void => {
-      const cfg = ABLATION_CONFIGS.find((c) => c.name === cfgName)!;
-      saveHead(path.join(run, sub), { config: cfg, dim: 4, seed: 1, params: initParams(cfg, 4, 1), info: { valAuc } });
-    };
-    save("heads/global-max", "global-max", 0.99);
-    save("heads/local-attn", "local-attn", 0.7);
-    save("heads/max+attn", "max+attn", 0.6);
-    expect(path.relative(run, findRunHead(run))).toBe(path.join("heads", "max+attn"));
-    save("heads/max+attn-b", "max+attn", 0.8);
-    expect(path.relative(run, findRunHead(run))).toBe(path.join("heads", "max+attn-b"));
-    save("head", "max+attn", 0.1); // milpf train's designated head, lower AUC
-    expect(path.relative(run, findRunHead(run))).toBe("head");
-    save("best", "global-max", 1); // designated but without a tile stream: not chosen
-    expect(path.relative(run, findRunHead(run))).toBe("head");
-    expect(() => findRunHead(path.join(tmp, "nothing"))).toThrow(/not found/);
-    // a head without a tile stream has nothing to map
-    const g = path.join(tmp, "globalonly");
-    const cfg = ABLATION_CONFIGS.find((c) => c.name === "global-max")!;
-    saveHead(g, { config: cfg, dim: 4, seed: 1, params: initParams(cfg, 4, 1) });
-    expect(() => loadRunHead(g)).toThrow(/no local \(tile\) stream/);
-  });
-});
-
 describe("end to end with the built-in encoder and a saved MIL-PF head", () => {
   it("scores a two-view bag: attention is one softmax over both views, maps stay within the tile values", async () => {
     const dim = 256; // the built-in encoder's dimension
     const headDir = path.join(tmp, "train", "best");
     saveHead(headDir, { config: FULL_CONFIG, dim, seed: 3, params: initParams(FULL_CONFIG, dim, 3) });
-    const head = loadRunHead(path.join(tmp, "train"));
+    const head = loadHead(headDir);
     const encoder = await loadEncoder("builtin", { builtinFolder: path.join(tmp, "builtin") });
     try {
       expect(encoder.dim).toBe(dim);
