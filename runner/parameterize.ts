@@ -75,6 +75,15 @@ export function declaredNames(source: string): string[] {
   return names;
 }
 
+/** String literal defaults of a parameters cell (`const out: string = "data/work/tiles";`), by name. */
+export function declaredStringDefaults(source: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of source.matchAll(/^\s*(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][A-Za-z0-9_$]*)\s*(?::[^=\n]+)?=\s*("(?:[^"\\\n]|\\.)*")\s*;?/gm)) {
+    out[m[1]] = JSON.parse(m[2]) as string;
+  }
+  return out;
+}
+
 export interface ParameterizeResult {
   notebook: Notebook;
   /** Index of the injected cell, or -1 when no parameters were given. */

@@ -1,8 +1,9 @@
 import * as path from "node:path";
-import { projectRoot } from "../lib/util/paths";
+import { projectRoot, resolveProjectPath } from "../lib/util/paths";
+import { describeStageSummary, readStageRecord, type StageRecord } from "../lib/util/stage";
 import { executeNotebook, type RunResult } from "./execute";
 import { hasTag, readNotebook, sourceText } from "./nbformat";
-import { declaredNames, PARAMETERS_TAG, type Params } from "./parameterize";
+import { declaredNames, declaredStringDefaults, PARAMETERS_TAG, type Params } from "./parameterize";
 
 /** The pipeline's notebooks, in order. */
 export const PIPELINE_NOTEBOOKS = ["01_tile", "02_embed", "03_train_ablations", "04_explain"] as const;
@@ -26,10 +27,22 @@ export interface PipelineOptions {
 
 export interface PipelineResult {
   ok: boolean;
-  runs: { notebook: string; result: RunResult }[];
+  /** `work`: what the stage did, from its record ("4913 images: all reused", "6 units of seeds: 6 done (6 parameters changed), 0 reused"). */
+  runs: { notebook: string; result: RunResult; work: string }[];
   /** The notebook that failed, if any. */
   failed?: string;
 }
+
+/**
+ * The parameter naming each stage's output folder, where the stage writes its record
+ * (lib/util/stage.ts); the pipeline prints what each stage did from it.
+ */
+export const STAGE_OUTPUT_PARAM: Record<(typeof PIPELINE_NOTEBOOKS)[number], string> = {
+  "01_tile": "out",
+  "02_embed": "embeddings",
+  "03_train_ablations": "trainDir",
+  "04_explain": "explainDir",
+};
 
 /** The output locations of one pipeline notebook. */
 export function pipelineOutputs(name: string, figuresRoot: string): { figuresDir: string; output: string } {
@@ -49,10 +62,14 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineR
   const names = PIPELINE_NOTEBOOKS.filter((n) => !opts.only?.length || opts.only.includes(n));
   // Each notebook gets the parameters it declares; a parameter no notebook declares is an error.
   const declared = new Map<string, string[]>();
+  const stageDirs = new Map<string, string>();
   for (const name of names) {
     const nb = readNotebook(path.join(notebooksDir, `${name}.ipynb`));
     const cell = nb.cells.find((c) => c.cell_type === "code" && hasTag(c, PARAMETERS_TAG));
     declared.set(name, cell ? declaredNames(sourceText(cell.source)) : []);
+    const key = STAGE_OUTPUT_PARAM[name];
+    const value = params[key] ?? (cell ? declaredStringDefaults(sourceText(cell.source))[key] : undefined);
+    if (typeof value === "string") stageDirs.set(name, resolveProjectPath(value));
   }
   const nowhere = Object.keys(params).filter((p) => ![...declared.values()].some((d) => d.includes(p)));
   if (nowhere.length) throw new Error(`parameter(s) ${nowhere.join(", ")} not declared by any pipeline notebook's parameters cell`);
@@ -73,10 +90,23 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineR
       // lib/plot: the notebooks' figures folders share one plotly.js at the root.
       env: { MILPF_FIGURES_ROOT: figuresRoot },
     });
-    runs.push({ notebook: name, result });
+    const startedAt = Date.now() - result.durationS * 1000 - 1000;
+    const dir = stageDirs.get(name);
+    const rec = dir ? readStageRecordOrNull(dir) : null;
+    const work = rec && Date.parse(rec.finishedAt) >= startedAt ? describeStageSummary(rec.summary) : "no stage record written by this run";
+    runs.push({ notebook: name, result, work });
     if (!result.ok) return { ok: false, runs, failed: name };
   }
   const total = runs.reduce((s, r) => s + r.result.durationS, 0);
   log(`pipeline: ${runs.length} notebooks ok in ${total.toFixed(1)} s (${runs.map((r) => `${r.notebook} ${r.result.durationS.toFixed(1)} s`).join(", ")})`);
+  for (const r of runs) log(`  ${r.notebook}: ${r.work}`);
   return { ok: true, runs };
+}
+
+function readStageRecordOrNull(dir: string): StageRecord | null {
+  try {
+    return readStageRecord(dir);
+  } catch {
+    return null;
+  }
 }

@@ -7,6 +7,7 @@ import { acquireLock } from "../util/lock";
 import { fingerprintFile, hashBytes, hashJson, reasonSummary, staleReason, workIdentity, type FileFingerprint, type WorkIdentity } from "../util/workId";
 import { Progress } from "../util/progress";
 import { resolveProjectPath } from "../util/paths";
+import { readStageRecord, writeStageRecord } from "../util/stage";
 import { decodeGrey16Png, resizeGrey16 } from "../preprocess/grey16";
 import { cropTile } from "../tiling/crop";
 import { readManifest } from "../tiling/manifest";
@@ -454,6 +455,14 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
       encoder: enc.name,
     };
     writeJsonAtomic(path.join(outDir, RUN_STATS_FILE), stats);
+    writeStageRecord(outDir, {
+      stage: "embed",
+      config: { encoder: meta.params.encoderSpec ?? enc.name, provider: enc.provider, dtype, batchSize, shard: meta.params.shard },
+      inputs: { manifest: manifestFile },
+      upstream: { tile: readStageRecord(manifestDir) },
+      summary: { unit: "images", done: stats.embeddedImages, reused: stats.reusedImages, reasons: stats.redoneSummary },
+      skipped: skipped.length,
+    });
     return { storeDir: outDir, meta, stats };
   } finally {
     try {

@@ -7,7 +7,8 @@ import { resizeGrey16 } from "../preprocess/grey16";
 import * as fs from "node:fs";
 import { cleanTempFiles, readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { withLock } from "../util/lock";
-import { CODE_VERSIONS, hashFile, hashJson, reasonSummary, staleReason, workIdentity, type WorkIdentity } from "../util/workId";
+import { writeStageRecord } from "../util/stage";
+import { hashFile, hashJson, reasonSummary, staleReason, workIdentity, type WorkIdentity } from "../util/workId";
 import { HEAD_FILES } from "../head/deploy";
 import { checkSameEncoder, loadTrainRunHead, readTrainRun } from "../head/record";
 import { Progress } from "../util/progress";
@@ -517,13 +518,12 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
   writeFileAtomic(path.join(out, "detection.md"), detectionTableMarkdown(detection) + `\nsharp: ${sharpInfo.description} (${sharpInfo.source})\n`);
   writeFileAtomic(path.join(out, "froc.md"), markdownTable(frocTableRows(froc)));
   writeJsonAtomic(path.join(out, "explain.json"), summary);
-  writeJsonAtomic(path.join(out, "stage.json"), {
+  writeStageRecord(out, {
     stage: "explain",
-    code: CODE_VERSIONS.explain,
-    finishedAt: new Date().toISOString(),
     config: { ...caseParams, step: undefined, cases: nCases ?? "all", split, seed, selectionSplit: opts.selectionSplit ?? "val", selectionCases: opts.selectionCases ?? "all" },
     inputs: { manifest: manifestFile, head: ids.head, store: ids.store },
     upstream: { train: opts.run ? resolveProjectPath(opts.run) : null },
+    summary: { unit: "breasts", done: work.casesExplained, reused: work.casesReused, reasons: work.reasons },
     work,
   });
   if (skipped.length) process.stderr.write(`explain: skipped ${skipped.length} bag(s): ${skipped.map((s) => `${s.breastId} (${s.error})`).join("; ")}\n`);

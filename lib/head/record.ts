@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { EncoderInfo } from "../types";
 import { STORE_FILES, type StoreMeta } from "../store/format";
 import { readJson } from "../util/atomic";
+import type { StageRecord } from "../util/stage";
 import type { HeadConfig } from "./config";
 import { HEAD_FILES, loadHead, type TrainedHead } from "./deploy";
 import type { TrainSettings } from "./train";
@@ -10,10 +11,8 @@ import type { TrainWork } from "./run";
 import { storeContentId } from "./units";
 
 /** The record `runTraining` writes as `<out>/stage.json`. */
-export interface TrainStageRecord {
+export interface TrainStageRecord extends StageRecord {
   stage: "train";
-  code: number;
-  finishedAt: string;
   config: { configs: string[]; seeds: number[]; seedsPerUnit: number; settings: TrainSettings; kernel: string; postH: string; predictions: string; sensitivity: number; bootstrap: unknown };
   inputs: { store: string; storeId: string };
   upstream: { embed: { encoder: EncoderInfo; params: Record<string, unknown>; createdAt: string } };
@@ -47,7 +46,7 @@ export function readTrainRun(dir: string): TrainRun {
   if (!fs.existsSync(runDir)) throw new Error(`${runDir}: training run folder not found (run \`milpf train\` or notebook 03 first)`);
   if (!fs.existsSync(stageFile)) throw new Error(`${stageFile}: not found: ${runDir} is not a finished training run of this version (re-run \`milpf train --out ${runDir}\`; finished work is reused)`);
   const record = readJson<TrainStageRecord>(stageFile);
-  if (record.stage !== "train" || !record.inputs?.store) throw new Error(`${stageFile}: not a train stage record`);
+  if (record.stage !== "train" || !record.inputs?.store) throw new Error(`${stageFile}: not a train stage record (it is the "${String(record.stage)}" stage's); give the folder \`milpf train --out\` wrote`);
   const storeDir = record.inputs.store;
   const storeFile = path.join(storeDir, STORE_FILES.meta);
   if (!fs.existsSync(storeFile)) throw new Error(`${stageFile}: the store it was trained on, ${storeDir}, is gone (${STORE_FILES.meta} not found)`);

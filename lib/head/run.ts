@@ -4,9 +4,10 @@ import * as path from "node:path";
 import * as os from "node:os";
 import { selectTfBackend } from "../util/backend";
 import { float16ArrayToFloat32 } from "../store/float16";
-import { cleanTempFiles, readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import { cleanTempFiles, readJson, writeFileAtomic } from "../util/atomic";
+import { writeStageRecord } from "../util/stage";
 import { withLock } from "../util/lock";
-import { CODE_VERSIONS, reasonSummary } from "../util/workId";
+import { reasonSummary } from "../util/workId";
 import { Progress } from "../util/progress";
 import { resolveProjectPath } from "../util/paths";
 import type { BootstrapOptions } from "../metrics";
@@ -109,13 +110,12 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
       const summaries = summarizeGrid(result, { sensitivity: o.sensitivity, bootstrap: o.bootstrap });
       const record = { store: storeDir, storeId, task: String(meta.params.task ?? "birads"), tfBackend: backend, host: { cpus: os.cpus().length, node: process.version } };
       writeTrainOutputs(outDir, result, summaries, { predictions: o.predictions, record });
-      writeJsonAtomic(path.join(outDir, "stage.json"), {
+      writeStageRecord(outDir, {
         stage: "train",
-        code: CODE_VERSIONS.train,
-        finishedAt: new Date().toISOString(),
         config: { configs: configs.map((c) => c.name), seeds, seedsPerUnit: o.seedsPerUnit ?? 6, settings, kernel: kernelName, postH, predictions: o.predictions ?? "all", sensitivity: o.sensitivity ?? 0.9, bootstrap: o.bootstrap ?? null },
         inputs: { store: storeDir, storeId },
         upstream: { embed: { encoder: meta.encoder, params: meta.params, createdAt: meta.createdAt } },
+        summary: { unit: "units of seeds", done: work.trained, reused: work.reused, reasons: work.reasons },
         work,
       });
       return { result, summaries, outDir, peakRssBytes: peak, work };

@@ -5,6 +5,7 @@ import type { ImageRecord, ManifestImage, TileManifest, TilingParams } from "../
 import { cleanTempFiles, readJson, writeJsonAtomic } from "../util/atomic";
 import { acquireLock } from "../util/lock";
 import { reasonSummary } from "../util/workId";
+import { writeStageRecord } from "../util/stage";
 import { Progress } from "../util/progress";
 import { type LabelTask, defaultTask } from "../data/labels";
 import { lesionsToWorking } from "../preprocess/transform";
@@ -200,6 +201,14 @@ async function runTilingLocked(opts: RunTilingOptions, params: TilingParams, out
     redoneSummary: reasonSummary(redone.map((r) => (r.reason.includes(": ") ? r.reason.slice(0, r.reason.indexOf(": ")) : r.reason))),
     notes,
   };
+  writeStageRecord(outDir, {
+    stage: "tile",
+    config: { adapter: opts.adapter, task: manifest.task, seed: opts.seed ?? null, params },
+    inputs: { datasetDir: manifest.datasetDir, splits: opts.splitsFile ? path.resolve(opts.splitsFile) : null },
+    upstream: {},
+    summary: { unit: "images", done: processed, reused, reasons: stats.redoneSummary },
+    skipped: skipped.length,
+  });
   return { manifest, stats };
 }
 

@@ -5,3 +5,4 @@ export * from "./paths";
 export * from "./backend";
 export * from "./workId";
 export * from "./lock";
+export * from "./stage";

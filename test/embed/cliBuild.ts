@@ -38,6 +38,8 @@ export function compiledCli(): { script: string; env: NodeJS.ProcessEnv } {
   } catch {
     // tsc exits non-zero on type errors in files under edit by others; it still emits.
   }
+  // the compiled code finds its project root (and code version) by the package.json above it
+  fs.copyFileSync(path.join(root, "package.json"), path.join(out, "package.json"));
   const script = path.join(out, "runner", "cli.js");
   if (!fs.existsSync(script)) throw new Error(`could not compile the CLI into ${out}`);
   return { script, env: { ...process.env, NODE_PATH: path.join(root, "node_modules") } };

@@ -20,14 +20,22 @@ export function tempFiles(dir: string): string[] {
 }
 
 /**
- * Start `args` (node + a milpf command) `kills` times and SIGKILL each after a seeded random
- * delay in [minMs, maxMs). Returns the delays and how many runs were still running when killed.
+ * Start `args` (node + a milpf command) up to `kills` times and SIGKILL each after a seeded random
+ * delay in [minMs, maxMs). The loop ends early when a run finishes on its own: resumed work
+ * only shrinks, so every later run would finish too. Returns the delays used, how many runs
+ * were killed mid-run, whether one finished, and the exit codes of runs that failed unkilled.
  */
-export async function killLoop(args: string[], env: NodeJS.ProcessEnv, o: { kills: number; minMs: number; maxMs: number; seed: number }): Promise<{ delays: number[]; killed: number }> {
+export async function killLoop(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  o: { kills: number; minMs: number; maxMs: number; seed: number },
+): Promise<{ delays: number[]; killed: number; finished: boolean; failures: number[] }> {
   const rng = new Rng(o.seed);
   const delays: number[] = [];
+  const failures: number[] = [];
   let killed = 0;
-  for (let k = 0; k < o.kills; k++) {
+  let finished = false;
+  for (let k = 0; k < o.kills && !finished; k++) {
     const delay = Math.round(rng.range(o.minMs, o.maxMs));
     delays.push(delay);
     const child = spawn(process.execPath, args, { env, stdio: "ignore" });
@@ -36,6 +44,8 @@ export async function killLoop(args: string[], env: NodeJS.ProcessEnv, o: { kill
     const r = await exited;
     clearTimeout(timer);
     if (r.signal === "SIGKILL") killed++;
+    else if (r.code === 0) finished = true;
+    else failures.push(r.code ?? -1);
   }
-  return { delays, killed };
+  return { delays, killed, finished, failures };
 }

@@ -41,7 +41,7 @@ describe("explain: records and reuse", () => {
     await expect(runExplain({ run: train, out: path.join(tmp, "x1"), manifest: path.join(tmp, "other.json"), progress: false })).rejects.toThrow(/is not the one the run .* was trained from/);
     await expect(runExplain({ run: train, out: path.join(tmp, "x2"), encoder: "builtin", progress: false })).rejects.toThrow(/the head was trained on embeddings of encoder .* but explain was given/);
     expect(() => readTrainRun(path.join(tmp, "nothing"))).toThrow(/training run folder not found/);
-    expect(() => readTrainRun(store)).toThrow(/stage\.json: not found/);
+    expect(() => readTrainRun(store)).toThrow(/stage\.json: not a train stage record/);
   }, 60_000);
 
   it("a second run reuses every case and the selection; a changed parameter or a missing output redoes exactly that work", async () => {
@@ -82,9 +82,10 @@ describe("explain: records and reuse", () => {
     expect(r0.status, r0.stderr).toBe(0);
     const full = Date.now() - t0;
     const out = path.join(tmp, "killed");
-    const loop = await killLoop(args(out), cli.env, { kills: 8, minMs: 500, maxMs: Math.max(1500, full * 0.5), seed: 5 });
-    console.log(`explain kill loop: ${loop.killed} of 8 runs killed mid-run (delays ${loop.delays.join(", ")} ms; uninterrupted run ${full} ms)`);
-    expect(loop.killed).toBeGreaterThanOrEqual(6);
+    const loop = await killLoop(args(out), cli.env, { kills: 8, minMs: 500, maxMs: Math.max(1200, full * 0.3), seed: 5 });
+    console.log(`explain kill loop: ${loop.killed} run(s) killed mid-run${loop.finished ? " before one finished" : ""} (delays ${loop.delays.join(", ")} ms; uninterrupted run ${full} ms)`);
+    expect(loop.failures).toEqual([]);
+    expect(loop.killed).toBeGreaterThanOrEqual(3);
     const r = spawnSync(process.execPath, args(out), { env: cli.env, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/explain: 12 case\(s\): \d+ explained.*, [1-9]\d* reused/);
