@@ -21,6 +21,7 @@ import { explainScoredBag, scoreBagTilesAt, type BagScorer, type ExplainImageInp
 import { iou, type ScoredBox } from "./boxes";
 import { frocRow, type FrocRow } from "./froc";
 import type { TileRect } from "./heatmap";
+import { EXPLAIN_STAGE } from "./stageConfig";
 import { describeSharp, sharpBoxes, SHARP_DEFAULTS, type SharpParams } from "./sharp";
 import { DEFAULT_SHARP_GRID, selectSharpParams, type SelectionImage, type SharpGrid, type SharpSelection } from "./select";
 import { heatmapToOriginal, workingBoxToOriginal } from "./frames";
@@ -281,9 +282,9 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
   const manifestDir = path.dirname(manifestFile);
   const manifest = readManifest(manifestFile);
   const nCases = opts.cases && opts.cases > 0 ? opts.cases : null;
-  const split = opts.split ?? "test";
-  const seed = opts.seed ?? 0;
-  const overlap = opts.overlap ?? 0.75;
+  const split = opts.split ?? EXPLAIN_STAGE.split.default;
+  const seed = opts.seed ?? EXPLAIN_STAGE.caseSeed.default;
+  const overlap = opts.overlap ?? EXPLAIN_STAGE.overlap.default;
   const nmsIou = opts.nmsIou ?? 0.5;
   const pick = (sp: Split | "all"): Bag[] => (nCases === null ? allCases(manifest, sp) : chooseCases(manifest, nCases, sp, seed));
   let bags = pick(split);
@@ -298,7 +299,7 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
   if (opts.sharp && opts.sharp !== "select") {
     sharpInfo = { params: opts.sharp, description: describeSharp(opts.sharp), source: "given" };
   } else {
-    const selSplit = opts.selectionSplit ?? "val";
+    const selSplit = opts.selectionSplit ?? EXPLAIN_STAGE.selectionSplit.default;
     const grid = opts.sharpGrid ?? DEFAULT_SHARP_GRID;
     const all = allCases(manifest, selSplit);
     const selBags = opts.selectionCases ? chooseCases(manifest, opts.selectionCases, selSplit, seed) : all;
@@ -520,7 +521,7 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
   writeJsonAtomic(path.join(out, "explain.json"), summary);
   writeStageRecord(out, {
     stage: "explain",
-    config: { ...caseParams, step: undefined, cases: nCases ?? "all", split, seed, selectionSplit: opts.selectionSplit ?? "val", selectionCases: opts.selectionCases ?? "all" },
+    config: { ...caseParams, step: undefined, cases: nCases ?? "all", split, seed, selectionSplit: opts.selectionSplit ?? EXPLAIN_STAGE.selectionSplit.default, selectionCases: opts.selectionCases ?? "all" },
     inputs: { manifest: manifestFile, head: ids.head, store: ids.store },
     upstream: { train: opts.run ? resolveProjectPath(opts.run) : null },
     summary: { unit: "breasts", done: work.casesExplained, reused: work.casesReused, reasons: work.reasons },

@@ -1,3 +1,4 @@
+import { TRAIN_STAGE } from "./stageConfig";
 import { STORE_FILES, type StoreMeta } from "../store/format";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -26,7 +27,7 @@ export interface RunTrainingOptions extends Partial<TrainSettings> {
   /** Output folder (project-relative or absolute). */
   out: string;
   configs?: HeadConfig[];
-  /** Number of seeds (seeds are seedBase .. seedBase + n - 1); default 36. */
+  /** Number of seeds (seeds are seedBase .. seedBase + n - 1); default TRAIN_STAGE.seeds (36, the paper's). */
   seeds?: number;
   seedBase?: number;
   kernel?: KernelName;
@@ -56,7 +57,7 @@ export interface TrainingRun {
 export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
   const storeDir = resolveProjectPath(o.store);
   const outDir = resolveProjectPath(o.out);
-  const nSeeds = o.seeds ?? 36;
+  const nSeeds = o.seeds ?? TRAIN_STAGE.seeds.default;
   if (!Number.isInteger(nSeeds) || nSeeds < 1) throw new Error(`train: seeds must be a positive integer (got ${nSeeds})`);
   const seeds = Array.from({ length: nSeeds }, (_, i) => (o.seedBase ?? 0) + i);
   const configs = (o.configs ?? [...ABLATION_CONFIGS]).map(validateConfig);
@@ -115,7 +116,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
         config: { configs: configs.map((c) => c.name), seeds, seedsPerUnit: o.seedsPerUnit ?? 6, settings, kernel: kernelName, postH, predictions: o.predictions ?? "all", sensitivity: o.sensitivity ?? 0.9, bootstrap: o.bootstrap ?? null },
         inputs: { store: storeDir, storeId },
         upstream: { embed: { encoder: meta.encoder, params: meta.params, createdAt: meta.createdAt } },
-        summary: { unit: "units of seeds", done: work.trained, reused: work.reused, reasons: work.reasons },
+        summary: { unit: "unit(s) of seeds", done: work.trained, reused: work.reused, reasons: work.reasons },
         work,
       });
       return { result, summaries, outDir, peakRssBytes: peak, work };
