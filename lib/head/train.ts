@@ -1,7 +1,7 @@
 import * as os from "node:os";
 import type { Split, StoreBag } from "../types";
 import { Progress } from "../util/progress";
-import { aucExact } from "./auc";
+import { rocAucOrNaN } from "../metrics/roc";
 import { groupsLogits, groupsLossAndGrads, tfParamNames, type ChunkLayout, type GroupArrays } from "./batched";
 import { RowgradPool } from "./rowgradPool";
 import { padColumns, unpadColumns, type SliceJob, type SliceResult } from "./rowgrad";
@@ -675,9 +675,9 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
       const scores = await engine.score(active, valChunks, "params", src.bags.length);
       active.forEach((r, i) => {
         const s = scores[i];
-        const auc = aucExact(
-          valBags.map((b) => s[b]),
+        const auc = rocAucOrNaN(
           valLabels,
+          valBags.map((b) => s[b]),
         );
         r.curve.push({ epoch, trainLoss: r.loss, valAuc: auc });
         const a = Number.isNaN(auc) ? -Infinity : auc;

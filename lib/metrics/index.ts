@@ -4,7 +4,7 @@
 export { MetricError } from "./errors";
 export { checkBinaryInput } from "./validate";
 export type { BinaryInput } from "./validate";
-export { rocCurve, rocAuc, rocCounts, mannWhitneyU } from "./roc";
+export { rocCurve, rocAuc, rocAucOrNaN, rocCounts, mannWhitneyU } from "./roc";
 export type { RocCurve, RocCounts } from "./roc";
 export { balancedAccuracy, chooseThreshold, confusionAtThreshold, specificityAtSensitivity } from "./operating";
 export type { ConfusionCounts, OperatingPoint, ThresholdChoice, ThresholdRule } from "./operating";
