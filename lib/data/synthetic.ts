@@ -7,7 +7,7 @@ import type { ImageRecord } from "../types";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { Progress } from "../util/progress";
 import { Rng } from "../util/rng";
-import { toCsv } from "./csv";
+import { recordsTable, toCsv } from "../util/table";
 import { type Density, type ViewPosition, sampleBreastShape, sampleLesions, sampleLesionsV3 } from "./phantom";
 import { sampleAnatomy } from "./physics";
 import { makeSplits } from "./splits";
@@ -363,7 +363,7 @@ export function buildTables(tasks: BreastTask[], truths: Map<string, ImageTruth>
       }
     }
   }
-  return { breastLevel: toCsv(BREAST_LEVEL_COLUMNS, breastRows), findings: toCsv(FINDING_COLUMNS, findingRows) };
+  return { breastLevel: toCsv(recordsTable(BREAST_LEVEL_COLUMNS, breastRows)), findings: toCsv(recordsTable(FINDING_COLUMNS, findingRows)) };
 }
 
 type Runner = { run(task: BreastTask): Promise<BreastResult>; close(): Promise<void>; workers: number };
