@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import * as tf from "@tensorflow/tfjs";
-import { onnx } from "onnx-proto";
+import { OnnxGraphBuilder } from "../util/onnxGraph";
 import { float16ArrayToFloat32 } from "../store/float16";
 
 /**
@@ -33,23 +33,16 @@ export interface XKernel {
 
 export type KernelName = "ort" | "tfjs" | "js";
 
-const ELEM = { float32: 1, float16: 10 } as const;
-
-function valueInfo(name: string, elem: number, dims: (number | string)[]): onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } },
-  };
-}
-
-function castNode(input: string, output: string): onnx.INodeProto {
-  return { opType: "Cast", input: [input], output: [output], attribute: [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] };
-}
-
-/** Encode a one-graph ONNX model (opset 18). */
-export function encodeModel(graph: onnx.IGraphProto): Uint8Array {
-  const model = onnx.ModelProto.create({ irVersion: 8, producerName: "milpf", opsetImport: [{ domain: "", version: 18 }], graph });
-  return onnx.ModelProto.encode(model).finish();
+/** The X-pass graph: y = x w ("project") or y = x^T w ("gradient"); float16 x is cast inside the graph. */
+function xPassModel(kind: "project" | "gradient", dtype: XDtype, dim: number): Uint8Array {
+  const b = new OnnxGraphBuilder(`x_${kind}`, 18);
+  let x = b.input("x", ["n", dim], dtype);
+  const w = b.input("w", kind === "project" ? [dim, "c"] : ["n", "c"]);
+  if (dtype === "float16") x = b.op("Cast", [x], { to: { i: 1 } });
+  if (kind === "project") b.op("MatMul", [x, w], {}, "y");
+  else b.op("Gemm", [x, w], { transA: { i: 1 } }, "y");
+  b.output("y", kind === "project" ? ["n", "c"] : [dim, "c"]);
+  return b.toBytes();
 }
 
 export interface OrtKernelOptions {
@@ -66,21 +59,7 @@ class OrtKernel implements XKernel {
     const key = `${kind}:${dtype}:${dim}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const nodes: onnx.INodeProto[] = [];
-      let xName = "x";
-      if (dtype === "float16") {
-        nodes.push(castNode("x", "xf"));
-        xName = "xf";
-      }
-      if (kind === "project") nodes.push({ opType: "MatMul", input: [xName, "w"], output: ["y"] });
-      else nodes.push({ opType: "Gemm", input: [xName, "w"], output: ["y"], attribute: [{ name: "transA", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] });
-      const graph: onnx.IGraphProto = {
-        name: `x_${kind}`,
-        node: nodes,
-        input: [valueInfo("x", ELEM[dtype], ["n", dim]), valueInfo("w", 1, kind === "project" ? [dim, "c"] : ["n", "c"])],
-        output: [valueInfo("y", 1, kind === "project" ? ["n", "c"] : [dim, "c"])],
-      };
-      s = ort.InferenceSession.create(encodeModel(graph), {
+      s = ort.InferenceSession.create(xPassModel(kind, dtype, dim), {
         intraOpNumThreads: this.opts.threads ?? 0,
         interOpNumThreads: 1,
         graphOptimizationLevel: "all",
@@ -112,7 +91,8 @@ class OrtKernel implements XKernel {
   }
 }
 
-function asFloat32(x: XChunk): Float32Array {
+/** The values of a chunk as float32 (float16 widened). */
+export function asFloat32(x: Pick<XChunk, "data" | "dtype">): Float32Array {
   return x.dtype === "float16" ? float16ArrayToFloat32(x.data as Uint16Array) : (x.data as Float32Array);
 }
 

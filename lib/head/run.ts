@@ -3,7 +3,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { selectTfBackend } from "../util/backend";
-import { float16ArrayToFloat32 } from "../store/float16";
 import { cleanTempFiles, readJson, writeFileAtomic } from "../util/atomic";
 import { writeStageRecord } from "../util/stage";
 import { withLock } from "../util/lock";
@@ -14,7 +13,7 @@ import { toCsv } from "../util/table";
 import type { BootstrapOptions } from "../metrics";
 import { ABLATION_CONFIGS, validateConfig, type HeadConfig } from "./config";
 import { HEAD_FILES, loadHead } from "./deploy";
-import type { KernelName } from "./kernel";
+import { asFloat32, type KernelName } from "./kernel";
 import { OnnxHead } from "./onnx";
 import { PREDICTION_COLUMNS, predictionRow, summarizeGrid, writeTrainOutputs, type ConfigSummary } from "./results";
 import { openEmbeddingSource } from "./source";
@@ -164,14 +163,11 @@ export async function predictStore(headDir: string, storeDir: string, outCsv: st
     const onnxHead = engine === "onnx" ? await OnnxHead.create(path.join(resolveProjectPath(headDir), HEAD_FILES.onnx), head.dim) : null;
     const rows: unknown[][] = [];
     const pr = new Progress({ label: "predict", total: src.bags.length, unit: "bags", enabled: progress });
-    const f32 = (x: { data: Float32Array | Uint16Array; dtype: string }): Float32Array => {
-      return x.dtype === "float32" ? (x.data as Float32Array) : float16ArrayToFloat32(x.data as Uint16Array);
-    };
     for (let b = 0; b < src.bags.length; b++) {
       const g = src.readGlobals([b]);
       const t = src.readTiles([b]);
-      const gf = f32(g);
-      const tf = f32(t);
+      const gf = asFloat32(g);
+      const tf = asFloat32(t);
       const p = onnxHead ? (await onnxHead.scoreBag(gf, g.rows, tf, t.rows)).probability : head.scoreBag(gf, g.rows, tf, t.rows).probability;
       const bag = src.bags[b];
       rows.push(predictionRow(bag, p, head.config.name, head.seed));
