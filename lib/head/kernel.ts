@@ -99,17 +99,19 @@ export function asFloat32(x: Pick<XChunk, "data" | "dtype">): Float32Array {
 class TfjsKernel implements XKernel {
   readonly name = "tfjs";
   async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
-    const y = tf.tidy(() => tf.matMul(tf.tensor2d(asFloat32(x), [x.rows, x.dim]), tf.tensor2d(w, [x.dim, cols])));
-    const d = (await y.data()) as Float32Array;
-    y.dispose();
-    return d;
+    return tfjsMatMul(x, w, [x.dim, cols], false);
   }
   async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
-    const y = tf.tidy(() => tf.matMul(tf.tensor2d(asFloat32(x), [x.rows, x.dim]), tf.tensor2d(dH, [x.rows, cols]), true, false));
-    const d = (await y.data()) as Float32Array;
-    y.dispose();
-    return d;
+    return tfjsMatMul(x, dH, [x.rows, cols], true);
   }
+}
+
+/** X b (or X^T b) with tfjs. */
+async function tfjsMatMul(x: XChunk, b: Float32Array, bShape: [number, number], transposeX: boolean): Promise<Float32Array> {
+  const y = tf.tidy(() => tf.matMul(tf.tensor2d(asFloat32(x), [x.rows, x.dim]), tf.tensor2d(b, bShape), transposeX, false));
+  const d = (await y.data()) as Float32Array;
+  y.dispose();
+  return d;
 }
 
 /**
@@ -119,37 +121,32 @@ class TfjsKernel implements XKernel {
 class JsKernel implements XKernel {
   readonly name = "js";
   async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
-    const a = asFloat32(x);
-    const { rows, dim } = x;
-    const y = new Float32Array(rows * cols);
-    for (let i = 0; i < rows; i++) {
-      const yo = i * cols;
-      const xo = i * dim;
-      for (let k = 0; k < dim; k++) {
-        const xv = a[xo + k];
-        if (xv === 0) continue;
-        const wo = k * cols;
-        for (let j = 0; j < cols; j++) y[yo + j] += xv * w[wo + j];
-      }
-    }
-    return y;
+    return accumulateRows(x, w, cols, false);
   }
   async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
-    const a = asFloat32(x);
-    const { rows, dim } = x;
-    const g = new Float32Array(dim * cols);
-    for (let i = 0; i < rows; i++) {
-      const xo = i * dim;
-      const ho = i * cols;
-      for (let k = 0; k < dim; k++) {
-        const xv = a[xo + k];
-        if (xv === 0) continue;
-        const go = k * cols;
-        for (let j = 0; j < cols; j++) g[go + j] += xv * dH[ho + j];
-      }
-    }
-    return g;
+    return accumulateRows(x, dH, cols, true);
   }
+}
+
+/**
+ * The loop of both JS passes: for every non-zero x[i][k], out row o += x[i][k] * b row s, with
+ * (o, s) = (i, k) for X W (rows x cols) and (k, i) for X^T dH (dim x cols).
+ */
+function accumulateRows(x: XChunk, b: Float32Array, cols: number, transposeX: boolean): Float32Array {
+  const a = asFloat32(x);
+  const { rows, dim } = x;
+  const out = new Float32Array((transposeX ? dim : rows) * cols);
+  for (let i = 0; i < rows; i++) {
+    const xo = i * dim;
+    for (let k = 0; k < dim; k++) {
+      const xv = a[xo + k];
+      if (xv === 0) continue;
+      const oo = (transposeX ? k : i) * cols;
+      const bo = (transposeX ? i : k) * cols;
+      for (let j = 0; j < cols; j++) out[oo + j] += xv * b[bo + j];
+    }
+  }
+  return out;
 }
 
 export function createKernel(name: KernelName = "ort", opts: OrtKernelOptions = {}): XKernel {

@@ -88,23 +88,10 @@ export function otsuThresholdBin(histogram: ArrayLike<number>): number {
  * threshold (a value v is foreground when v >= threshold).
  */
 export function otsuThreshold(values: ArrayLike<number>, bins = 1024): number {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (!(hi > lo)) return hi;
-  const hist = new Float64Array(bins);
-  const scale = bins / (hi - lo);
-  for (let i = 0; i < values.length; i++) {
-    let b = Math.floor((values[i] - lo) * scale);
-    if (b >= bins) b = bins - 1;
-    hist[b]++;
-  }
-  const t = otsuThresholdBin(hist);
-  return lo + t / scale;
+  if (values.length === 0) return -Infinity;
+  const { hist, edge } = valueHistogram(values, bins);
+  // all values equal: valueHistogram puts them in bin 0, and the threshold is that value
+  return edge(hist[0] === values.length ? 0 : otsuThresholdBin(hist));
 }
 
 /**
