@@ -104,29 +104,13 @@ export const DEFAULT_SYNTHETIC_TRANSFER_SYNTAXES: readonly WritableTransferSynta
   "jpegls-lossless",
 ];
 
-export const BREAST_LEVEL_COLUMNS = [
-  "study_id",
-  "series_id",
-  "image_id",
-  "laterality",
-  "view_position",
-  "height",
-  "width",
-  "breast_birads",
-  "breast_density",
-  "split",
-] as const;
+/** The columns both VinDr-style tables start with (one image and its breast). */
+const IMAGE_COLUMNS = ["study_id", "series_id", "image_id", "laterality", "view_position", "height", "width", "breast_birads", "breast_density"] as const;
+
+export const BREAST_LEVEL_COLUMNS = [...IMAGE_COLUMNS, "split"] as const;
 
 export const FINDING_COLUMNS = [
-  "study_id",
-  "series_id",
-  "image_id",
-  "laterality",
-  "view_position",
-  "height",
-  "width",
-  "breast_birads",
-  "breast_density",
+  ...IMAGE_COLUMNS,
   "finding_categories",
   "finding_birads",
   "xmin",
