@@ -630,23 +630,7 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
   const runs: RunState[] = [];
   for (const c of opts.configs.map(validateConfig)) {
     for (const seed of opts.seeds) {
-      const params = initParams(c, dim, seed);
-      runs.push({
-        config: c,
-        seed,
-        params,
-        m: zerosLike(params),
-        v: zerosLike(params),
-        step: 0,
-        best: cloneParams(params),
-        bestValAuc: -Infinity,
-        bestEpoch: 0,
-        wait: 0,
-        stopped: false,
-        curve: [],
-        grad: zerosLike(params),
-        loss: 0,
-      });
+      runs.push(stateFor(c, initParams(c, dim, seed), seed));
     }
   }
   const pool = new RowgradPool(opts.postHThreads ?? Math.min(4, os.cpus().length));
@@ -723,11 +707,13 @@ export function paramNames(c: HeadConfig, dim: number): string[] {
   return paramSpecs(c, dim).map((s) => s.name);
 }
 
-function stateFor(config: HeadConfig, params: HeadParams): RunState {
+/** A fresh training state over a copy of `params` (its own best copy too). */
+function stateFor(config: HeadConfig, params: HeadParams, seed = 0): RunState {
+  const own = cloneParams(params);
   return {
     config,
-    seed: 0,
-    params: cloneParams(params),
+    seed,
+    params: own,
     m: zerosLike(params),
     v: zerosLike(params),
     step: 0,
