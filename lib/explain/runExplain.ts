@@ -3,7 +3,7 @@ import sharp from "sharp";
 import type { BinaryLabel, ManifestImage, Split, TileManifest } from "../types";
 import { readGlobalView, readMask, readWorkingImage } from "../tiling/images";
 import { readManifest } from "../tiling/manifest";
-import { resizeGrey16 } from "../preprocess/grey16";
+import { writeEncoderInput } from "../embed/input";
 import * as fs from "node:fs";
 import { cleanTempFiles, readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { withLock } from "../util/lock";
@@ -197,20 +197,20 @@ export function chooseCases(manifest: TileManifest, n: number, split: Split | "a
 }
 
 async function loadView(manifestDir: string, img: ManifestImage, encoder: TileEmbedder): Promise<ExplainImageInput> {
-  const inputSizePx = encoder.inputSizePx;
   const working = await readWorkingImage(manifestDir, img);
   if (working.widthPx !== working.heightPx) throw new Error(`${img.workingImageFile}: working image is not square`);
   const mask = img.maskFile ? await readMask(manifestDir, img) : Uint8Array.from(working.pixels, (v) => (v > 0 ? 1 : 0));
   const g = await readGlobalView(manifestDir, img);
   if (g.widthPx !== g.heightPx) throw new Error(`${img.globalViewFile}: global view is ${g.widthPx} x ${g.heightPx}, expected a square`);
-  // resized like the embed stage does when the encoder takes another size
-  const gPixels = g.widthPx === inputSizePx ? g.pixels : await resizeGrey16(g, inputSizePx, inputSizePx, encoder.resampleKernel ?? "linear");
+  // prepared like the embed stage does (resized when the encoder takes another size)
+  const globalView = new Float32Array(encoder.inputSizePx * encoder.inputSizePx);
+  await writeEncoderInput(g, encoder, globalView, 0);
   return {
     imageId: img.imageId,
     working: working.pixels,
     workingSizePx: working.widthPx,
     mask,
-    globalView: Float32Array.from(gPixels, (v) => v / 65535),
+    globalView,
     lesionsWorking: img.lesionsWorking,
     transform: img.transform,
   };

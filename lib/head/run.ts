@@ -4,19 +4,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { selectTfBackend } from "../util/backend";
-import { float16ArrayToFloat32 } from "../store/float16";
 import { cleanTempFiles, readJson, writeFileAtomic } from "../util/atomic";
 import { writeStageRecord } from "../util/stage";
 import { withLock } from "../util/lock";
 import { reasonSummary } from "../util/workId";
 import { Progress } from "../util/progress";
 import { resolveProjectPath } from "../util/paths";
+import { toCsv } from "../util/table";
 import type { BootstrapOptions } from "../metrics";
 import { ABLATION_CONFIGS, validateConfig, type HeadConfig } from "./config";
 import { HEAD_FILES, loadHead } from "./deploy";
-import type { KernelName } from "./kernel";
+import { asFloat32, type KernelName } from "./kernel";
 import { OnnxHead } from "./onnx";
-import { summarizeGrid, writeTrainOutputs, type ConfigSummary } from "./results";
+import { PREDICTION_COLUMNS, predictionRow, summarizeGrid, writeTrainOutputs, type ConfigSummary } from "./results";
 import { openEmbeddingSource } from "./source";
 import { resolveTrainSettings, trainGrid, type GridResult, type PostH, type RunResult, type TrainSettings, type TrainTiming } from "./train";
 import { loadUnit, seedBlocks, storeContentId, unitIdentity, writeUnit } from "./units";
@@ -162,24 +162,21 @@ export async function predictStore(headDir: string, storeDir: string, outCsv: st
   try {
     if (src.dim !== head.dim) throw new Error(`${storeDir}: store dim ${src.dim} does not match the head's dim ${head.dim} (${headDir})`);
     const onnxHead = engine === "onnx" ? await OnnxHead.create(path.join(resolveProjectPath(headDir), HEAD_FILES.onnx), head.dim) : null;
-    const lines = ["bag_id,patient_id,split,label,score,config,seed"];
+    const rows: unknown[][] = [];
     const pr = new Progress({ label: "predict", total: src.bags.length, unit: "bags", enabled: progress });
-    const f32 = (x: { data: Float32Array | Uint16Array; dtype: string }): Float32Array => {
-      return x.dtype === "float32" ? (x.data as Float32Array) : float16ArrayToFloat32(x.data as Uint16Array);
-    };
     for (let b = 0; b < src.bags.length; b++) {
       const g = src.readGlobals([b]);
       const t = src.readTiles([b]);
-      const gf = f32(g);
-      const tf = f32(t);
+      const gf = asFloat32(g);
+      const tf = asFloat32(t);
       const p = onnxHead ? (await onnxHead.scoreBag(gf, g.rows, tf, t.rows)).probability : head.scoreBag(gf, g.rows, tf, t.rows).probability;
       const bag = src.bags[b];
-      lines.push([bag.bagId, bag.patientId, bag.split, bag.label, p.toPrecision(7), head.config.name, head.seed].join(","));
+      rows.push(predictionRow(bag, p, head.config.name, head.seed));
       pr.tick();
     }
     const out = resolveProjectPath(outCsv);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    writeFileAtomic(out, lines.join("\n") + "\n");
+    writeFileAtomic(out, toCsv({ columns: PREDICTION_COLUMNS, rows }));
     return src.bags.length;
   } finally {
     src.close();
