@@ -20,22 +20,24 @@ export function tempFiles(dir: string): string[] {
 }
 
 /**
- * Start `args` (node + a milpf command) up to `kills` times and SIGKILL each after a seeded random
- * delay in [minMs, maxMs). The loop ends early when a run finishes on its own: resumed work
- * only shrinks, so every later run would finish too. Returns the delays used, how many runs
- * were killed mid-run, whether one finished, and the exit codes of runs that failed unkilled.
+ * Start `args` (node + a milpf command) and SIGKILL it after a seeded random delay in
+ * [minMs, maxMs), until `kills` runs were killed mid-run. Resumed work only shrinks, so a run
+ * may finish before its kill: with `reset` (which empties the output folder) the loop then
+ * starts over on fresh output and goes on killing (at most 3 x kills starts); without it the
+ * loop ends there. Returns the delays, the runs killed, how many finished, and the exit codes of
+ * runs that failed unkilled.
  */
 export async function killLoop(
   args: string[],
   env: NodeJS.ProcessEnv,
-  o: { kills: number; minMs: number; maxMs: number; seed: number },
-): Promise<{ delays: number[]; killed: number; finished: boolean; failures: number[] }> {
+  o: { kills: number; minMs: number; maxMs: number; seed: number; reset?: () => void },
+): Promise<{ delays: number[]; killed: number; finished: number; failures: number[] }> {
   const rng = new Rng(o.seed);
   const delays: number[] = [];
   const failures: number[] = [];
   let killed = 0;
-  let finished = false;
-  for (let k = 0; k < o.kills && !finished; k++) {
+  let finished = 0;
+  for (let start = 0; killed < o.kills && start < 3 * o.kills; start++) {
     const delay = Math.round(rng.range(o.minMs, o.maxMs));
     delays.push(delay);
     const child = spawn(process.execPath, args, { env, stdio: "ignore" });
@@ -44,8 +46,11 @@ export async function killLoop(
     const r = await exited;
     clearTimeout(timer);
     if (r.signal === "SIGKILL") killed++;
-    else if (r.code === 0) finished = true;
-    else failures.push(r.code ?? -1);
+    else if (r.code === 0) {
+      finished++;
+      if (!o.reset) break;
+      o.reset();
+    } else failures.push(r.code ?? -1);
   }
   return { delays, killed, finished, failures };
 }

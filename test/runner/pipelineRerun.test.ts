@@ -17,7 +17,7 @@ describe("milpf pipeline: a changed stage-3 parameter redoes stages 3 and 4 only
     const dir = tempDir("rerun");
     const w = (p: string): string => path.join(dir, p);
     const params: Params = {
-      datasetDir: w("synthetic"), patients: 12, heightPx: 256, workingSizePx: 256, tileSizePx: 32, globalSizePx: 32,
+      datasetDir: w("synthetic"), patients: 16, heightPx: 256, workingSizePx: 256, tileSizePx: 32, globalSizePx: 32,
       splits: w("work/splits.csv"), out: w("work/tiles"), manifest: w("work/tiles/manifest.json"), embeddings: w("work/embeddings"),
       trainDir: w("work/train"), explainDir: w("work/explain"),
       seeds: 2, configs: "global-mean-inf,max+attn", epochs: 12, startEpoch: 0, bootstrap: 0, cases: 4, selectionCases: 4,
