@@ -99,7 +99,7 @@ export const EMBED_METADATA_FILE = "EMBED_OpenData_metadata.csv";
 
 const RSNA_TABLE_COLUMNS = ["site_id", "patient_id", "image_id", "laterality", "view", "age", "cancer", "biopsy", "invasive", "BIRADS", "implant", "density", "machine_id", "difficult_negative_case"] as const;
 const EMBED_CLINICAL_TABLE_COLUMNS = ["empi_anon", "acc_anon", "study_date_anon", "desc", "numfind", "side", "asses", "tissueden", "path_severity"] as const;
-const EMBED_METADATA_TABLE_COLUMNS = ["empi_anon", "acc_anon", "anon_dicom_path", "ImageLateralityFinal", "ViewPosition", "FinalImageType", "Rows", "Columns"] as const;
+const EMBED_METADATA_TABLE_COLUMNS = ["empi_anon", "acc_anon", "anon_dicom_path", "ImageLateralityFinal", "ViewPosition", "FinalImageType"] as const;
 const EMBED_LETTER: Record<number, string> = Object.fromEntries(Object.entries(EMBED_ASSESSMENT).map(([k, v]) => [v, k]));
 
 /**
@@ -263,7 +263,7 @@ function writeEmbed(out: string, records: ImageRecord[]): Written {
     for (const breast of breasts) {
       for (const r of breast) {
         const file = path.join("images", empi, acc, `${r.imageId}.dcm`);
-        const row = { empi_anon: empi, acc_anon: acc, ImageLateralityFinal: r.laterality, ViewPosition: r.view, Rows: "", Columns: "" };
+        const row = { empi_anon: empi, acc_anon: acc, ImageLateralityFinal: r.laterality, ViewPosition: r.view };
         metadata.push({ ...row, anon_dicom_path: file, FinalImageType: "2D" });
         // EMBED lists the synthesised 2D (C-view) of a tomosynthesis exam too; the adapter leaves it out
         if (r.view === "CC") metadata.push({ ...row, anon_dicom_path: path.join("images", empi, acc, `${r.imageId}.cview.dcm`), FinalImageType: "cview" });
