@@ -4,6 +4,7 @@ import type { ImageRecord } from "../types";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { type CsvCell, toCsv } from "./csv";
 import { EMBED_ASSESSMENT } from "./labels";
+import { groupBy } from "./adapters/common";
 import { loadVindr } from "./adapters/vindr";
 
 /**
@@ -156,13 +157,7 @@ function checkOut(from: string, out: string): void {
 
 /** The source's breasts in table order, each with its images. */
 function breastsOf(records: ImageRecord[]): ImageRecord[][] {
-  const m = new Map<string, ImageRecord[]>();
-  for (const r of records) {
-    const list = m.get(r.breastId);
-    if (list) list.push(r);
-    else m.set(r.breastId, [r]);
-  }
-  return [...m.values()];
+  return [...groupBy(records, (r) => r.breastId).values()];
 }
 
 /** `n` as pandas writes a float column ("61.0"); "" for null. */
@@ -240,14 +235,7 @@ function writeEmbed(out: string, records: ImageRecord[]): Written {
   const metadata: Record<string, CsvCell>[] = [];
   const images: LayoutImage[] = [];
   // one exam per (patient, study); its breasts in table order
-  const exams = new Map<string, ImageRecord[][]>();
-  for (const breast of breastsOf(records)) {
-    const key = `${breast[0].patientId}|${breast[0].studyId}`;
-    const list = exams.get(key);
-    if (list) list.push(breast);
-    else exams.set(key, [breast]);
-  }
-  for (const breasts of exams.values()) {
+  for (const breasts of groupBy(breastsOf(records), (b) => `${b[0].patientId}|${b[0].studyId}`).values()) {
     const first = breasts[0][0];
     const empi = empiIds.get(first.patientId);
     const acc = accIds.get(`${first.patientId}|${first.studyId}`);
