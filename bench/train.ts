@@ -3,9 +3,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
-import { onnx } from "onnx-proto";
+import { OnnxGraphBuilder } from "../lib/util/onnxGraph";
 import type { Benchmark, BenchResult } from "./harness";
-import { ABLATION_CONFIGS, FULL_CONFIG, createKernel, encodeModel, openEmbeddingSource, trainGrid, writeSyntheticStore, type EmbeddingSource, type EpochInfo, type HeadConfig, type KernelName } from "../lib/head";
+import { ABLATION_CONFIGS, FULL_CONFIG, createKernel, openEmbeddingSource, trainGrid, writeSyntheticStore, type EmbeddingSource, type EpochInfo, type HeadConfig, type KernelName } from "../lib/head";
 import { selectTfBackend } from "../lib/util/backend";
 
 /**
@@ -48,8 +48,9 @@ async function timeIt(f: () => Promise<unknown>, reps: number): Promise<number> 
 }
 
 async function sgemmRate(n: number): Promise<number> {
-  const vi = (name: string): onnx.IValueInfoProto => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } } });
-  const s = await ort.InferenceSession.create(encodeModel({ name: "sgemm", node: [{ opType: "MatMul", input: ["a", "b"], output: ["c"] }], input: [vi("a"), vi("b")], output: [vi("c")] }), { intraOpNumThreads: 0 });
+  const g = new OnnxGraphBuilder("sgemm", 18);
+  g.op("MatMul", [g.input("a", [n, n]), g.input("b", [n, n])], {}, g.output("c", [n, n]));
+  const s = await ort.InferenceSession.create(g.toBytes(), { intraOpNumThreads: 0 });
   const a = new ort.Tensor("float32", new Float32Array(n * n).map((_, i) => (i % 7) * 0.1), [n, n]);
   const sec = await timeIt(() => s.run({ a, b: a }), 3);
   return (2 * n ** 3) / sec / 1e9;

@@ -14,6 +14,8 @@ import {
   type Output,
   type PapermillCellMetadata,
 } from "./nbformat";
+import { stageOfNotebook } from "../lib/stages";
+import { checkKnownParams } from "../lib/util/config";
 import { parameterize, type Params } from "./parameterize";
 
 export const ERROR_CELL_TAG = "papermill-error-cell-tag";
@@ -96,7 +98,10 @@ export async function executeNotebook(opts: RunOptions): Promise<RunResult> {
   const input = path.resolve(opts.input);
   const output = path.resolve(opts.output);
   const source = readNotebook(input);
-  const { notebook: injected, unknown } = parameterize(source, opts.params ?? {});
+  // A pipeline notebook's parameters are checked against its stage config before any cell runs.
+  const stage = stageOfNotebook(path.basename(input, ".ipynb"));
+  const params = stage ? checkKnownParams(stage.notebook, stage.config, opts.params ?? {}) : (opts.params ?? {});
+  const { notebook: injected, unknown } = parameterize(source, params, stage?.config);
   if (unknown.length) log(`warning: parameter(s) not declared in the notebook's parameters cell: ${unknown.join(", ")}`);
   const nb = withTslabMetadata(resetForRun(injected));
   const startTime = new Date(t0).toISOString();

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { renderParameter, typedConst, type ConfigSpec } from "../lib/util/config";
 import { codeCell, hasTag, sourceText, type Notebook } from "./nbformat";
 
 /** A notebook parameter value: anything JSON can hold. */
@@ -58,14 +59,28 @@ function checkName(name: string, where: string): void {
   if (!IDENTIFIER.test(name)) throw new Error(`${where}: parameter name ${JSON.stringify(name)} is not a valid identifier`);
 }
 
-/** TypeScript source of the injected cell: one `const` per parameter (tslab allows redeclaring). */
-export function renderParameters(params: Params): string {
+/**
+ * TypeScript source of the injected cell: one `const` per parameter (tslab allows redeclaring),
+ * typed wide so any allowed value compiles: as the stage config declares it, else as the
+ * parameters cell annotates it, else by the value's JSON type (`const adapter: string = "vindr"`,
+ * not the literal type "vindr", which a comparison with "synthetic" would refuse).
+ */
+export function renderParameters(params: Params, spec?: ConfigSpec, declaredTypes: Record<string, string> = {}): string {
   const lines = ["// Parameters injected by the milpf runner"];
   for (const [name, value] of Object.entries(params)) {
     checkName(name, "parameters");
-    lines.push(`const ${name} = ${JSON.stringify(value)};`);
+    const f = spec?.[name];
+    lines.push(!f && declaredTypes[name] ? typedConst(name, declaredTypes[name], value) : renderParameter(name, value, f));
   }
   return lines.join("\n") + "\n";
+}
+
+/** Declared types in a parameters cell (`const adapter: AdapterName = ...`, `const x = "a" as A | B;`), by name. */
+export function declaredTypes(source: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of source.matchAll(/^\s*(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][A-Za-z0-9_$]*)\s*:\s*([^=\n]+?)\s*=/gm)) out[m[1]] = m[2];
+  for (const m of source.matchAll(/^\s*(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][A-Za-z0-9_$]*)\s*=\s*("(?:[^"\\\n]|\\.)*"|[-+\d.eE]+|true|false)\s+as\s+([^;\n]+?)\s*;?\s*$/gm)) out[m[1]] = m[3];
+  return out;
 }
 
 /** Names declared (const/let/var at line start) in a cell's source: the notebook's parameters. */
@@ -95,18 +110,19 @@ export interface ParameterizeResult {
 }
 
 /**
- * Inject parameters as papermill does: a cell tagged `injected-parameters` replaces a previous
+ * Inject parameters as papermill does (typed by `spec`, the notebook's stage config, when known): a cell tagged `injected-parameters` replaces a previous
  * injected cell, or goes right after the cell tagged `parameters`, or (without one) first.
  * The input notebook is not modified.
  */
-export function parameterize(nb: Notebook, params: Params): ParameterizeResult {
+export function parameterize(nb: Notebook, params: Params, spec?: ConfigSpec): ParameterizeResult {
   const cells = [...nb.cells];
   const paramsIdx = cells.findIndex((c) => c.cell_type === "code" && hasTag(c, PARAMETERS_TAG));
-  const defaultNames = paramsIdx >= 0 ? declaredNames(sourceText(cells[paramsIdx].source)) : [];
+  const paramsSource = paramsIdx >= 0 ? sourceText(cells[paramsIdx].source) : "";
+  const defaultNames = declaredNames(paramsSource);
   const unknown = Object.keys(params).filter((n) => !defaultNames.includes(n));
   const metadata = { ...nb.metadata, papermill: { ...((nb.metadata.papermill as object | undefined) ?? {}), parameters: params } };
   if (Object.keys(params).length === 0) return { notebook: { ...nb, cells, metadata }, injectedIndex: -1, defaultNames, unknown };
-  const injected = codeCell(renderParameters(params), [INJECTED_TAG]);
+  const injected = codeCell(renderParameters(params, spec, declaredTypes(paramsSource)), [INJECTED_TAG]);
   const oldIdx = cells.findIndex((c) => hasTag(c, INJECTED_TAG));
   let at: number;
   if (oldIdx >= 0) {

@@ -1,12 +1,14 @@
 import * as path from "node:path";
 import { projectRoot, resolveProjectPath } from "../lib/util/paths";
+import { STAGES, stageOfNotebook } from "../lib/stages";
+import { checkKnownParams } from "../lib/util/config";
 import { describeStageSummary, readStageRecord, type StageRecord } from "../lib/util/stage";
 import { executeNotebook, type RunResult } from "./execute";
 import { hasTag, readNotebook, sourceText } from "./nbformat";
 import { declaredNames, declaredStringDefaults, PARAMETERS_TAG, type Params } from "./parameterize";
 
-/** The pipeline's notebooks, in order. */
-export const PIPELINE_NOTEBOOKS = ["01_tile", "02_embed", "03_train_ablations", "04_explain"] as const;
+/** The pipeline's notebooks, in order (lib/stages.ts). */
+export const PIPELINE_NOTEBOOKS = STAGES.map((s) => s.notebook);
 
 export interface PipelineOptions {
   /** Parameters; each notebook gets those its `parameters` cell declares. */
@@ -33,17 +35,6 @@ export interface PipelineResult {
   failed?: string;
 }
 
-/**
- * The parameter naming each stage's output folder, where the stage writes its record
- * (lib/util/stage.ts); the pipeline prints what each stage did from it.
- */
-export const STAGE_OUTPUT_PARAM: Record<(typeof PIPELINE_NOTEBOOKS)[number], string> = {
-  "01_tile": "out",
-  "02_embed": "embeddings",
-  "03_train_ablations": "trainDir",
-  "04_explain": "explainDir",
-};
-
 /** The output locations of one pipeline notebook. */
 export function pipelineOutputs(name: string, figuresRoot: string): { figuresDir: string; output: string } {
   const figuresDir = path.join(figuresRoot, name);
@@ -67,15 +58,22 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineR
     const nb = readNotebook(path.join(notebooksDir, `${name}.ipynb`));
     const cell = nb.cells.find((c) => c.cell_type === "code" && hasTag(c, PARAMETERS_TAG));
     declared.set(name, cell ? declaredNames(sourceText(cell.source)) : []);
-    const key = STAGE_OUTPUT_PARAM[name];
+    const key = stageOfNotebook(name)?.output ?? "";
     const value = params[key] ?? (cell ? declaredStringDefaults(sourceText(cell.source))[key] : undefined);
     if (typeof value === "string") stageDirs.set(name, resolveProjectPath(value));
   }
   const nowhere = Object.keys(params).filter((p) => ![...declared.values()].some((d) => d.includes(p)));
   if (nowhere.length) throw new Error(`parameter(s) ${nowhere.join(", ")} not declared by any pipeline notebook's parameters cell`);
+  // Every value is checked against its stages' configs before any notebook runs: a bad value
+  // for 04_explain stops the pipeline before 01_tile starts.
+  const mineOf = (name: string): Params => Object.fromEntries(Object.entries(params).filter(([k]) => declared.get(name)?.includes(k)));
+  for (const name of names) {
+    const stage = stageOfNotebook(name);
+    if (stage) checkKnownParams(name, stage.config, mineOf(name));
+  }
   const runs: PipelineResult["runs"] = [];
   for (const name of names) {
-    const mine = Object.fromEntries(Object.entries(params).filter(([k]) => declared.get(name)?.includes(k)));
+    const mine = mineOf(name);
     const { figuresDir, output } = pipelineOutputs(name, figuresRoot);
     log(`== ${name} ==`);
     const result = await executeNotebook({

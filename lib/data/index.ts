@@ -1,7 +1,6 @@
 // The public API of lib/data: synthetic phantom and dataset generator, dataset adapters, labels, splits.
 export * as phantom from "./phantom";
 export * as texture from "./texture";
-export * as csv from "./csv";
 export { renderBreast, renderBreastMask, sampleBreastShape, sampleLesions } from "./phantom";
 export type { BreastShape, BreastSpec, Density, LesionSpec, MassShape, RenderedBreast, ViewPosition } from "./phantom";
 export { powerLawTexturePair } from "./texture";

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ImageRecord } from "../types";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
-import { type CsvCell, toCsv } from "./csv";
+import { recordsTable, toCsv } from "../util/table";
 import { EMBED_ASSESSMENT } from "./labels";
 import { groupBy } from "./adapters/common";
 import { loadVindr } from "./adapters/vindr";
@@ -194,7 +194,7 @@ function writeVindr(from: string, out: string, records: ImageRecord[]): Written 
 function writeRsna(out: string, records: ImageRecord[]): Written {
   const patientIds = new NumericIds(10000n, 65536n);
   const imageIds = new NumericIds(1000000000n, 4294967296n);
-  const rows: Record<string, CsvCell>[] = [];
+  const rows: Record<string, unknown>[] = [];
   const images: LayoutImage[] = [];
   for (const breast of breastsOf(records)) {
     const b = breast[0].birads;
@@ -224,15 +224,15 @@ function writeRsna(out: string, records: ImageRecord[]): Written {
       images.push({ source: { patientId: r.patientId, studyId: r.studyId, imageId: r.imageId, breastId: r.breastId }, patientId, studyId: patientId, imageId, breastId: `${patientId}_${r.laterality}`, file });
     }
   }
-  writeFileAtomic(path.join(out, "train.csv"), toCsv(RSNA_TABLE_COLUMNS, rows));
+  writeFileAtomic(path.join(out, "train.csv"), toCsv(recordsTable(RSNA_TABLE_COLUMNS, rows)));
   return { tables: ["train.csv"], images };
 }
 
 function writeEmbed(out: string, records: ImageRecord[]): Written {
   const empiIds = new NumericIds(10000000n, 100000000n);
   const accIds = new NumericIds(1000000000000000n, 10000000000000000n);
-  const clinical: Record<string, CsvCell>[] = [];
-  const metadata: Record<string, CsvCell>[] = [];
+  const clinical: Record<string, unknown>[] = [];
+  const metadata: Record<string, unknown>[] = [];
   const images: LayoutImage[] = [];
   // one exam per (patient, study); its breasts in table order
   for (const breasts of groupBy(breastsOf(records), (b) => `${b[0].patientId}|${b[0].studyId}`).values()) {
@@ -259,8 +259,8 @@ function writeEmbed(out: string, records: ImageRecord[]): Written {
       }
     }
   }
-  writeFileAtomic(path.join(out, EMBED_CLINICAL_FILE), toCsv(EMBED_CLINICAL_TABLE_COLUMNS, clinical));
-  writeFileAtomic(path.join(out, EMBED_METADATA_FILE), toCsv(EMBED_METADATA_TABLE_COLUMNS, metadata));
+  writeFileAtomic(path.join(out, EMBED_CLINICAL_FILE), toCsv(recordsTable(EMBED_CLINICAL_TABLE_COLUMNS, clinical)));
+  writeFileAtomic(path.join(out, EMBED_METADATA_FILE), toCsv(recordsTable(EMBED_METADATA_TABLE_COLUMNS, metadata)));
   return { tables: [EMBED_CLINICAL_FILE, EMBED_METADATA_FILE], images };
 }
 

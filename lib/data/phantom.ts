@@ -1,6 +1,6 @@
 import type { LesionBox } from "../types";
 import { Rng } from "../util/rng";
-import { type AnatomySpec, type MarginV3, axillaryNodeCenter, drawAnatomy, drawCalcificationsV3, drawMassV3, sampleLesionV3, suspiciousFindingKinds } from "./physics";
+import { type AnatomySpec, type MarginV3, alongSpicule, axillaryNodeCenter, drawAnatomy, drawCalcificationsV3, drawMassV3, emptyBox, forEllipsePixels, grow, sampleLesionV3, smoothstep, type Box, suspiciousFindingKinds } from "./physics";
 import { powerLawTexturePair } from "./texture";
 
 /**
@@ -238,11 +238,6 @@ function distanceToBackground(mask: Uint8Array, w: number, h: number): Float32Ar
   return d;
 }
 
-function smoothstep(e0: number, e1: number, x: number): number {
-  const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
-  return t * t * (3 - 2 * t);
-}
-
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
 export function normalQuantile(p: number): number {
   const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
@@ -262,19 +257,10 @@ export function normalQuantile(p: number): number {
   return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
 
-interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-
 /** Adds a mass to `img` inside `mask` (canonical frame); returns the box of the pixels it changed noticeably. */
 function drawMass(img: Float32Array, mask: Uint8Array, w: number, h: number, cx: number, cy: number, lesion: LesionSpec, scale: number): Box {
   const R = (lesion.size1024Px * scale) / 2;
   const aspect = lesion.shape === "oval" ? lesion.aspect : 1;
-  const cosA = Math.cos(lesion.angleRad);
-  const sinA = Math.sin(lesion.angleRad);
   const c = lesion.contrast;
   const detail = new Rng(lesion.detailSeed);
   // spiculated: irregular border and radial spicules
@@ -292,48 +278,30 @@ function drawMass(img: Float32Array, mask: Uint8Array, w: number, h: number, cx:
     }
   }
   const reach = R * (lesion.shape === "spiculated" ? 2.8 : 1.3) + 2;
-  const x0 = Math.max(0, Math.floor(cx - reach));
-  const x1 = Math.min(w - 1, Math.ceil(cx + reach));
-  const y0 = Math.max(0, Math.floor(cy - reach));
-  const y1 = Math.min(h - 1, Math.ceil(cy + reach));
-  const box: Box = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+  const box: Box = emptyBox();
   const edgeSoft = Math.max(1.5 * scale, 0.12 * R);
-  for (let y = y0; y <= y1; y++) {
-    for (let x = x0; x <= x1; x++) {
-      const dx = x - cx;
-      const dy = y - cy;
-      const u = dx * cosA + dy * sinA;
-      const vv = (-dx * sinA + dy * cosA) / aspect;
-      const dist = Math.sqrt(u * u + vv * vv);
-      const theta = Math.atan2(dy, dx);
-      const rEdge = R * (1 + lobes * Math.sin(k1 * theta + ph1));
-      let add = 0;
-      if (dist < rEdge + edgeSoft) {
-        const inner = Math.sqrt(Math.max(0, 1 - (dist / (rEdge + edgeSoft)) ** 2));
-        add = c * (0.55 + 0.45 * inner) * smoothstep(rEdge + edgeSoft, rEdge - edgeSoft, dist);
-      }
-      for (const sp of spicules) {
-        // distance from the spicule's segment starting at the mass border
-        const ux = Math.cos(sp.theta);
-        const uy = Math.sin(sp.theta);
-        const along = dx * ux + dy * uy - R * 0.8;
-        if (along < 0 || along > sp.len) continue;
-        const across = Math.abs(-dx * uy + dy * ux);
-        const taper = 1 - along / sp.len;
-        const wdt = sp.width * (0.5 + taper);
-        if (across < wdt) add = Math.max(add, c * 0.7 * taper * (1 - across / wdt));
-      }
-      if (add > 0 && mask[y * w + x]) {
-        img[y * w + x] += add;
-        if (add > 0.1 * c) {
-          if (x < box.x0) box.x0 = x;
-          if (y < box.y0) box.y0 = y;
-          if (x + 1 > box.x1) box.x1 = x + 1;
-          if (y + 1 > box.y1) box.y1 = y + 1;
-        }
-      }
+  forEllipsePixels(mask, w, h, cx, cy, reach, lesion.angleRad, aspect, (i, x, y, dx, dy, u, vv) => {
+    const dist = Math.sqrt(u * u + vv * vv);
+    const theta = Math.atan2(dy, dx);
+    const rEdge = R * (1 + lobes * Math.sin(k1 * theta + ph1));
+    let add = 0;
+    if (dist < rEdge + edgeSoft) {
+      const inner = Math.sqrt(Math.max(0, 1 - (dist / (rEdge + edgeSoft)) ** 2));
+      add = c * (0.55 + 0.45 * inner) * smoothstep(rEdge + edgeSoft, rEdge - edgeSoft, dist);
     }
-  }
+    for (const sp of spicules) {
+      // distance from the spicule's segment starting at the mass border
+      const at = alongSpicule(dx, dy, sp.theta, R * 0.8, sp.len);
+      if (!at) continue;
+      const taper = 1 - at.along / sp.len;
+      const wdt = sp.width * (0.5 + taper);
+      if (at.across < wdt) add = Math.max(add, c * 0.7 * taper * (1 - at.across / wdt));
+    }
+    if (add > 0) {
+      img[i] += add;
+      if (add > 0.1 * c) grow(box, x, y);
+    }
+  });
   return box;
 }
 
@@ -341,7 +309,7 @@ function drawMass(img: Float32Array, mask: Uint8Array, w: number, h: number, cx:
 function drawCalcifications(img: Float32Array, mask: Uint8Array, w: number, h: number, cx: number, cy: number, lesion: LesionSpec, scale: number): Box {
   const detail = new Rng(lesion.detailSeed);
   const half = (lesion.size1024Px * scale) / 2;
-  const box: Box = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+  const box: Box = emptyBox();
   for (let s = 0; s < lesion.count; s++) {
     const sx = cx + detail.range(-half, half) * 0.9;
     const sy = cy + detail.range(-half, half) * 0.9;

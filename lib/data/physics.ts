@@ -57,7 +57,8 @@ export interface AnatomySpec {
   detailSeed: number;
 }
 
-function smoothstep(e0: number, e1: number, x: number): number {
+/** Hermite smoothstep from e0 to e1 (either order): 0 before, 1 after, 3t^2 - 2t^3 between. */
+export function smoothstep(e0: number, e1: number, x: number): number {
   const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
   return t * t * (3 - 2 * t);
 }
@@ -69,11 +70,11 @@ export interface Box {
   y1: number;
 }
 
-function emptyBox(): Box {
+export function emptyBox(): Box {
   return { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
 }
 
-function grow(box: Box, x: number, y: number): void {
+export function grow(box: Box, x: number, y: number): void {
   if (x < box.x0) box.x0 = x;
   if (y < box.y0) box.y0 = y;
   if (x + 1 > box.x1) box.x1 = x + 1;
@@ -164,52 +165,72 @@ export function sampleAnatomy(rng: Rng, density: "A" | "B" | "C" | "D", views: V
   return out;
 }
 
+/**
+ * Visits the pixels inside the mask of the window of half-size `reach` around (cx, cy), clipped to
+ * the image, with the offset (dx, dy) from the centre and (u, v): the offset in the frame of an
+ * ellipse at `angle`, v divided by `aspect`. The one loop of every rotated-shape drawer (islands,
+ * nodes, v2 and v3 masses); the arithmetic is fixed here, so the images stay bit-reproducible.
+ */
+export function forEllipsePixels(
+  mask: Uint8Array,
+  w: number,
+  h: number,
+  cx: number,
+  cy: number,
+  reach: number,
+  angle: number,
+  aspect: number,
+  visit: (i: number, x: number, y: number, dx: number, dy: number, u: number, v: number) => void,
+): void {
+  const cosA = Math.cos(angle);
+  const sinA = Math.sin(angle);
+  for (let y = Math.max(0, Math.floor(cy - reach)); y <= Math.min(h - 1, Math.ceil(cy + reach)); y++) {
+    for (let x = Math.max(0, Math.floor(cx - reach)); x <= Math.min(w - 1, Math.ceil(cx + reach)); x++) {
+      const i = y * w + x;
+      if (!mask[i]) continue;
+      const dx = x - cx;
+      const dy = y - cy;
+      visit(i, x, y, dx, dy, dx * cosA + dy * sinA, (-dx * sinA + dy * cosA) / aspect);
+    }
+  }
+}
+
+/**
+ * Where (dx, dy) lies along and across a spicule: a segment on the ray at angle `theta` from the
+ * centre, starting at distance `start` and `len` long. Null beyond its ends.
+ */
+export function alongSpicule(dx: number, dy: number, theta: number, start: number, len: number): { along: number; across: number } | null {
+  const ux = Math.cos(theta);
+  const uy = Math.sin(theta);
+  const along = dx * ux + dy * uy - start;
+  if (along < 0 || along > len) return null;
+  return { along, across: Math.abs(-dx * uy + dy * ux) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Drawing (canonical frame: chest wall at x = 0)
 
 /** Adds an elliptical blob with a soft (Gaussian-like) profile: a dense island. */
 function drawIsland(img: Float32Array, mask: Uint8Array, w: number, h: number, cx: number, cy: number, rPx: number, aspect: number, angle: number, contrast: number): void {
-  const reach = rPx * 1.6 + 2;
-  const cosA = Math.cos(angle);
-  const sinA = Math.sin(angle);
-  for (let y = Math.max(0, Math.floor(cy - reach)); y <= Math.min(h - 1, Math.ceil(cy + reach)); y++) {
-    for (let x = Math.max(0, Math.floor(cx - reach)); x <= Math.min(w - 1, Math.ceil(cx + reach)); x++) {
-      const i = y * w + x;
-      if (!mask[i]) continue;
-      const dx = x - cx;
-      const dy = y - cy;
-      const u = dx * cosA + dy * sinA;
-      const vv = (-dx * sinA + dy * cosA) / aspect;
-      const d2 = (u * u + vv * vv) / (rPx * rPx);
-      if (d2 < 2.6) img[i] += contrast * Math.exp(-1.4 * d2 * d2);
-    }
-  }
+  forEllipsePixels(mask, w, h, cx, cy, rPx * 1.6 + 2, angle, aspect, (i, _x, _y, _dx, _dy, u, vv) => {
+    const d2 = (u * u + vv * vv) / (rPx * rPx);
+    if (d2 < 2.6) img[i] += contrast * Math.exp(-1.4 * d2 * d2);
+  });
 }
 
 /** A lymph node: a bright oval with a sharp, smooth border and a darker fatty hilum notch. */
 function drawNode(img: Float32Array, mask: Uint8Array, w: number, h: number, cx: number, cy: number, rPx: number, aspect: number, angle: number, contrast: number, scale: number): void {
-  const reach = rPx + 3 * scale + 2;
-  const cosA = Math.cos(angle);
-  const sinA = Math.sin(angle);
   const soft = Math.max(0.8, 0.6 * scale);
-  for (let y = Math.max(0, Math.floor(cy - reach)); y <= Math.min(h - 1, Math.ceil(cy + reach)); y++) {
-    for (let x = Math.max(0, Math.floor(cx - reach)); x <= Math.min(w - 1, Math.ceil(cx + reach)); x++) {
-      const i = y * w + x;
-      if (!mask[i]) continue;
-      const dx = x - cx;
-      const dy = y - cy;
-      const u = dx * cosA + dy * sinA;
-      const vv = (-dx * sinA + dy * cosA) / aspect;
-      const d = Math.sqrt(u * u + vv * vv);
-      if (d > rPx + 2 * soft) continue;
-      let add = contrast * smoothstep(rPx + soft, rPx - soft, d);
-      // hilum: a fatty notch entering from one side of the long axis
-      const hx = u - 0.55 * rPx;
-      const hilum = Math.exp(-((hx * hx) / (0.16 * rPx * rPx) + (vv * vv) / (0.05 * rPx * rPx)));
-      add *= 1 - 0.75 * hilum;
-      img[i] += add;
-    }
-  }
+  forEllipsePixels(mask, w, h, cx, cy, rPx + 3 * scale + 2, angle, aspect, (i, _x, _y, _dx, _dy, u, vv) => {
+    const d = Math.sqrt(u * u + vv * vv);
+    if (d > rPx + 2 * soft) return;
+    let add = contrast * smoothstep(rPx + soft, rPx - soft, d);
+    // hilum: a fatty notch entering from one side of the long axis
+    const hx = u - 0.55 * rPx;
+    const hilum = Math.exp(-((hx * hx) / (0.16 * rPx * rPx) + (vv * vv) / (0.05 * rPx * rPx)));
+    add *= 1 - 0.75 * hilum;
+    img[i] += add;
+  });
 }
 
 /** A curvilinear tube (vessel, skin fold) along a gently bending path; returns its samples. */
@@ -342,8 +363,6 @@ export function drawAnatomy(
 export function drawMassV3(img: Float32Array, mask: Uint8Array, w: number, h: number, cx: number, cy: number, lesion: LesionSpec, scale: number): Box {
   const R = (lesion.size1024Px * scale) / 2;
   const aspect = lesion.shape === "oval" ? lesion.aspect : Math.min(1, lesion.aspect);
-  const cosA = Math.cos(lesion.angleRad);
-  const sinA = Math.sin(lesion.angleRad);
   const c = lesion.contrast;
   const detail = new Rng(lesion.detailSeed);
   const margin = lesion.margin ?? "circumscribed";
@@ -370,48 +389,33 @@ export function drawMassV3(img: Float32Array, mask: Uint8Array, w: number, h: nu
   const edgeSoft = margin === "circumscribed" ? Math.max(0.6, 0.5 * scale) : margin === "obscured" ? Math.max(1, 0.12 * R) : Math.max(0.8, 0.06 * R);
   const reach = R * (margin === "spiculated" ? 2.9 : 1.5) + 3;
   const box = emptyBox();
-  for (let y = Math.max(0, Math.floor(cy - reach)); y <= Math.min(h - 1, Math.ceil(cy + reach)); y++) {
-    for (let x = Math.max(0, Math.floor(cx - reach)); x <= Math.min(w - 1, Math.ceil(cx + reach)); x++) {
-      const i = y * w + x;
-      if (!mask[i]) continue;
-      const dx = x - cx;
-      const dy = y - cy;
-      const u = dx * cosA + dy * sinA;
-      const vv = (-dx * sinA + dy * cosA) / aspect;
-      const dist = Math.sqrt(u * u + vv * vv);
-      const theta = Math.atan2(dy, dx);
-      let mod = 1;
-      for (const hm of harmonics) mod += hm.amp * Math.sin(hm.k * theta + hm.ph);
-      const rEdge = R * mod;
-      let add = 0;
-      if (dist < rEdge + 2 * edgeSoft) {
-        const inner = Math.sqrt(Math.max(0, 1 - (dist / (rEdge + edgeSoft)) ** 2));
-        add = c * (0.7 + 0.3 * inner) * smoothstep(rEdge + edgeSoft, rEdge - edgeSoft, dist);
-      }
-      for (const sp of spicules) {
-        const ux = Math.cos(sp.theta);
-        const uy = Math.sin(sp.theta);
-        const along = dx * ux + dy * uy - R * 0.85;
-        if (along < 0 || along > sp.len) continue;
-        const across = Math.abs(-dx * uy + dy * ux);
-        const taper = 1 - along / sp.len;
-        const wdt = sp.width * (0.6 + 0.6 * taper);
-        if (across < wdt + 0.7) add = Math.max(add, c * 0.9 * (0.4 + 0.6 * taper) * Math.min(1, wdt + 0.7 - across));
-      }
-      for (const f of fingers) {
-        const ux = Math.cos(f.theta);
-        const uy = Math.sin(f.theta);
-        const along = dx * ux + dy * uy - R * 0.9;
-        if (along < 0 || along > f.len) continue;
-        const across = Math.abs(-dx * uy + dy * ux);
-        if (across < f.width + 0.7) add = Math.max(add, c * 0.6 * (1 - along / f.len) * Math.min(1, f.width + 0.7 - across));
-      }
-      if (add > 0) {
-        img[i] += add;
-        if (add > 0.1 * c) grow(box, x, y);
-      }
+  forEllipsePixels(mask, w, h, cx, cy, reach, lesion.angleRad, aspect, (i, x, y, dx, dy, u, vv) => {
+    const dist = Math.sqrt(u * u + vv * vv);
+    const theta = Math.atan2(dy, dx);
+    let mod = 1;
+    for (const hm of harmonics) mod += hm.amp * Math.sin(hm.k * theta + hm.ph);
+    const rEdge = R * mod;
+    let add = 0;
+    if (dist < rEdge + 2 * edgeSoft) {
+      const inner = Math.sqrt(Math.max(0, 1 - (dist / (rEdge + edgeSoft)) ** 2));
+      add = c * (0.7 + 0.3 * inner) * smoothstep(rEdge + edgeSoft, rEdge - edgeSoft, dist);
     }
-  }
+    for (const sp of spicules) {
+      const at = alongSpicule(dx, dy, sp.theta, R * 0.85, sp.len);
+      if (!at) continue;
+      const taper = 1 - at.along / sp.len;
+      const wdt = sp.width * (0.6 + 0.6 * taper);
+      if (at.across < wdt + 0.7) add = Math.max(add, c * 0.9 * (0.4 + 0.6 * taper) * Math.min(1, wdt + 0.7 - at.across));
+    }
+    for (const f of fingers) {
+      const at = alongSpicule(dx, dy, f.theta, R * 0.9, f.len);
+      if (at && at.across < f.width + 0.7) add = Math.max(add, c * 0.6 * (1 - at.along / f.len) * Math.min(1, f.width + 0.7 - at.across));
+    }
+    if (add > 0) {
+      img[i] += add;
+      if (add > 0.1 * c) grow(box, x, y);
+    }
+  });
   return box;
 }
 

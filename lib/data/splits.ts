@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import type { ImageRecord, Split } from "../types";
 import { writeFileAtomic } from "../util/atomic";
 import { Rng } from "../util/rng";
+import { parseCsv, recordsTable, toCsv } from "../util/table";
 import { groupBy } from "./adapters/common";
-import { parseCsv, toCsv } from "./csv";
 
 /**
  * Train / val / test splits: grouped by patient (no patient in two splits), stratified (by the
@@ -125,7 +125,7 @@ export function applySplits(records: readonly ImageRecord[], splits: ReadonlyMap
 /** Write patient_id,split CSV (sorted by patient id), atomically. */
 export function writeSplits(file: string, splits: ReadonlyMap<string, Split>): void {
   const rows = [...splits.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([patient_id, split]) => ({ patient_id, split }));
-  writeFileAtomic(file, toCsv(["patient_id", "split"], rows));
+  writeFileAtomic(file, toCsv(recordsTable(["patient_id", "split"], rows)));
 }
 
 const SPLIT_NAMES: Record<string, Split> = { train: "train", training: "train", val: "val", valid: "val", validation: "val", test: "test" };
@@ -138,7 +138,7 @@ export function readSplits(file: string): Map<string, Split> {
   } catch (e) {
     throw new Error(`${file}: cannot read split file (${(e as Error).message})`);
   }
-  const { columns, rows } = parseCsv(text);
+  const { columns, rows } = parseCsv(text, file);
   if (!columns.includes("patient_id") || !columns.includes("split")) {
     throw new Error(`${file}: split file needs columns patient_id and split, found ${columns.join(", ") || "none"}`);
   }

@@ -7,7 +7,7 @@ import type { ImageRecord } from "../types";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { Progress } from "../util/progress";
 import { Rng } from "../util/rng";
-import { toCsv } from "./csv";
+import { recordsTable, toCsv } from "../util/table";
 import { type Density, type ViewPosition, sampleBreastShape, sampleLesions, sampleLesionsV3 } from "./phantom";
 import { sampleAnatomy } from "./physics";
 import { makeSplits } from "./splits";
@@ -104,29 +104,13 @@ export const DEFAULT_SYNTHETIC_TRANSFER_SYNTAXES: readonly WritableTransferSynta
   "jpegls-lossless",
 ];
 
-export const BREAST_LEVEL_COLUMNS = [
-  "study_id",
-  "series_id",
-  "image_id",
-  "laterality",
-  "view_position",
-  "height",
-  "width",
-  "breast_birads",
-  "breast_density",
-  "split",
-] as const;
+/** The columns both VinDr-style tables start with (one image and its breast). */
+const IMAGE_COLUMNS = ["study_id", "series_id", "image_id", "laterality", "view_position", "height", "width", "breast_birads", "breast_density"] as const;
+
+export const BREAST_LEVEL_COLUMNS = [...IMAGE_COLUMNS, "split"] as const;
 
 export const FINDING_COLUMNS = [
-  "study_id",
-  "series_id",
-  "image_id",
-  "laterality",
-  "view_position",
-  "height",
-  "width",
-  "breast_birads",
-  "breast_density",
+  ...IMAGE_COLUMNS,
   "finding_categories",
   "finding_birads",
   "xmin",
@@ -363,7 +347,7 @@ export function buildTables(tasks: BreastTask[], truths: Map<string, ImageTruth>
       }
     }
   }
-  return { breastLevel: toCsv(BREAST_LEVEL_COLUMNS, breastRows), findings: toCsv(FINDING_COLUMNS, findingRows) };
+  return { breastLevel: toCsv(recordsTable(BREAST_LEVEL_COLUMNS, breastRows)), findings: toCsv(recordsTable(FINDING_COLUMNS, findingRows)) };
 }
 
 type Runner = { run(task: BreastTask): Promise<BreastResult>; close(): Promise<void>; workers: number };

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import { writeFileAtomic, writeJsonAtomic, readJson } from "../util/atomic";
 import { Rng } from "../util/rng";
-import { OnnxGraphBuilder } from "./onnxGraph";
+import { OnnxGraphBuilder } from "../util/onnxGraph";
 import { createSession } from "./onnxEncoder";
 import { renderBreast, sampleBreastShape } from "../data/phantom";
 import { sampleAnatomy } from "../data/physics";

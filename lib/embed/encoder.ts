@@ -1,3 +1,5 @@
+import type { ResizeKernel } from "../preprocess/grey16";
+
 /** What every encoder offers: a frozen image -> embedding map over fixed-size grey squares. */
 export interface Encoder {
   /** Model name (from config.json, or the folder name). */
@@ -9,7 +11,7 @@ export interface Encoder {
   /** Execution provider that actually ran: "cpu", "cuda" or "webgpu". */
   readonly provider: string;
   /** Resampling kernel the model's preprocessor asks for (sharp's kernel names), for callers that resize. */
-  readonly resampleKernel: ResampleKernel;
+  readonly resampleKernel: ResizeKernel;
   /** Parameters that describe the model and its preprocessing (stored in the embedding store). */
   readonly params: Record<string, unknown>;
   /**
@@ -19,8 +21,6 @@ export interface Encoder {
   embed(batch: Float32Array, count: number): Promise<Float32Array>;
   close(): Promise<void>;
 }
-
-export type ResampleKernel = "nearest" | "linear" | "cubic" | "lanczos3";
 
 export type ExecutionProviderName = "cpu" | "cuda" | "webgpu";
 

@@ -1,7 +1,7 @@
 // The public API of lib/embed: encoders (ONNX, built-in, tiny ViT) and the embedding run.
 export * from "./encoder";
-export { OnnxGraphBuilder } from "./onnxGraph";
-export type { OnnxAttr, OnnxDim } from "./onnxGraph";
+export { OnnxGraphBuilder } from "../util/onnxGraph";
+export type { OnnxAttr, OnnxDim } from "../util/onnxGraph";
 export { parsePreprocessorConfig, greyToPixelValues, resampleKernel } from "./preprocess";
 export type { PreprocessorConfig } from "./preprocess";
 export { loadOnnxEncoder, chooseOutput, createSession } from "./onnxEncoder";

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import { readJson } from "../util/atomic";
-import { l2NormalizeRows, type Encoder, type ExecutionProviderName, type OutputChoice, type ResampleKernel } from "./encoder";
+import { l2NormalizeRows, type Encoder, type ExecutionProviderName, type OutputChoice } from "./encoder";
+import type { ResizeKernel } from "../preprocess/grey16";
 import { greyToPixelValues, parsePreprocessorConfig, resampleKernel, type PreprocessorConfig } from "./preprocess";
 
 export interface OnnxEncoderOptions {
@@ -54,7 +55,7 @@ class OnnxEncoder implements Encoder {
     readonly dim: number,
     readonly inputSizePx: number,
     readonly provider: string,
-    readonly resampleKernel: ResampleKernel,
+    readonly resampleKernel: ResizeKernel,
     readonly params: Record<string, unknown>,
     private readonly session: ort.InferenceSession,
     private readonly inputName: string,

@@ -1,4 +1,4 @@
-import type { ResampleKernel } from "./encoder";
+import type { ResizeKernel } from "../preprocess/grey16";
 
 /**
  * The parts of a Hugging Face `preprocessor_config.json` the ONNX encoder applies.
@@ -61,7 +61,7 @@ export function parsePreprocessorConfig(file: string, raw: Record<string, unknow
 }
 
 /** sharp's kernel for a PIL resample code. */
-export function resampleKernel(code: number): ResampleKernel {
+export function resampleKernel(code: number): ResizeKernel {
   switch (code) {
     case 0:
       return "nearest";

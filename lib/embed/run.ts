@@ -8,13 +8,13 @@ import { fingerprintFile, hashBytes, hashJson, reasonSummary, staleReason, workI
 import { Progress } from "../util/progress";
 import { resolveProjectPath } from "../util/paths";
 import { readStageRecord, writeStageRecord } from "../util/stage";
-import { decodeGrey16Png, resizeGrey16 } from "../preprocess/grey16";
-import { cropTile } from "../tiling/crop";
+import { decodeGrey16Png } from "../preprocess/grey16";
 import { readManifest } from "../tiling/manifest";
 import type { StoreDtype, StoreMeta } from "../store/format";
 import { StoreWriter, type ImageEmbeddings } from "../store/write";
 import type { BuiltinEncoderOptions } from "./builtin";
 import type { Encoder, ExecutionProviderName, OutputChoice } from "./encoder";
+import { writeEncoderInput, writeTileEncoderInput } from "./input";
 import { loadEncoder } from "./loadEncoder";
 
 /** One shard of a sharded run: bags i with i % count === index (0-based). */
@@ -233,10 +233,6 @@ function encoderContent(folder: string | null, known: Record<string, FileFingerp
   return out;
 }
 
-function toUnit(pixels: Uint16Array, out: Float32Array, offset: number): void {
-  for (let i = 0; i < pixels.length; i++) out[offset + i] = pixels[i] / 65535;
-}
-
 /** Read one image's global view and tiles as encoder inputs (count x S x S in [0, 1]). */
 async function loadImageInputs(manifestDir: string, im: ManifestImage, enc: Encoder): Promise<Float32Array> {
   const S = enc.inputSizePx;
@@ -244,19 +240,12 @@ async function loadImageInputs(manifestDir: string, im: ManifestImage, enc: Enco
   const globalFile = path.join(manifestDir, im.globalViewFile);
   const g = await decodeGrey16Png(globalFile);
   if (g.widthPx !== g.heightPx) throw new Error(`${globalFile}: global view is ${g.widthPx} x ${g.heightPx}, expected a square`);
-  toUnit(g.widthPx === S ? g.pixels : await resizeGrey16(g, S, S, enc.resampleKernel), out, 0);
+  await writeEncoderInput(g, enc, out, 0);
   if (im.tiles.length === 0) return out;
   const workFile = path.join(manifestDir, im.workingImageFile);
   const w = await decodeGrey16Png(workFile);
   if (w.widthPx !== w.heightPx) throw new Error(`${workFile}: working image is ${w.widthPx} x ${w.heightPx}, expected a square`);
-  for (let t = 0; t < im.tiles.length; t++) {
-    const tile = im.tiles[t];
-    const crop = cropTile(w.pixels, w.widthPx, tile);
-    // Tiles at another size than the encoder's input are resized with sharp using the
-    // kernel the model's preprocessor_config asks for.
-    const px = tile.sizePx === S ? crop : await resizeGrey16({ pixels: crop, widthPx: tile.sizePx, heightPx: tile.sizePx }, S, S, enc.resampleKernel);
-    toUnit(px, out, (1 + t) * S * S);
-  }
+  for (let t = 0; t < im.tiles.length; t++) await writeTileEncoderInput(w.pixels, w.widthPx, im.tiles[t], enc, out, (1 + t) * S * S);
   return out;
 }
 

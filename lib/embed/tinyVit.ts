@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { Rng } from "../util/rng";
-import { OnnxGraphBuilder } from "./onnxGraph";
+import { OnnxGraphBuilder } from "../util/onnxGraph";
 
 /**
  * A tiny ViT shaped like a Hugging Face DINOv2 ONNX export (seeded random weights), to exercise

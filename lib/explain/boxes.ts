@@ -1,4 +1,5 @@
 import type { BoxPx } from "../types";
+import { labelComponents } from "../preprocess/morphology";
 
 /**
  * Lesion boxes from a heat map (the protocol of Mourao et al., mil-pf.md section 9):
@@ -102,63 +103,6 @@ export function selectKth(a: Float64Array, k: number): number {
   return a[k];
 }
 
-export interface Component extends BoxPx {
-  /** Number of pixels in the component. */
-  areaPx: number;
-}
-
-/**
- * 8-connected components of a binary image (`widthPx x heightPx`, non-zero = foreground).
- * Returns the label image (0 = background, 1..k) and each component's bounding box
- * [x0, x1) x [y0, y1) and pixel count. Flood fill with an explicit stack: O(pixels).
- * Hand-written: the project has no image-processing library with labelling.
- */
-export function connectedComponents(
-  binary: ArrayLike<number>,
-  widthPx: number,
-  heightPx: number,
-): { labels: Int32Array; components: Component[] } {
-  if (binary.length !== widthPx * heightPx) {
-    throw new Error(`connectedComponents: ${binary.length} pixels is not ${widthPx} x ${heightPx}`);
-  }
-  const labels = new Int32Array(widthPx * heightPx);
-  const stack = new Int32Array(widthPx * heightPx);
-  const components: Component[] = [];
-  for (let start = 0; start < labels.length; start++) {
-    if (!binary[start] || labels[start] !== 0) continue;
-    const label = components.length + 1;
-    const c: Component = { x0: widthPx, y0: heightPx, x1: 0, y1: 0, areaPx: 0 };
-    let top = 0;
-    stack[top++] = start;
-    labels[start] = label;
-    while (top > 0) {
-      const p = stack[--top];
-      const x = p % widthPx;
-      const y = (p - x) / widthPx;
-      c.areaPx++;
-      if (x < c.x0) c.x0 = x;
-      if (y < c.y0) c.y0 = y;
-      if (x + 1 > c.x1) c.x1 = x + 1;
-      if (y + 1 > c.y1) c.y1 = y + 1;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= heightPx) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= widthPx || (dx === 0 && dy === 0)) continue;
-          const q = yy * widthPx + xx;
-          if (binary[q] && labels[q] === 0) {
-            labels[q] = label;
-            stack[top++] = q;
-          }
-        }
-      }
-    }
-    components.push(c);
-  }
-  return { labels, components };
-}
-
 export function boxArea(b: BoxPx): number {
   return Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);
 }
@@ -216,7 +160,7 @@ export function boxesFromHeatmap(map: Float32Array, sizePx: number, opts: BoxOpt
     if (opts.mask && !opts.mask[i]) continue;
     if (map[i] >= threshold) binary[i] = 1;
   }
-  const { components } = connectedComponents(binary, sizePx, sizePx);
+  const { components } = labelComponents(binary, sizePx, sizePx);
   const scored: ScoredBox[] = [];
   for (const c of components) {
     if (c.areaPx < minArea || boxArea(c) < minArea) continue;

@@ -1,7 +1,6 @@
 import type { ImageTransform, LesionBox, TileRecord, TilingParams } from "../types";
-import { cropTile } from "../tiling/crop";
 import { selectTiles } from "../tiling/grid";
-import { resizeGrey16, type ResizeKernel } from "../preprocess/grey16";
+import { writeTileEncoderInput, type EncoderInputSpec } from "../embed/input";
 import { gaussianBlur } from "../preprocess/morphology";
 import { boxesFromHeatmap, type ScoredBox } from "./boxes";
 import { PROTOCOL_RESOLUTION_PX } from "./detection";
@@ -16,13 +15,9 @@ import { attentionHeatmapWithCoverage } from "./heatmap";
  */
 
 /** What the explain stage needs from an encoder (lib/embed's Encoder satisfies it). */
-export interface TileEmbedder {
-  /** Side of the encoder input in pixels (tiles are resampled to it). */
-  readonly inputSizePx: number;
+export interface TileEmbedder extends EncoderInputSpec {
   /** `count` grey images of inputSizePx^2 in [0, 1], row-major -> count x dim embeddings. */
   embed(batch: Float32Array, count: number): Promise<Float32Array>;
-  /** Kernel for resizing tiles of another size to the input (as the embed stage does; default "linear"). */
-  readonly resampleKernel?: ResizeKernel;
 }
 
 /** What the explain stage needs from a trained head (lib/head's TrainedHead satisfies it). */
@@ -116,16 +111,9 @@ async function embedTiles(
   for (let start = 0; start < tiles.length; start += batchSize) {
     const count = Math.min(batchSize, tiles.length - start);
     const batch = new Float32Array(count * S * S);
-    for (let b = 0; b < count; b++) {
-      // Same crop and resize as the embed stage (lib/embed/run.ts), so the explained tiles are
-      // the tiles the head was trained on.
-      const tile = tiles[start + b];
-      const raw = cropTile(img.working, img.workingSizePx, tile);
-      const crop =
-        tile.sizePx === S ? raw : await resizeGrey16({ pixels: raw, widthPx: tile.sizePx, heightPx: tile.sizePx }, S, S, encoder.resampleKernel ?? "linear");
-      const off = b * S * S;
-      for (let i = 0; i < crop.length; i++) batch[off + i] = crop[i] / 65535;
-    }
+    // Same crop and resize as the embed stage (lib/embed/input.ts), so the explained tiles are
+    // the tiles the head was trained on.
+    for (let b = 0; b < count; b++) await writeTileEncoderInput(img.working, img.workingSizePx, tiles[start + b], encoder, batch, b * S * S);
     out.push(await encoder.embed(batch, count));
     onTiles?.(count);
   }

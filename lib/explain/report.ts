@@ -1,5 +1,5 @@
 import type { DetectionRow } from "./detection";
-import { toMarkdown, toTableData } from "../plot/table-format";
+import { recordsTable, toCsv, toMarkdown, toTableData } from "../util/table";
 import { FROC_FP_RATES, type FrocRow } from "./froc";
 import type { SelectionRow } from "./select";
 
@@ -21,19 +21,16 @@ export function detectionTableRows(rows: readonly DetectionRow[]): Record<string
 }
 
 export function detectionTableCsv(rows: readonly DetectionRow[]): string {
-  const cols: (keyof DetectionRow)[] = ["method", "lesionType", "resolutionPx", "iouThreshold", "ap", "apSmall", "apMedium", "apLarge", "gtCount", "gtSmall", "gtMedium", "gtLarge", "predictionCount", "imageCount"];
-  const cell = (v: unknown): string => (typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : String(v));
-  return [cols.join(","), ...rows.map((r) => cols.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
+  const cols: (keyof DetectionRow & string)[] = ["method", "lesionType", "resolutionPx", "iouThreshold", "ap", "apSmall", "apMedium", "apLarge", "gtCount", "gtSmall", "gtMedium", "gtLarge", "predictionCount", "imageCount"];
+  return toCsv(recordsTable(cols, rows));
 }
 
 export function detectionTableMarkdown(rows: readonly DetectionRow[]): string {
-  const t = detectionTableRows(rows);
-  if (t.length === 0) return "(no rows)\n";
-  const cols = Object.keys(t[0]);
-  const res = rows[0]?.resolutionPx;
+  if (rows.length === 0) return markdownTable([]);
+  const res = rows[0].resolutionPx;
   return (
-    [`| ${cols.join(" | ")} |`, `| ${cols.map(() => "---").join(" | ")} |`, ...t.map((r) => `| ${cols.map((c) => String(r[c])).join(" | ")} |`)].join("\n") +
-    `\n\nBoxes in the ${res} px working frame; size buckets small < ${(128 * (res ?? 4096)) / 4096}^2, medium < ${(256 * (res ?? 4096)) / 4096}^2, large >= ${(256 * (res ?? 4096)) / 4096}^2 px^2 (the protocol's 128^2 / 256^2 at 4096 px, scaled).\n`
+    markdownTable(detectionTableRows(rows)) +
+    `\nBoxes in the ${res} px working frame; size buckets small < ${(128 * (res ?? 4096)) / 4096}^2, medium < ${(256 * (res ?? 4096)) / 4096}^2, large >= ${(256 * (res ?? 4096)) / 4096}^2 px^2 (the protocol's 128^2 / 256^2 at 4096 px, scaled).\n`
   );
 }
 

@@ -3,7 +3,7 @@ import sharp from "sharp";
 import type { BinaryLabel, ManifestImage, Split, TileManifest } from "../types";
 import { readGlobalView, readMask, readWorkingImage } from "../tiling/images";
 import { readManifest } from "../tiling/manifest";
-import { resizeGrey16 } from "../preprocess/grey16";
+import { writeEncoderInput } from "../embed/input";
 import * as fs from "node:fs";
 import { cleanTempFiles, readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { withLock } from "../util/lock";
@@ -21,6 +21,7 @@ import { explainScoredBag, scoreBagTilesAt, type BagScorer, type ExplainImageInp
 import { iou, type ScoredBox } from "./boxes";
 import { frocRow, type FrocRow } from "./froc";
 import type { TileRect } from "./heatmap";
+import { EXPLAIN_STAGE } from "./stageConfig";
 import { describeSharp, sharpBoxes, SHARP_DEFAULTS, type SharpParams } from "./sharp";
 import { DEFAULT_SHARP_GRID, selectSharpParams, type SelectionImage, type SharpGrid, type SharpSelection } from "./select";
 import { heatmapToOriginal, workingBoxToOriginal } from "./frames";
@@ -196,20 +197,20 @@ export function chooseCases(manifest: TileManifest, n: number, split: Split | "a
 }
 
 async function loadView(manifestDir: string, img: ManifestImage, encoder: TileEmbedder): Promise<ExplainImageInput> {
-  const inputSizePx = encoder.inputSizePx;
   const working = await readWorkingImage(manifestDir, img);
   if (working.widthPx !== working.heightPx) throw new Error(`${img.workingImageFile}: working image is not square`);
   const mask = img.maskFile ? await readMask(manifestDir, img) : Uint8Array.from(working.pixels, (v) => (v > 0 ? 1 : 0));
   const g = await readGlobalView(manifestDir, img);
   if (g.widthPx !== g.heightPx) throw new Error(`${img.globalViewFile}: global view is ${g.widthPx} x ${g.heightPx}, expected a square`);
-  // resized like the embed stage does when the encoder takes another size
-  const gPixels = g.widthPx === inputSizePx ? g.pixels : await resizeGrey16(g, inputSizePx, inputSizePx, encoder.resampleKernel ?? "linear");
+  // prepared like the embed stage does (resized when the encoder takes another size)
+  const globalView = new Float32Array(encoder.inputSizePx * encoder.inputSizePx);
+  await writeEncoderInput(g, encoder, globalView, 0);
   return {
     imageId: img.imageId,
     working: working.pixels,
     workingSizePx: working.widthPx,
     mask,
-    globalView: Float32Array.from(gPixels, (v) => v / 65535),
+    globalView,
     lesionsWorking: img.lesionsWorking,
     transform: img.transform,
   };
@@ -281,9 +282,9 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
   const manifestDir = path.dirname(manifestFile);
   const manifest = readManifest(manifestFile);
   const nCases = opts.cases && opts.cases > 0 ? opts.cases : null;
-  const split = opts.split ?? "test";
-  const seed = opts.seed ?? 0;
-  const overlap = opts.overlap ?? 0.75;
+  const split = opts.split ?? EXPLAIN_STAGE.split.default;
+  const seed = opts.seed ?? EXPLAIN_STAGE.caseSeed.default;
+  const overlap = opts.overlap ?? EXPLAIN_STAGE.overlap.default;
   const nmsIou = opts.nmsIou ?? 0.5;
   const pick = (sp: Split | "all"): Bag[] => (nCases === null ? allCases(manifest, sp) : chooseCases(manifest, nCases, sp, seed));
   let bags = pick(split);
@@ -298,7 +299,7 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
   if (opts.sharp && opts.sharp !== "select") {
     sharpInfo = { params: opts.sharp, description: describeSharp(opts.sharp), source: "given" };
   } else {
-    const selSplit = opts.selectionSplit ?? "val";
+    const selSplit = opts.selectionSplit ?? EXPLAIN_STAGE.selectionSplit.default;
     const grid = opts.sharpGrid ?? DEFAULT_SHARP_GRID;
     const all = allCases(manifest, selSplit);
     const selBags = opts.selectionCases ? chooseCases(manifest, opts.selectionCases, selSplit, seed) : all;
@@ -520,7 +521,7 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
   writeJsonAtomic(path.join(out, "explain.json"), summary);
   writeStageRecord(out, {
     stage: "explain",
-    config: { ...caseParams, step: undefined, cases: nCases ?? "all", split, seed, selectionSplit: opts.selectionSplit ?? "val", selectionCases: opts.selectionCases ?? "all" },
+    config: { ...caseParams, step: undefined, cases: nCases ?? "all", split, seed, selectionSplit: opts.selectionSplit ?? EXPLAIN_STAGE.selectionSplit.default, selectionCases: opts.selectionCases ?? "all" },
     inputs: { manifest: manifestFile, head: ids.head, store: ids.store },
     upstream: { train: opts.run ? resolveProjectPath(opts.run) : null },
     summary: { unit: "breasts", done: work.casesExplained, reused: work.casesReused, reasons: work.reasons },

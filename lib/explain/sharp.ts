@@ -1,7 +1,8 @@
 import type { BoxPx } from "../types";
 import type { TileRect } from "./heatmap";
 import { attentionHeatmapWithCoverage } from "./heatmap";
-import { boxArea, connectedComponents, nms, quantile, type ScoredBox } from "./boxes";
+import { boxArea, nms, quantile, type ScoredBox } from "./boxes";
+import { labelComponents } from "../preprocess/morphology";
 import { PROTOCOL_RESOLUTION_PX } from "./detection";
 
 /**
@@ -295,7 +296,7 @@ export function sharpBoxesFromMap(map: Float32Array, sizePx: number, mask: Array
     const thr = quantile(map, p.quantile, mask);
     const binary = new Uint8Array(n * n);
     for (let i = 0; i < binary.length; i++) if (mask[i] && map[i] >= thr) binary[i] = 1;
-    const { labels, components } = connectedComponents(binary, n, n);
+    const { labels, components } = labelComponents(binary, n, n);
     const px: number[][] = components.map(() => []);
     for (let i = 0; i < labels.length; i++) if (labels[i] > 0) px[labels[i] - 1].push(i);
     regions = px.map((pixels) => ({ pixels, peak: pixels.reduce((m, q) => Math.max(m, map[q]), -Infinity) }));

@@ -5,7 +5,6 @@ export * from "./reference";
 export * from "./kernel";
 export * from "./source";
 export * from "./batched";
-export * from "./auc";
 export * from "./train";
 export * from "./synth";
 export * from "./onnx";

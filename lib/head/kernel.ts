@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import * as tf from "@tensorflow/tfjs";
-import { onnx } from "onnx-proto";
+import { OnnxGraphBuilder } from "../util/onnxGraph";
 import { float16ArrayToFloat32 } from "../store/float16";
 
 /**
@@ -33,23 +33,16 @@ export interface XKernel {
 
 export type KernelName = "ort" | "tfjs" | "js";
 
-const ELEM = { float32: 1, float16: 10 } as const;
-
-function valueInfo(name: string, elem: number, dims: (number | string)[]): onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } },
-  };
-}
-
-function castNode(input: string, output: string): onnx.INodeProto {
-  return { opType: "Cast", input: [input], output: [output], attribute: [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] };
-}
-
-/** Encode a one-graph ONNX model (opset 18). */
-export function encodeModel(graph: onnx.IGraphProto): Uint8Array {
-  const model = onnx.ModelProto.create({ irVersion: 8, producerName: "milpf", opsetImport: [{ domain: "", version: 18 }], graph });
-  return onnx.ModelProto.encode(model).finish();
+/** The X-pass graph: y = x w ("project") or y = x^T w ("gradient"); float16 x is cast inside the graph. */
+function xPassModel(kind: "project" | "gradient", dtype: XDtype, dim: number): Uint8Array {
+  const b = new OnnxGraphBuilder(`x_${kind}`, 18);
+  let x = b.input("x", ["n", dim], dtype);
+  const w = b.input("w", kind === "project" ? [dim, "c"] : ["n", "c"]);
+  if (dtype === "float16") x = b.op("Cast", [x], { to: { i: 1 } });
+  if (kind === "project") b.op("MatMul", [x, w], {}, "y");
+  else b.op("Gemm", [x, w], { transA: { i: 1 } }, "y");
+  b.output("y", kind === "project" ? ["n", "c"] : [dim, "c"]);
+  return b.toBytes();
 }
 
 export interface OrtKernelOptions {
@@ -66,21 +59,7 @@ class OrtKernel implements XKernel {
     const key = `${kind}:${dtype}:${dim}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const nodes: onnx.INodeProto[] = [];
-      let xName = "x";
-      if (dtype === "float16") {
-        nodes.push(castNode("x", "xf"));
-        xName = "xf";
-      }
-      if (kind === "project") nodes.push({ opType: "MatMul", input: [xName, "w"], output: ["y"] });
-      else nodes.push({ opType: "Gemm", input: [xName, "w"], output: ["y"], attribute: [{ name: "transA", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] });
-      const graph: onnx.IGraphProto = {
-        name: `x_${kind}`,
-        node: nodes,
-        input: [valueInfo("x", ELEM[dtype], ["n", dim]), valueInfo("w", 1, kind === "project" ? [dim, "c"] : ["n", "c"])],
-        output: [valueInfo("y", 1, kind === "project" ? ["n", "c"] : [dim, "c"])],
-      };
-      s = ort.InferenceSession.create(encodeModel(graph), {
+      s = ort.InferenceSession.create(xPassModel(kind, dtype, dim), {
         intraOpNumThreads: this.opts.threads ?? 0,
         interOpNumThreads: 1,
         graphOptimizationLevel: "all",
@@ -112,24 +91,27 @@ class OrtKernel implements XKernel {
   }
 }
 
-function asFloat32(x: XChunk): Float32Array {
+/** The values of a chunk as float32 (float16 widened). */
+export function asFloat32(x: Pick<XChunk, "data" | "dtype">): Float32Array {
   return x.dtype === "float16" ? float16ArrayToFloat32(x.data as Uint16Array) : (x.data as Float32Array);
 }
 
 class TfjsKernel implements XKernel {
   readonly name = "tfjs";
   async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
-    const y = tf.tidy(() => tf.matMul(tf.tensor2d(asFloat32(x), [x.rows, x.dim]), tf.tensor2d(w, [x.dim, cols])));
-    const d = (await y.data()) as Float32Array;
-    y.dispose();
-    return d;
+    return tfjsMatMul(x, w, [x.dim, cols], false);
   }
   async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
-    const y = tf.tidy(() => tf.matMul(tf.tensor2d(asFloat32(x), [x.rows, x.dim]), tf.tensor2d(dH, [x.rows, cols]), true, false));
-    const d = (await y.data()) as Float32Array;
-    y.dispose();
-    return d;
+    return tfjsMatMul(x, dH, [x.rows, cols], true);
   }
+}
+
+/** X b (or X^T b) with tfjs. */
+async function tfjsMatMul(x: XChunk, b: Float32Array, bShape: [number, number], transposeX: boolean): Promise<Float32Array> {
+  const y = tf.tidy(() => tf.matMul(tf.tensor2d(asFloat32(x), [x.rows, x.dim]), tf.tensor2d(b, bShape), transposeX, false));
+  const d = (await y.data()) as Float32Array;
+  y.dispose();
+  return d;
 }
 
 /**
@@ -139,37 +121,32 @@ class TfjsKernel implements XKernel {
 class JsKernel implements XKernel {
   readonly name = "js";
   async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
-    const a = asFloat32(x);
-    const { rows, dim } = x;
-    const y = new Float32Array(rows * cols);
-    for (let i = 0; i < rows; i++) {
-      const yo = i * cols;
-      const xo = i * dim;
-      for (let k = 0; k < dim; k++) {
-        const xv = a[xo + k];
-        if (xv === 0) continue;
-        const wo = k * cols;
-        for (let j = 0; j < cols; j++) y[yo + j] += xv * w[wo + j];
-      }
-    }
-    return y;
+    return accumulateRows(x, w, cols, false);
   }
   async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
-    const a = asFloat32(x);
-    const { rows, dim } = x;
-    const g = new Float32Array(dim * cols);
-    for (let i = 0; i < rows; i++) {
-      const xo = i * dim;
-      const ho = i * cols;
-      for (let k = 0; k < dim; k++) {
-        const xv = a[xo + k];
-        if (xv === 0) continue;
-        const go = k * cols;
-        for (let j = 0; j < cols; j++) g[go + j] += xv * dH[ho + j];
-      }
-    }
-    return g;
+    return accumulateRows(x, dH, cols, true);
   }
+}
+
+/**
+ * The loop of both JS passes: for every non-zero x[i][k], out row o += x[i][k] * b row s, with
+ * (o, s) = (i, k) for X W (rows x cols) and (k, i) for X^T dH (dim x cols).
+ */
+function accumulateRows(x: XChunk, b: Float32Array, cols: number, transposeX: boolean): Float32Array {
+  const a = asFloat32(x);
+  const { rows, dim } = x;
+  const out = new Float32Array((transposeX ? dim : rows) * cols);
+  for (let i = 0; i < rows; i++) {
+    const xo = i * dim;
+    for (let k = 0; k < dim; k++) {
+      const xv = a[xo + k];
+      if (xv === 0) continue;
+      const oo = (transposeX ? k : i) * cols;
+      const bo = (transposeX ? i : k) * cols;
+      for (let j = 0; j < cols; j++) out[oo + j] += xv * b[bo + j];
+    }
+  }
+  return out;
 }
 
 export function createKernel(name: KernelName = "ort", opts: OrtKernelOptions = {}): XKernel {

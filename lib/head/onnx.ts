@@ -1,42 +1,18 @@
 import * as ort from "onnxruntime-node";
 import { onnx } from "onnx-proto";
 import type { Aggregator, HeadConfig } from "./config";
-import { encodeModel } from "./kernel";
+import { OnnxGraphBuilder } from "../util/onnxGraph";
 import { HIDDEN2, paramSpecs, type HeadParams } from "./params";
 
 /**
- * The deployable head as an ONNX graph (opset 18, built with onnx-proto): inputs `globals`
+ * The deployable head as an ONNX graph (opset 18, built with lib/util/onnxGraph.ts): inputs `globals`
  * [G, D] and `tiles` [T, D] of ONE bag (float32); outputs `logit` [1], `probability` [1] and
  * `tile_attention` [T] with the same definitions as scoreBagReference (attention weights; 1/T for
  * mean; tie-shared argmax share for max; zeros when the head has no local stream).
  */
-const INT = onnx.AttributeProto.AttributeType.INT;
+const ONNX_OPSET = 18;
 
-class GraphBuilder {
-  readonly nodes: onnx.INodeProto[] = [];
-  readonly inits: onnx.ITensorProto[] = [];
-  private n = 0;
-  name(prefix: string): string {
-    return `${prefix}_${this.n++}`;
-  }
-  op(opType: string, inputs: string[], attrs: onnx.IAttributeProto[] = []): string {
-    const out = this.name(opType.toLowerCase());
-    this.nodes.push({ opType, input: inputs, output: [out], attribute: attrs, name: out });
-    return out;
-  }
-  floatInit(name: string, dims: number[], values: ArrayLike<number>): string {
-    this.inits.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(values) });
-    return name;
-  }
-  int64Init(values: number[]): string {
-    const name = this.name("const_i64");
-    const raw = new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
-    this.inits.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: raw });
-    return name;
-  }
-}
-
-function paramInits(b: GraphBuilder, c: HeadConfig, dim: number, p: HeadParams): void {
+function paramInits(b: OnnxGraphBuilder, c: HeadConfig, dim: number, p: HeadParams): void {
   for (const s of paramSpecs(c, dim)) {
     // the latent query as a column [8, 1] so that scores = k q is a MatMul
     const dims = s.name.endsWith("q") ? [HIDDEN2, 1] : s.shape;
@@ -44,48 +20,53 @@ function paramInits(b: GraphBuilder, c: HeadConfig, dim: number, p: HeadParams):
   }
 }
 
-function stream(b: GraphBuilder, x: string, prefix: "g" | "l"): string {
+/** An int64 vector initialiser under a fresh name (axes, shapes). */
+function ints(b: OnnxGraphBuilder, values: number[]): string {
+  return b.int64Init(b.fresh("const_i64"), [values.length], values);
+}
+
+/** A float scalar initialiser under a fresh name. */
+function scalar(b: OnnxGraphBuilder, prefix: string, v: number): string {
+  return b.floatInit(b.fresh(prefix), [], [v]);
+}
+
+const KEEP = { keepdims: { i: 1 } } as const;
+const DROP = { keepdims: { i: 0 } } as const;
+
+function stream(b: OnnxGraphBuilder, x: string, prefix: "g" | "l"): string {
   const h1 = b.op("Relu", [b.op("Add", [b.op("MatMul", [x, `${prefix}1w`]), `${prefix}1b`])]);
   return b.op("Relu", [b.op("Add", [b.op("MatMul", [h1, `${prefix}2w`]), `${prefix}2b`])]);
 }
 
 /** Pool [n, 8] -> [1, 8]; also returns the per-instance weights [n]. */
-function pool(b: GraphBuilder, agg: Aggregator, h: string, prefix: "g" | "l"): { z: string; weights: string } {
+function pool(b: OnnxGraphBuilder, agg: Aggregator, h: string, prefix: "g" | "l"): { z: string; weights: string } {
   if (agg === "mean") {
-    const axis0 = b.int64Init([0]);
-    const axis1 = b.int64Init([1]);
-    const z = b.op("ReduceMean", [h, axis0], [{ name: "keepdims", type: INT, i: 1 }]);
-    const zeros = b.op("Mul", [b.op("ReduceSum", [h, axis1], [{ name: "keepdims", type: INT, i: 1 }]), b.floatInit(b.name("zero"), [], [0])]);
-    const w = b.op("Softmax", [zeros], [{ name: "axis", type: INT, i: 0 }]);
-    return { z, weights: b.op("Reshape", [w, b.int64Init([-1])]) };
+    const z = b.op("ReduceMean", [h, ints(b, [0])], KEEP);
+    const zeros = b.op("Mul", [b.op("ReduceSum", [h, ints(b, [1])], KEEP), scalar(b, "zero", 0)]);
+    const w = b.op("Softmax", [zeros], { axis: { i: 0 } });
+    return { z, weights: b.op("Reshape", [w, ints(b, [-1])]) };
   }
   if (agg === "max") {
-    const axis0 = b.int64Init([0]);
-    const axis1 = b.int64Init([1]);
-    const z = b.op("ReduceMax", [h, axis0], [{ name: "keepdims", type: INT, i: 1 }]);
-    const eq = b.op("Cast", [b.op("Equal", [h, z])], [{ name: "to", type: INT, i: onnx.TensorProto.DataType.FLOAT }]);
-    const ties = b.op("ReduceSum", [eq, axis0], [{ name: "keepdims", type: INT, i: 1 }]);
-    const share = b.op("ReduceSum", [b.op("Div", [eq, ties]), axis1], [{ name: "keepdims", type: INT, i: 0 }]);
-    return { z, weights: b.op("Div", [share, b.floatInit(b.name("eight"), [], [HIDDEN2])]) };
+    const axis0 = ints(b, [0]);
+    const z = b.op("ReduceMax", [h, axis0], KEEP);
+    const eq = b.op("Cast", [b.op("Equal", [h, z])], { to: { i: onnx.TensorProto.DataType.FLOAT } });
+    const ties = b.op("ReduceSum", [eq, axis0], KEEP);
+    const share = b.op("ReduceSum", [b.op("Div", [eq, ties]), ints(b, [1])], DROP);
+    return { z, weights: b.op("Div", [share, scalar(b, "eight", HIDDEN2)]) };
   }
   const k = b.op("Add", [b.op("MatMul", [h, `${prefix}kw`]), `${prefix}kb`]);
   const v = b.op("Add", [b.op("MatMul", [h, `${prefix}vw`]), `${prefix}vb`]);
-  const s = b.op("Div", [b.op("MatMul", [k, `${prefix}q`]), b.floatInit(b.name("sqrt8"), [], [Math.sqrt(HIDDEN2)])]);
-  const a = b.op("Softmax", [s], [{ name: "axis", type: INT, i: 0 }]);
-  const z = b.op("MatMul", [b.op("Transpose", [a], [{ name: "perm", type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 0] }]), v]);
-  return { z, weights: b.op("Reshape", [a, b.int64Init([-1])]) };
-}
-
-function valueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })) } } },
-  };
+  const s = b.op("Div", [b.op("MatMul", [k, `${prefix}q`]), scalar(b, "sqrt8", Math.sqrt(HIDDEN2))]);
+  const a = b.op("Softmax", [s], { axis: { i: 0 } });
+  const z = b.op("MatMul", [b.op("Transpose", [a], { perm: { ints: [1, 0] } }), v]);
+  return { z, weights: b.op("Reshape", [a, ints(b, [-1])]) };
 }
 
 /** Build the ONNX model bytes of one head. */
 export function buildHeadOnnx(c: HeadConfig, dim: number, p: HeadParams): Uint8Array {
-  const b = new GraphBuilder();
+  const b = new OnnxGraphBuilder(`milpf_head_${c.name}`, ONNX_OPSET);
+  b.input("globals", ["G", dim]);
+  b.input("tiles", ["T", dim]);
   paramInits(b, c, dim, p);
   let logit: string;
   let prob: string;
@@ -93,9 +74,8 @@ export function buildHeadOnnx(c: HeadConfig, dim: number, p: HeadParams): Uint8A
   if (c.instance !== null) {
     const hg = stream(b, "globals", "g");
     const probs = b.op("Sigmoid", [b.op("Add", [b.op("MatMul", [hg, "fw"]), "fb"])]);
-    prob = b.op(c.instance === "mean" ? "ReduceMean" : "ReduceMax", [probs, b.int64Init([0])], [{ name: "keepdims", type: INT, i: 1 }]);
-    const one = b.floatInit(b.name("one"), [], [1]);
-    logit = b.op("Log", [b.op("Div", [prob, b.op("Sub", [one, prob])])]);
+    prob = b.op(c.instance === "mean" ? "ReduceMean" : "ReduceMax", [probs, ints(b, [0])], KEEP);
+    logit = b.op("Log", [b.op("Div", [prob, b.op("Sub", [scalar(b, "one", 1), prob])])]);
   } else {
     const parts: string[] = [];
     if (c.global !== null) parts.push(pool(b, c.global, stream(b, "globals", "g"), "g").z);
@@ -104,26 +84,19 @@ export function buildHeadOnnx(c: HeadConfig, dim: number, p: HeadParams): Uint8A
       parts.push(l.z);
       attention = l.weights;
     }
-    const z = parts.length === 1 ? parts[0] : b.op("Concat", parts, [{ name: "axis", type: INT, i: 1 }]);
+    const z = parts.length === 1 ? parts[0] : b.op("Concat", parts, { axis: { i: 1 } });
     logit = b.op("Add", [b.op("MatMul", [z, "fw"]), "fb"]);
     prob = b.op("Sigmoid", [logit]);
   }
-  if (attention === null) {
-    const axis1 = b.int64Init([1]);
-    attention = b.op("Mul", [b.op("ReduceSum", ["tiles", axis1], [{ name: "keepdims", type: INT, i: 0 }]), b.floatInit(b.name("zero"), [], [0])]);
-  }
-  const flat = b.int64Init([1]);
-  b.nodes.push({ opType: "Reshape", input: [logit, flat], output: ["logit"], name: "out_logit" });
-  b.nodes.push({ opType: "Reshape", input: [prob, flat], output: ["probability"], name: "out_probability" });
-  b.nodes.push({ opType: "Identity", input: [attention], output: ["tile_attention"], name: "out_attention" });
-  const graph: onnx.IGraphProto = {
-    name: `milpf_head_${c.name}`,
-    node: b.nodes,
-    initializer: b.inits,
-    input: [valueInfo("globals", ["G", dim]), valueInfo("tiles", ["T", dim])],
-    output: [valueInfo("logit", [1]), valueInfo("probability", [1]), valueInfo("tile_attention", ["T"])],
-  };
-  return encodeModel(graph);
+  if (attention === null) attention = b.op("Mul", [b.op("ReduceSum", ["tiles", ints(b, [1])], DROP), scalar(b, "zero", 0)]);
+  const flat = ints(b, [1]);
+  b.op("Reshape", [logit, flat], {}, "logit");
+  b.op("Reshape", [prob, flat], {}, "probability");
+  b.op("Identity", [attention], {}, "tile_attention");
+  b.output("logit", [1]);
+  b.output("probability", [1]);
+  b.output("tile_attention", ["T"]);
+  return b.toBytes();
 }
 
 export interface OnnxBagScore {

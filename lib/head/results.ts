@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { evaluateSplit, evaluateValTest, type BootstrapOptions, type SplitMetrics, type ValTestMetrics } from "../metrics";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import { toCsv } from "../util/table";
 import { FULL_CONFIG } from "./config";
 import { saveHead } from "./deploy";
 import type { GridResult, RunResult } from "./train";
@@ -116,9 +117,12 @@ export function summarizeGrid(res: GridResult, opts: SummaryOptions = {}): Confi
   });
 }
 
-function csvCell(v: string | number): string {
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/** The columns of a predictions CSV: training's predictions.csv and `milpf predict`. */
+export const PREDICTION_COLUMNS = ["bag_id", "patient_id", "split", "label", "score", "config", "seed"];
+
+/** One row of a predictions CSV (PREDICTION_COLUMNS); the score with 7 significant digits, empty when not finite. */
+export function predictionRow(bag: { bagId: string; patientId: string; split: string | null; label: number }, score: number, config: string, seed: number): unknown[] {
+  return [bag.bagId, bag.patientId, bag.split, bag.label, Number.isFinite(score) ? score.toPrecision(7) : "", config, seed];
 }
 
 export interface WriteOutputsOptions {
@@ -137,18 +141,15 @@ export interface WriteOutputsOptions {
 export function writeTrainOutputs(outDir: string, res: GridResult, summaries: ConfigSummary[], opts: WriteOutputsOptions = {}): void {
   fs.mkdirSync(outDir, { recursive: true });
   const selectedKey = new Set(summaries.map((s) => `${s.config}\u0000${s.selectedSeed}`));
-  const lines = ["bag_id,patient_id,split,label,score,config,seed"];
+  const predictions: unknown[][] = [];
   for (const r of res.runs) {
     if (opts.predictions === "selected" && !selectedKey.has(`${r.config.name}\u0000${r.seed}`)) continue;
-    res.bags.forEach((b, i) => {
-      const s = r.scores[i];
-      lines.push([b.bagId, b.patientId, b.split, b.label, Number.isFinite(s) ? s.toPrecision(7) : "", r.config.name, r.seed].map(csvCell).join(","));
-    });
+    res.bags.forEach((b, i) => predictions.push(predictionRow(b, r.scores[i], r.config.name, r.seed)));
   }
-  writeFileAtomic(path.join(outDir, "predictions.csv"), lines.join("\n") + "\n");
-  const curves = ["config,seed,epoch,train_loss,val_auc"];
-  for (const r of res.runs) for (const p of r.curve) curves.push([r.config.name, r.seed, p.epoch, p.trainLoss.toPrecision(7), Number.isFinite(p.valAuc) ? p.valAuc.toPrecision(7) : ""].map(csvCell).join(","));
-  writeFileAtomic(path.join(outDir, "curves.csv"), curves.join("\n") + "\n");
+  writeFileAtomic(path.join(outDir, "predictions.csv"), toCsv({ columns: PREDICTION_COLUMNS, rows: predictions }));
+  const curves: unknown[][] = [];
+  for (const r of res.runs) for (const p of r.curve) curves.push([r.config.name, r.seed, p.epoch, p.trainLoss.toPrecision(7), Number.isFinite(p.valAuc) ? p.valAuc.toPrecision(7) : ""]);
+  writeFileAtomic(path.join(outDir, "curves.csv"), toCsv({ columns: ["config", "seed", "epoch", "train_loss", "val_auc"], rows: curves }));
   for (const s of summaries) {
     const run = res.runs.find((r) => r.config.name === s.config && r.seed === s.selectedSeed) as RunResult;
     const info = { selectedBy: "best validation AUC", valAuc: run.bestValAuc, bestEpoch: run.bestEpoch, testAuc: s.selected.test.auc, threshold: s.selected.threshold.threshold, settings: res.settings, ...(opts.record ?? {}) };

@@ -15,7 +15,8 @@ import { HIDDEN1, HIDDEN2 } from "./params";
  */
 const S8 = Math.sqrt(HIDDEN2);
 
-interface StreamParams {
+/** One stream's arrays (parameters or their gradients), stacked over runs. */
+interface StreamArrays {
   b1: Float32Array;
   w2: Float32Array;
   b2: Float32Array;
@@ -24,37 +25,25 @@ interface StreamParams {
   vw?: Float32Array;
   vb?: Float32Array;
   q?: Float32Array;
+}
+
+/** The gradient arrays of one stream (same offsets as StreamParams). */
+type StreamGrads = StreamArrays;
+
+interface StreamParams extends StreamArrays {
   o: { b1: number; w2: number; b2: number; k8: number; b8: number };
 }
 
-function streamParams(p: Record<string, Float32Array>, prefix: "g" | "l", r: number): StreamParams {
-  return {
-    b1: p[`${prefix}1b`],
-    w2: p[`${prefix}2w`],
-    b2: p[`${prefix}2b`],
-    kw: p[`${prefix}kw`],
-    kb: p[`${prefix}kb`],
-    vw: p[`${prefix}vw`],
-    vb: p[`${prefix}vb`],
-    q: p[`${prefix}q`],
-    o: { b1: r * HIDDEN1, w2: r * HIDDEN1 * HIDDEN2, b2: r * HIDDEN2, k8: r * HIDDEN2 * HIDDEN2, b8: r * HIDDEN2 },
-  };
+function streamArrays(a: Record<string, Float32Array>, prefix: "g" | "l"): StreamArrays {
+  return { b1: a[`${prefix}1b`], w2: a[`${prefix}2w`], b2: a[`${prefix}2b`], kw: a[`${prefix}kw`], kb: a[`${prefix}kb`], vw: a[`${prefix}vw`], vb: a[`${prefix}vb`], q: a[`${prefix}q`] };
 }
 
-/** The gradient arrays of one stream (stacked over runs, same offsets as StreamParams). */
-interface StreamGrads {
-  b1: Float32Array;
-  w2: Float32Array;
-  b2: Float32Array;
-  kw?: Float32Array;
-  kb?: Float32Array;
-  vw?: Float32Array;
-  vb?: Float32Array;
-  q?: Float32Array;
+function streamParams(p: Record<string, Float32Array>, prefix: "g" | "l", r: number): StreamParams {
+  return { ...streamArrays(p, prefix), o: { b1: r * HIDDEN1, w2: r * HIDDEN1 * HIDDEN2, b2: r * HIDDEN2, k8: r * HIDDEN2 * HIDDEN2, b8: r * HIDDEN2 } };
 }
 
 function streamGrads(g: Record<string, Float32Array>, prefix: "g" | "l"): StreamGrads {
-  return { b1: g[`${prefix}1b`], w2: g[`${prefix}2w`], b2: g[`${prefix}2b`], kw: g[`${prefix}kw`], kb: g[`${prefix}kb`], vw: g[`${prefix}vw`], vb: g[`${prefix}vb`], q: g[`${prefix}q`] };
+  return streamArrays(g, prefix);
 }
 
 /** Scratch for one bag of one stream. */

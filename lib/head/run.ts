@@ -1,21 +1,22 @@
+import { TRAIN_STAGE } from "./stageConfig";
 import { STORE_FILES, type StoreMeta } from "../store/format";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { selectTfBackend } from "../util/backend";
-import { float16ArrayToFloat32 } from "../store/float16";
 import { cleanTempFiles, readJson, writeFileAtomic } from "../util/atomic";
 import { writeStageRecord } from "../util/stage";
 import { withLock } from "../util/lock";
 import { reasonSummary } from "../util/workId";
 import { Progress } from "../util/progress";
 import { resolveProjectPath } from "../util/paths";
+import { toCsv } from "../util/table";
 import type { BootstrapOptions } from "../metrics";
 import { ABLATION_CONFIGS, validateConfig, type HeadConfig } from "./config";
 import { HEAD_FILES, loadHead } from "./deploy";
-import type { KernelName } from "./kernel";
+import { asFloat32, type KernelName } from "./kernel";
 import { OnnxHead } from "./onnx";
-import { summarizeGrid, writeTrainOutputs, type ConfigSummary } from "./results";
+import { PREDICTION_COLUMNS, predictionRow, summarizeGrid, writeTrainOutputs, type ConfigSummary } from "./results";
 import { openEmbeddingSource } from "./source";
 import { resolveTrainSettings, trainGrid, type GridResult, type PostH, type RunResult, type TrainSettings, type TrainTiming } from "./train";
 import { loadUnit, seedBlocks, storeContentId, unitIdentity, writeUnit } from "./units";
@@ -26,7 +27,7 @@ export interface RunTrainingOptions extends Partial<TrainSettings> {
   /** Output folder (project-relative or absolute). */
   out: string;
   configs?: HeadConfig[];
-  /** Number of seeds (seeds are seedBase .. seedBase + n - 1); default 36. */
+  /** Number of seeds (seeds are seedBase .. seedBase + n - 1); default TRAIN_STAGE.seeds (36, the paper's). */
   seeds?: number;
   seedBase?: number;
   kernel?: KernelName;
@@ -56,7 +57,7 @@ export interface TrainingRun {
 export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
   const storeDir = resolveProjectPath(o.store);
   const outDir = resolveProjectPath(o.out);
-  const nSeeds = o.seeds ?? 36;
+  const nSeeds = o.seeds ?? TRAIN_STAGE.seeds.default;
   if (!Number.isInteger(nSeeds) || nSeeds < 1) throw new Error(`train: seeds must be a positive integer (got ${nSeeds})`);
   const seeds = Array.from({ length: nSeeds }, (_, i) => (o.seedBase ?? 0) + i);
   const configs = (o.configs ?? [...ABLATION_CONFIGS]).map(validateConfig);
@@ -115,7 +116,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
         config: { configs: configs.map((c) => c.name), seeds, seedsPerUnit: o.seedsPerUnit ?? 6, settings, kernel: kernelName, postH, predictions: o.predictions ?? "all", sensitivity: o.sensitivity ?? 0.9, bootstrap: o.bootstrap ?? null },
         inputs: { store: storeDir, storeId },
         upstream: { embed: { encoder: meta.encoder, params: meta.params, createdAt: meta.createdAt } },
-        summary: { unit: "units of seeds", done: work.trained, reused: work.reused, reasons: work.reasons },
+        summary: { unit: "unit(s) of seeds", done: work.trained, reused: work.reused, reasons: work.reasons },
         work,
       });
       return { result, summaries, outDir, peakRssBytes: peak, work };
@@ -161,24 +162,21 @@ export async function predictStore(headDir: string, storeDir: string, outCsv: st
   try {
     if (src.dim !== head.dim) throw new Error(`${storeDir}: store dim ${src.dim} does not match the head's dim ${head.dim} (${headDir})`);
     const onnxHead = engine === "onnx" ? await OnnxHead.create(path.join(resolveProjectPath(headDir), HEAD_FILES.onnx), head.dim) : null;
-    const lines = ["bag_id,patient_id,split,label,score,config,seed"];
+    const rows: unknown[][] = [];
     const pr = new Progress({ label: "predict", total: src.bags.length, unit: "bags", enabled: progress });
-    const f32 = (x: { data: Float32Array | Uint16Array; dtype: string }): Float32Array => {
-      return x.dtype === "float32" ? (x.data as Float32Array) : float16ArrayToFloat32(x.data as Uint16Array);
-    };
     for (let b = 0; b < src.bags.length; b++) {
       const g = src.readGlobals([b]);
       const t = src.readTiles([b]);
-      const gf = f32(g);
-      const tf = f32(t);
+      const gf = asFloat32(g);
+      const tf = asFloat32(t);
       const p = onnxHead ? (await onnxHead.scoreBag(gf, g.rows, tf, t.rows)).probability : head.scoreBag(gf, g.rows, tf, t.rows).probability;
       const bag = src.bags[b];
-      lines.push([bag.bagId, bag.patientId, bag.split, bag.label, p.toPrecision(7), head.config.name, head.seed].join(","));
+      rows.push(predictionRow(bag, p, head.config.name, head.seed));
       pr.tick();
     }
     const out = resolveProjectPath(outCsv);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    writeFileAtomic(out, lines.join("\n") + "\n");
+    writeFileAtomic(out, toCsv({ columns: PREDICTION_COLUMNS, rows }));
     return src.bags.length;
   } finally {
     src.close();

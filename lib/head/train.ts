@@ -1,7 +1,7 @@
 import * as os from "node:os";
 import type { Split, StoreBag } from "../types";
 import { Progress } from "../util/progress";
-import { aucExact } from "./auc";
+import { rocAucOrNaN } from "../metrics/roc";
 import { groupsLogits, groupsLossAndGrads, tfParamNames, type ChunkLayout, type GroupArrays } from "./batched";
 import { RowgradPool } from "./rowgradPool";
 import { padColumns, unpadColumns, type SliceJob, type SliceResult } from "./rowgrad";
@@ -151,6 +151,16 @@ interface Chunk {
 }
 
 /** Bags of one split cut into chunks; bags bucketed by tile count so little is padded. */
+/** A chunk's packed H of all runs (global and tile streams, Cg and Ct columns) and where dH goes (null: no gradients). */
+interface PackedH {
+  hg: Float32Array | null;
+  ht: Float32Array | null;
+  Cg: number;
+  Ct: number;
+  dHg: Float32Array | null;
+  dHt: Float32Array | null;
+}
+
 function makeChunks(src: EmbeddingSource, bagIndices: number[], chunkRows: number, mode: "train" | "score"): Chunk[] {
   const tc = (b: number): number => src.bagTileOffsets[b + 1] - src.bagTileOffsets[b];
   const gc = (b: number): number => src.bagGlobalOffsets[b + 1] - src.bagGlobalOffsets[b];
@@ -345,7 +355,7 @@ class Engine {
     groups: Group[],
     chunk: Chunk,
     withGrads: boolean,
-    h: { hg: Float32Array | null; ht: Float32Array | null; Cg: number; Ct: number; dHg: Float32Array | null; dHt: Float32Array | null },
+    h: PackedH,
   ): { group: number; from: number; job: SliceJob }[] {
     const dim = this.src.dim;
     const out: { group: number; from: number; job: SliceJob }[] = [];
@@ -389,39 +399,20 @@ class Engine {
    * per-group results in the padded-free form: loss and parameter gradients per run (dH written
    * into the packed arrays), or logits.
    */
-  private startHead(
-    groups: Group[],
-    chunk: Chunk,
-    withGrads: boolean,
-    hg: Float32Array | null,
-    ht: Float32Array | null,
-    Cg: number,
-    Ct: number,
-    dHg: Float32Array | null,
-    dHt: Float32Array | null,
-  ): Promise<{ group: number; from: number; r: SliceResult }[]> {
+  private startHead(groups: Group[], chunk: Chunk, withGrads: boolean, h: PackedH): Promise<{ group: number; from: number; r: SliceResult }[]> {
     // time spent here counts as head time: all of it without workers, the job set-up with them
     const t0 = performance.now();
     try {
-      return this.startHeadNow(groups, chunk, withGrads, hg, ht, Cg, Ct, dHg, dHt);
+      return this.startHeadNow(groups, chunk, withGrads, h);
     } finally {
       this.timing.headSeconds += (performance.now() - t0) / 1000;
     }
   }
 
-  private startHeadNow(
-    groups: Group[],
-    chunk: Chunk,
-    withGrads: boolean,
-    hg: Float32Array | null,
-    ht: Float32Array | null,
-    Cg: number,
-    Ct: number,
-    dHg: Float32Array | null,
-    dHt: Float32Array | null,
-  ): Promise<{ group: number; from: number; r: SliceResult }[]> {
+  private startHeadNow(groups: Group[], chunk: Chunk, withGrads: boolean, h: PackedH): Promise<{ group: number; from: number; r: SliceResult }[]> {
+    const { hg, ht, Cg, Ct, dHg, dHt } = h;
     if (this.postH === "js") {
-      const jobs = this.sliceJobs(groups, chunk, withGrads, { hg, ht, Cg, Ct, dHg, dHt });
+      const jobs = this.sliceJobs(groups, chunk, withGrads, h);
       return this.pool.run(jobs.map((j) => j.job)).then((rs) => rs.map((r, i) => ({ group: jobs[i].group, from: jobs[i].from, r })));
     }
     const dim = this.src.dim;
@@ -470,7 +461,7 @@ class Engine {
     const start = (f: Awaited<ReturnType<Engine["forward"]>>) => {
       const dHg = f.xg ? this.pool.shared(f.xg.rows * Cg) : null;
       const dHt = f.xt ? this.pool.shared(f.xt.rows * Ct) : null;
-      return { f, dHg, dHt, head: this.startHead(groups, f.chunk, true, f.hg, f.ht, Cg, Ct, dHg, dHt) };
+      return { f, dHg, dHt, head: this.startHead(groups, f.chunk, true, { hg: f.hg, ht: f.ht, Cg, Ct, dHg, dHt }) };
     };
     let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct)) : null;
     for (let i = 0; cur; i++) {
@@ -530,7 +521,7 @@ class Engine {
     const wt = stackW1(tRuns, "l1w", dim);
     const out = new Map<RunState, Float32Array>();
     for (const r of view) out.set(r, new Float32Array(nBags).fill(NaN));
-    const start = (f: Awaited<ReturnType<Engine["forward"]>>) => ({ chunk: f.chunk, head: this.startHead(groups, f.chunk, false, f.hg, f.ht, Cg, Ct, null, null) });
+    const start = (f: Awaited<ReturnType<Engine["forward"]>>) => ({ chunk: f.chunk, head: this.startHead(groups, f.chunk, false, { hg: f.hg, ht: f.ht, Cg, Ct, dHg: null, dHt: null }) });
     let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct)) : null;
     for (let i = 0; cur; i++) {
       const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], wg, wt, Cg, Ct) : null;
@@ -639,23 +630,7 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
   const runs: RunState[] = [];
   for (const c of opts.configs.map(validateConfig)) {
     for (const seed of opts.seeds) {
-      const params = initParams(c, dim, seed);
-      runs.push({
-        config: c,
-        seed,
-        params,
-        m: zerosLike(params),
-        v: zerosLike(params),
-        step: 0,
-        best: cloneParams(params),
-        bestValAuc: -Infinity,
-        bestEpoch: 0,
-        wait: 0,
-        stopped: false,
-        curve: [],
-        grad: zerosLike(params),
-        loss: 0,
-      });
+      runs.push(stateFor(c, initParams(c, dim, seed), seed));
     }
   }
   const pool = new RowgradPool(opts.postHThreads ?? Math.min(4, os.cpus().length));
@@ -675,9 +650,9 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
       const scores = await engine.score(active, valChunks, "params", src.bags.length);
       active.forEach((r, i) => {
         const s = scores[i];
-        const auc = aucExact(
-          valBags.map((b) => s[b]),
+        const auc = rocAucOrNaN(
           valLabels,
+          valBags.map((b) => s[b]),
         );
         r.curve.push({ epoch, trainLoss: r.loss, valAuc: auc });
         const a = Number.isNaN(auc) ? -Infinity : auc;
@@ -732,11 +707,13 @@ export function paramNames(c: HeadConfig, dim: number): string[] {
   return paramSpecs(c, dim).map((s) => s.name);
 }
 
-function stateFor(config: HeadConfig, params: HeadParams): RunState {
+/** A fresh training state over a copy of `params` (its own best copy too). */
+function stateFor(config: HeadConfig, params: HeadParams, seed = 0): RunState {
+  const own = cloneParams(params);
   return {
     config,
-    seed: 0,
-    params: cloneParams(params),
+    seed,
+    params: own,
     m: zerosLike(params),
     v: zerosLike(params),
     step: 0,

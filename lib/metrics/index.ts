@@ -4,7 +4,7 @@
 export { MetricError } from "./errors";
 export { checkBinaryInput } from "./validate";
 export type { BinaryInput } from "./validate";
-export { rocCurve, rocAuc, rocCounts, mannWhitneyU } from "./roc";
+export { rocCurve, rocAuc, rocAucOrNaN, rocCounts, mannWhitneyU } from "./roc";
 export type { RocCurve, RocCounts } from "./roc";
 export { balancedAccuracy, chooseThreshold, confusionAtThreshold, specificityAtSensitivity } from "./operating";
 export type { ConfusionCounts, OperatingPoint, ThresholdChoice, ThresholdRule } from "./operating";
@@ -12,7 +12,7 @@ export { bootstrapCi, quantileSorted } from "./bootstrap";
 export type { BootstrapInterval, BootstrapOptions, ResampleMetric } from "./bootstrap";
 export { evaluateSplit, evaluateValTest, resampleMetrics } from "./evaluate";
 export type { EvaluateOptions, SplitIntervals, SplitMetrics, SplitPredictions, ValTestMetrics } from "./evaluate";
-export { parseCsv, parsePredictionsCsv, readPredictionsCsv } from "./predictionsCsv";
-export type { CsvRecord, PredictionsTable } from "./predictionsCsv";
+export { parsePredictionsCsv, readPredictionsCsv } from "./predictionsCsv";
+export type { PredictionsTable } from "./predictionsCsv";
 export { formatMetricsReport, scorePredictions } from "./report";
 export type { IntervalSummary, MetricsReport, ScoreOptions, SplitReport } from "./report";

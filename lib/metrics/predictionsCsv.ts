@@ -1,12 +1,12 @@
 import * as fs from "node:fs";
+import { parseCsvRecords, type CsvRecord } from "../util/table";
 
 /**
  * Predictions read from a CSV file: columns `label` (0/1) and `score`, optional `split`
  * (train/val/test) and `patient`.
  *
- * The CSV reader is hand-written (RFC 4180 quoting, CRLF, BOM) rather than danfojs-node: loading
- * danfojs pulls in tfjs (seconds of start-up for a one-shot command) and its type inference
- * coerces bad cells silently, where this command must name the row of a bad value.
+ * Read with the project's CSV reader (lib/util/table.ts: RFC 4180 quoting, CRLF, BOM, the line of
+ * each record), so that a bad value is named by its row and line.
  */
 export interface PredictionsTable {
   file: string;
@@ -16,82 +16,6 @@ export interface PredictionsTable {
   splits: string[] | null;
   /** Per-row patient id, or null when the file has no patient column. */
   patients: string[] | null;
-}
-
-/** One parsed CSV record with the 1-based line where it starts. */
-export interface CsvRecord {
-  fields: string[];
-  line: number;
-}
-
-/**
- * Parses CSV text into records (RFC 4180: fields in double quotes may hold commas, newlines and
- * doubled quotes). Blank lines are dropped. Throws naming `source` on an unterminated quote.
- */
-export function parseCsv(text: string, source = "CSV"): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  let recordLine = 1;
-  let fields: string[] = [];
-  let field = "";
-  let atFieldStart = true;
-  // False while the record is a blank line (no character, no quote, no comma seen yet).
-  let recordHasContent = false;
-  const endRecord = (): void => {
-    fields.push(field);
-    if (recordHasContent) records.push({ fields, line: recordLine });
-    fields = [];
-    field = "";
-    atFieldStart = true;
-    recordHasContent = false;
-  };
-  while (i < text.length) {
-    const ch = text[i];
-    if (ch === '"' && atFieldStart) {
-      const quoteLine = line;
-      atFieldStart = false;
-      recordHasContent = true;
-      i++;
-      for (;;) {
-        if (i >= text.length) throw new Error(`${source}: unterminated quoted field starting on line ${quoteLine}`);
-        const c = text[i];
-        if (c === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        if (c === "\n") line++;
-        field += c;
-        i++;
-      }
-      continue;
-    }
-    if (ch === "\r" || ch === "\n") {
-      endRecord();
-      if (ch === "\r" && text[i + 1] === "\n") i++;
-      i++;
-      line++;
-      recordLine = line;
-      continue;
-    }
-    recordHasContent = true;
-    if (ch === ",") {
-      fields.push(field);
-      field = "";
-      atFieldStart = true;
-    } else {
-      field += ch;
-      atFieldStart = false;
-    }
-    i++;
-  }
-  if (recordHasContent) endRecord();
-  return records;
 }
 
 const SPLIT_ALIASES: Record<string, string> = {
@@ -116,7 +40,7 @@ export function readPredictionsCsv(file: string): PredictionsTable {
 
 /** Parses the text of a predictions CSV (see readPredictionsCsv); `file` names it in errors. */
 export function parsePredictionsCsv(text: string, file: string): PredictionsTable {
-  const records = parseCsv(text, file);
+  const records = parseCsvRecords(text, file);
   if (records.length === 0) throw new Error(`${file}: empty file (expected a header with columns label, score)`);
   const header = records[0].fields.map((h) => h.trim().toLowerCase());
   const column = (name: string): number => header.indexOf(name);

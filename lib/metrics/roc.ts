@@ -1,3 +1,4 @@
+import { MetricError } from "./errors";
 import { BinaryInput, checkBinaryInput, requireBothClasses } from "./validate";
 
 /** A ROC curve in scikit-learn's form (roc_curve with drop_intermediate=False). */
@@ -107,11 +108,29 @@ export function mannWhitneyU(c: RocCounts): number {
  * (the Mann-Whitney statistic; equal to the trapezoidal area under rocCurve). O(n log n).
  * All scores tied gives 0.5. One class present throws a MetricError (AUC undefined), as
  * scikit-learn's roc_auc_score raises.
+ *
+ * Argument order as scikit-learn's roc_auc_score(y_true, y_score): LABELS first (0/1), then
+ * SCORES (higher = more likely positive). This is the project's one AUC; every caller uses it
+ * (directly, through rocAucOrNaN, or through resampleMetrics.auc).
  */
 export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
   const input = checkBinaryInput(labels, scores, "rocAuc");
   requireBothClasses(input, "rocAuc", "ROC AUC is undefined");
   return aucOfChecked(input);
+}
+
+/**
+ * rocAuc (same arguments, same value) for loops that must go on where the AUC is undefined, such
+ * as early stopping in head training: NaN instead of a MetricError when the input is empty, only
+ * one class is present or a score is NaN/infinite. Labels other than 0/1 and a length mismatch
+ * still throw (they are bugs, not outcomes).
+ */
+export function rocAucOrNaN(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
+  if (labels.length !== scores.length) throw new MetricError(`rocAucOrNaN: ${labels.length} labels but ${scores.length} scores (lengths must match)`);
+  if (labels.length === 0) return NaN;
+  for (let i = 0; i < scores.length; i++) if (!Number.isFinite(scores[i])) return NaN;
+  const input = checkBinaryInput(labels, scores, "rocAucOrNaN");
+  return input.nPositive === 0 || input.nNegative === 0 ? NaN : aucOfChecked(input);
 }
 
 /**

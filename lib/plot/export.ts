@@ -6,7 +6,7 @@ import { figuresDir, safeName } from "./output-dir";
 import { PNG_SCALE } from "./style";
 import { resolveProjectPath } from "../util/paths";
 import { plotlyBundlePath, renderStatic, staticExportAvailable, warnNoChromium, type FigureSpec } from "./static-export";
-import { htmlEscape, toCsv, toHtml, toLatex, toMarkdown, toTableData, type Digits, type TableInput } from "./table-format";
+import { htmlEscape, toCsv, toHtml, toLatex, toMarkdown, toTableData, type Digits, type TableInput } from "../util/table";
 
 /** Files written for one figure (absolute paths); png/svg absent when static export is unavailable. */
 export interface FigureFiles {
@@ -134,7 +134,7 @@ export interface TableOptions {
   caption?: string;
   /**
    * Decimals of non-integer numeric columns in Markdown, LaTeX and HTML (CSV keeps full
-   * precision): one number, or per column name. Default 3 (lib/plot/table-format.ts: the rule).
+   * precision): one number, or per column name. Default 3 (lib/util/table.ts: the rule).
    */
   digits?: Digits;
   /** LaTeX \label (default tab:<name>). */

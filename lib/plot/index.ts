@@ -5,9 +5,9 @@ export type { FigureFiles, ShowOptions, TableFiles, TableOptions } from "./expor
 export { figuresDir, safeName } from "./output-dir";
 export { renderStatic, closeBrowser, staticExportAvailable, chromiumPath, CHROMIUM_FLAGS } from "./static-export";
 export type { FigureSpec, StaticImages } from "./static-export";
-export { toTableData, toCsv, toMarkdown, toLatex, toHtml, latexEscape, displayCells, formatNumber, DEFAULT_DIGITS } from "./table-format";
+export { toTableData, toCsv, toMarkdown, toLatex, toHtml, latexEscape, displayCells, formatNumber, DEFAULT_DIGITS } from "../util/table";
 export { checkFigure, checkFigureTree, findFigureSpecs } from "./check";
-export type { TableInput, TableRows, TableData, DataFrameLike, Digits } from "./table-format";
+export type { TableInput, TableRows, TableData, DataFrameLike, Digits } from "../util/table";
 export { displayInline } from "./inline";
 export * as style from "./style";
 export { PALETTE, CONFIG_COLOURS, configColour, seriesColour, plotlyColourBar, colourBarSvg, withColourBar, withTitle, legendStrip } from "./style";

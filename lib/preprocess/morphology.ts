@@ -6,6 +6,8 @@
  * wasm) or converting to 8-bit; these are short and tested against hand-made inputs.
  */
 
+import type { BoxPx } from "../types";
+
 /** Separable Gaussian blur (edges replicated). Returns a new Float32Array. */
 export function gaussianBlur(src: ArrayLike<number>, widthPx: number, heightPx: number, sigmaPx: number): Float32Array {
   const n = widthPx * heightPx;
@@ -86,23 +88,10 @@ export function otsuThresholdBin(histogram: ArrayLike<number>): number {
  * threshold (a value v is foreground when v >= threshold).
  */
 export function otsuThreshold(values: ArrayLike<number>, bins = 1024): number {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (!(hi > lo)) return hi;
-  const hist = new Float64Array(bins);
-  const scale = bins / (hi - lo);
-  for (let i = 0; i < values.length; i++) {
-    let b = Math.floor((values[i] - lo) * scale);
-    if (b >= bins) b = bins - 1;
-    hist[b]++;
-  }
-  const t = otsuThresholdBin(hist);
-  return lo + t / scale;
+  if (values.length === 0) return -Infinity;
+  const { hist, edge } = valueHistogram(values, bins);
+  // all values equal: valueHistogram puts them in bin 0, and the threshold is that value
+  return edge(hist[0] === values.length ? 0 : otsuThresholdBin(hist));
 }
 
 /**
@@ -144,30 +133,44 @@ export function dilate(mask: Uint8Array, widthPx: number, heightPx: number, radi
   return morph(mask, widthPx, heightPx, radiusPx, true);
 }
 
-/** Connected components of the set pixels. Labels are 1..count in raster order of first pixel;
- * background is 0. `connectivity` 4 or 8. */
+/** One connected component: its bounding box [x0, x1) x [y0, y1) and its pixel count. */
+export interface Component extends BoxPx {
+  areaPx: number;
+}
+
+/**
+ * Connected components of the set (non-zero) pixels of a `widthPx x heightPx` image, 4- or
+ * 8-connected. Returns the label image (0 = background; labels 1..k in raster order of each
+ * component's first pixel) and per component (components[label - 1]) its bounding box and pixel
+ * count. Flood fill with an explicit stack: O(pixels). The one labelling of the project (the
+ * breast mask, heat-map boxes).
+ */
 export function labelComponents(
-  mask: Uint8Array,
+  mask: ArrayLike<number>,
   widthPx: number,
   heightPx: number,
   connectivity: 4 | 8 = 8,
-): { labels: Int32Array; count: number; sizes: number[] } {
+): { labels: Int32Array; components: Component[] } {
+  if (mask.length !== widthPx * heightPx) throw new Error(`labelComponents: ${mask.length} pixels is not ${widthPx} x ${heightPx}`);
   const labels = new Int32Array(mask.length);
   const stack = new Int32Array(mask.length);
-  const sizes: number[] = [0];
-  let count = 0;
+  const components: Component[] = [];
   for (let start = 0; start < mask.length; start++) {
     if (!mask[start] || labels[start]) continue;
-    count++;
-    let size = 0;
+    const label = components.length + 1;
+    const c: Component = { x0: widthPx, y0: heightPx, x1: 0, y1: 0, areaPx: 0 };
     let top = 0;
     stack[top++] = start;
-    labels[start] = count;
+    labels[start] = label;
     while (top > 0) {
       const p = stack[--top];
-      size++;
       const x = p % widthPx;
       const y = (p - x) / widthPx;
+      c.areaPx++;
+      if (x < c.x0) c.x0 = x;
+      if (y < c.y0) c.y0 = y;
+      if (x + 1 > c.x1) c.x1 = x + 1;
+      if (y + 1 > c.y1) c.y1 = y + 1;
       for (let dy = -1; dy <= 1; dy++) {
         const yy = y + dy;
         if (yy < 0 || yy >= heightPx) continue;
@@ -178,24 +181,24 @@ export function labelComponents(
           if (xx < 0 || xx >= widthPx) continue;
           const q = yy * widthPx + xx;
           if (mask[q] && !labels[q]) {
-            labels[q] = count;
+            labels[q] = label;
             stack[top++] = q;
           }
         }
       }
     }
-    sizes.push(size);
+    components.push(c);
   }
-  return { labels, count, sizes };
+  return { labels, components };
 }
 
 /** Keep only the largest 8-connected component (ties: the first in raster order). */
 export function largestComponent(mask: Uint8Array, widthPx: number, heightPx: number): Uint8Array {
-  const { labels, count, sizes } = labelComponents(mask, widthPx, heightPx, 8);
+  const { labels, components } = labelComponents(mask, widthPx, heightPx, 8);
   const out = new Uint8Array(mask.length);
-  if (count === 0) return out;
+  if (components.length === 0) return out;
   let best = 1;
-  for (let l = 2; l <= count; l++) if (sizes[l] > sizes[best]) best = l;
+  for (let l = 2; l <= components.length; l++) if (components[l - 1].areaPx > components[best - 1].areaPx) best = l;
   for (let i = 0; i < out.length; i++) out[i] = labels[i] === best ? 1 : 0;
   return out;
 }

@@ -6,3 +6,4 @@ export * from "./backend";
 export * from "./workId";
 export * from "./lock";
 export * from "./stage";
+export * from "./table";

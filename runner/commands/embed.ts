@@ -1,4 +1,5 @@
-import { cliPath, numberOption, resolvePathOptions } from "./options";
+import { EMBED_STAGE } from "../../lib/embed/stageConfig";
+import { cliPath, configOption, configValue, numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
 import * as path from "node:path";
 import { parseShard, runEmbedding, type EmbeddingRunResult, type Shard } from "../../lib/embed/run";
@@ -38,19 +39,20 @@ export function resolveShard(o: Pick<EmbedCommandOptions, "shard" | "shardCount"
 
 /** The action of `milpf embed`. */
 export async function runEmbedCommand(o: EmbedCommandOptions, write: (t: string) => void = (t) => process.stdout.write(t)): Promise<EmbeddingRunResult> {
-  const providers = ["cpu", "cuda", "webgpu"];
-  if (!providers.includes(o.provider)) throw new Error(`embed: --provider must be one of ${providers.join(", ")}, got '${o.provider}'`);
+  // the stage config's fields (lib/embed/stageConfig.ts): one definition of defaults, ranges and sets
+  const cfg = <T extends string | number>(field: keyof typeof EMBED_STAGE, flag: string, text: string): T => configValue<T>("embed", EMBED_STAGE, field, flag, text);
+  const provider = cfg<ExecutionProviderName>("provider", "provider", o.provider);
+  const dtype = cfg<StoreDtype>("dtype", "dtype", o.dtype);
   if (!["cls", "pooler", "auto"].includes(o.output)) throw new Error(`embed: --output must be cls, pooler or auto, got '${o.output}'`);
-  if (o.dtype !== "float32" && o.dtype !== "float16") throw new Error(`embed: --dtype must be float32 or float16, got '${o.dtype}'`);
   const shard = resolveShard(o);
   const res = await runEmbedding({
     manifest: o.manifest,
     encoder: o.encoder,
     out: o.out,
-    provider: o.provider as ExecutionProviderName,
+    provider,
     output: o.output as OutputChoice,
-    batchSize: numberOption(o.batch, "batch", { int: true, min: 1, command: "embed" }),
-    dtype: o.dtype as StoreDtype,
+    batchSize: cfg<number>("batchSize", "batch", o.batch),
+    dtype,
     shard,
     threads: o.threads ? numberOption(o.threads, "threads", { int: true, min: 1, command: "embed" }) : undefined,
     progress: o.progress !== false,
@@ -80,13 +82,13 @@ export function register(program: Command): void {
       "Stage 2: global views and tiles of every labelled image through the encoder -> embedding store. " +
         "Resumable (re-run after a crash continues), shardable (--shard K/N, then `milpf embed merge`).",
     )
-    .option("--manifest <file>", "tile manifest", path.join(DEFAULT_PATHS.tiles, "manifest.json"))
-    .option("--encoder <spec>", "builtin, or a Hugging Face ONNX export folder (model.onnx, config.json, preprocessor_config.json)", "builtin")
-    .option("--out <dir>", "store folder", DEFAULT_PATHS.embeddings)
-    .option("--provider <name>", "cpu | cuda | webgpu (no silent fallback)", "cpu")
+    .addOption(configOption(EMBED_STAGE, "manifest", "--manifest <file>"))
+    .addOption(configOption(EMBED_STAGE, "encoder", "--encoder <spec>"))
+    .addOption(configOption(EMBED_STAGE, "embeddings", "--out <dir>"))
+    .addOption(configOption(EMBED_STAGE, "provider", "--provider <name>"))
     .option("--output <choice>", "cls | pooler | auto (DINOv2 -> CLS, SigLIP -> pooler)", "auto")
-    .option("--batch <n>", "encoder batch size", "64")
-    .option("--dtype <type>", "float32 | float16 on disk", "float32")
+    .addOption(configOption(EMBED_STAGE, "batchSize", "--batch <n>"))
+    .addOption(configOption(EMBED_STAGE, "dtype", "--dtype <type>"))
     .option("--shard <K/N>", "compute shard K of N (0-based, by bag)")
     .option("--shard-count <N>", "N shards, K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID")
     .option("--threads <n>", "onnxruntime intra-op threads")

@@ -1,4 +1,5 @@
-import { numberOption, resolvePathOptions } from "./options";
+import { configOption, configValue, numberOption, resolvePathOptions } from "./options";
+import { EXPLAIN_STAGE } from "../../lib/explain/stageConfig";
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import { SHARP_DEFAULTS, type SharpParams } from "../../lib/explain/sharp";
@@ -51,15 +52,18 @@ export async function runExplainCommand(
   o: ExplainCommandOptions,
   write: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<ExplainSummary> {
-  const split = o.split as Split | "all";
-  if (!["train", "val", "test", "all"].includes(split)) throw new Error(`explain: --split must be train, val, test or all, got '${o.split}'`);
-  const cases = o.cases === "all" || o.cases === "" ? undefined : numberOption(o.cases, "cases", { int: true, min: 1, max: 100000, command: "explain" });
-  const selectionSplit = o.selectionSplit as Split;
-  if (!["train", "val", "test"].includes(selectionSplit)) throw new Error(`explain: --selection-split must be train, val or test, got '${o.selectionSplit}'`);
-  const selectionCases = o.selectionCases ? numberOption(o.selectionCases, "selection-cases", { int: true, min: 1, max: 100000, command: "explain" }) : undefined;
+  // the stage config's fields (lib/explain/stageConfig.ts): one definition of defaults, ranges and sets
+  const cfg = <T extends string | number>(field: keyof typeof EXPLAIN_STAGE, flag: string, text: string): T => configValue<T>("explain", EXPLAIN_STAGE, field, flag, text);
+  const split = cfg<Split | "all">("split", "split", o.split);
+  const nCases = cfg<number>("cases", "cases", o.cases === "all" ? "0" : o.cases);
+  const cases = nCases > 0 ? nCases : undefined;
+  const selectionSplit = cfg<Split>("selectionSplit", "selection-split", o.selectionSplit);
+  const nSelection = o.selectionCases === undefined ? 0 : cfg<number>("selectionCases", "selection-cases", o.selectionCases === "all" ? "0" : o.selectionCases);
+  const selectionCases = nSelection > 0 ? nSelection : undefined;
+  const overlap = cfg<number>("overlap", "overlap", o.overlap);
+  const seed = cfg<number>("caseSeed", "seed", o.seed);
+  const provider = cfg<ExecutionProviderName>("provider", "provider", o.provider);
   const sharp = o.sharpParams ? readSharpParams(o.sharpParams) : "select";
-  const overlap = numberOption(o.overlap, "overlap", { int: false, min: 0, max: 0.99, command: "explain" });
-  const seed = numberOption(o.seed, "seed", { int: true, min: 0, max: 2 ** 31, command: "explain" });
   const nmsIou = numberOption(o.nmsIou, "nms-iou", { int: false, min: 0, max: 1, command: "explain" });
   const topK = numberOption(o.topK, "top-k", { int: true, min: 1, max: 64, command: "explain" });
   const smoothSigmaPx = numberOption(o.smoothSigma, "smooth-sigma", { int: false, min: 0, max: 1000, command: "explain" });
@@ -68,7 +72,7 @@ export async function runExplainCommand(
     run: o.run,
     manifest: o.manifest,
     encoder: o.encoder,
-    provider: o.provider as ExecutionProviderName,
+    provider,
     out,
     cases,
     overlap,
@@ -100,21 +104,21 @@ export function register(program: Command): void {
   program
     .command("explain")
     .description("stage 4: attention heat maps over 75%-overlap tiles, lesion boxes by the paper's protocol and the sharp method, detection AP (Table 3 style) and FROC, overlays")
-    .option("--run <dir>", "training run folder: its records give the head, the store, the manifest and the encoder", DEFAULT_PATHS.train)
+    .addOption(configOption(EXPLAIN_STAGE, "trainDir", "--run <dir>"))
     .option("--manifest <file>", "tile manifest (default: the one the run's store was embedded from; another is an error)")
     .option("--encoder <spec>", '"builtin" or an ONNX encoder folder (default: the one the run\'s store was embedded with; it is checked against the store)')
-    .option("--out <dir>", "output folder", DEFAULT_PATHS.explain)
-    .option("--cases <n>", "quick look: this many bags, half positive, half negative (default: every bag of the split)", "all")
-    .option("--overlap <f>", "tile overlap for the maps", "0.75")
-    .option("--split <name>", "split the cases come from (train, val, test, all)", "test")
-    .option("--seed <n>", "seed of the case choice", "0")
+    .addOption(configOption(EXPLAIN_STAGE, "explainDir", "--out <dir>"))
+    .addOption(configOption(EXPLAIN_STAGE, "cases", "--cases <n>"))
+    .addOption(configOption(EXPLAIN_STAGE, "overlap", "--overlap <f>"))
+    .addOption(configOption(EXPLAIN_STAGE, "split", "--split <name>"))
+    .addOption(configOption(EXPLAIN_STAGE, "caseSeed", "--seed <n>"))
     .option("--nms-iou <f>", "NMS IoU threshold of the box extraction", "0.5")
     .option("--smooth-sigma <px>", "Gaussian sigma (working px) on the map before box extraction (0 = none)", "0")
     .option("--top-k <n>", "tiles in each bag's gallery", "8")
     .option("--sharp-params <file>", "sharp parameters (a sharp_selection.json or a SharpParams JSON); default: chosen on --selection-split")
-    .option("--selection-split <name>", "split the sharp parameters are chosen on", "val")
-    .option("--selection-cases <n>", "quick look: at most this many bags of the selection split")
-    .option("--provider <name>", "onnxruntime execution provider (cpu, cuda, webgpu)", "cpu")
+    .addOption(configOption(EXPLAIN_STAGE, "selectionSplit", "--selection-split <name>"))
+    .addOption(configOption(EXPLAIN_STAGE, "selectionCases", "--selection-cases <n>"))
+    .addOption(configOption(EXPLAIN_STAGE, "provider", "--provider <name>"))
     .option("--no-progress", "no progress lines")
     .action(async (o: ExplainCommandOptions, cmd: Command) => {
       await runExplainCommand(resolvePathOptions(cmd, o, ["run", "manifest", "out", "sharpParams"]));

@@ -1,5 +1,6 @@
 import * as path from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
+import { describeAllowed, parseFieldText, type ConfigSpec } from "../../lib/util/config";
 import { resolveProjectPath } from "../../lib/util/paths";
 /**
  * Numeric command-line options, parsed one way for every stage command: an empty, non-finite,
@@ -52,4 +53,22 @@ export function resolvePathOptions<T extends object>(cmd: Pick<Command, "getOpti
     if (typeof v === "string") rec[k] = cliPath(v, cmd.getOptionValueSource(k));
   }
   return o;
+}
+
+/**
+ * A stage command's option derived from the stage's config field (lib/<stage>/stageConfig.ts):
+ * its help is the field's documentation and what it allows, its default the field's default (as
+ * text; configValue parses it). The CLI, the notebooks and lib thereby share one definition.
+ */
+export function configOption(spec: ConfigSpec, field: string, flags: string): Option {
+  const f = spec[field];
+  if (!f) throw new Error(`configOption: no field ${field}`);
+  const o = new Option(flags, `${f.doc} (${describeAllowed(f)})`);
+  if (f.kind === "string" && f.oneOf) o.choices([...f.oneOf]);
+  return f.kind === "string" && f.default === "" ? o : o.default(String(f.default));
+}
+
+/** The typed value of a config-derived option: one error naming the command, the flag and the text. */
+export function configValue<T extends string | number | boolean = number>(command: string, spec: ConfigSpec, field: string, flag: string, text: string): T {
+  return parseFieldText(command, `--${flag}`, spec[field], text) as T;
 }

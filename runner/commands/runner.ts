@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
+import { stageOfNotebook } from "../../lib/stages";
 import { projectRoot } from "../../lib/util/paths";
 import { formatDoctor, runDoctor } from "../doctor";
 import { executeNotebook } from "../execute";
@@ -38,9 +39,17 @@ export function collectParams(pairs: string[] | undefined, files: string[] | und
   return params;
 }
 
-/** Names of a notebook's parameters whose default is a path (a string with a "/"), and `encoder`. */
+/**
+ * Names of a notebook's path parameters, and `encoder`: from its stage config (fields marked
+ * `path`) for a pipeline notebook, else those whose default is a path (a string with a "/").
+ */
 export function pathParamNames(notebookFile: string): Set<string> {
   const names = new Set<string>(["encoder"]);
+  const stage = stageOfNotebook(path.basename(notebookFile, ".ipynb"));
+  if (stage) {
+    for (const [k, f] of Object.entries(stage.config)) if ("path" in f && f.path) names.add(k);
+    return names;
+  }
   let nb: { cells?: { cell_type: string; metadata?: { tags?: string[] }; source: string | string[] }[] };
   try {
     nb = JSON.parse(fs.readFileSync(notebookFile, "utf8")) as typeof nb;

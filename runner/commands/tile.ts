@@ -1,11 +1,13 @@
-import { numberOption, resolvePathOptions } from "./options";
+import { configOption, configValue, resolvePathOptions } from "./options";
+import type { AdapterName } from "../../lib/data/adapters";
+import { TILE_STAGE } from "../../lib/tiling/stageConfig";
 import type { Command } from "commander";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LABEL_TASKS, parseLabelTask } from "../../lib/data/labels";
+import { parseLabelTask } from "../../lib/data/labels";
 import { runTilingWithStats, type TilingStats } from "../../lib/tiling";
 import type { TileManifest, TilingParams } from "../../lib/types";
-import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
+import { resolveProjectPath } from "../../lib/util/paths";
 
 /** Options of `milpf tile` as commander hands them over (strings until parsed). */
 export interface TileCommandOptions {
@@ -30,26 +32,29 @@ export async function runTileCommand(
   o: TileCommandOptions,
   write: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<{ manifest: TileManifest; stats: TilingStats }> {
-  if (o.tissueRule !== "maskFraction" && o.tissueRule !== "meanIntensity") throw new Error(`tile: --tissue-rule must be maskFraction or meanIntensity, got '${o.tissueRule}'`);
+  // the stage config's fields (lib/tiling/stageConfig.ts): one definition of defaults, ranges and sets
+  const cfg = <T extends string | number>(field: keyof typeof TILE_STAGE, flag: string, text: string): T => configValue<T>("tile", TILE_STAGE, field, flag, text);
   const params: Partial<TilingParams> = {
-    workingSizePx: numberOption(o.workingSize, "working-size", { int: true, command: "tile" }),
-    tileSizePx: numberOption(o.tileSize, "tile-size", { int: true, command: "tile" }),
-    globalSizePx: numberOption(o.globalSize, "global-size", { int: true, command: "tile" }),
-    overlap: numberOption(o.overlap, "overlap", { int: false, command: "tile" }),
-    tissueRule: o.tissueRule,
-    minTissueFraction: numberOption(o.minTissue, "min-tissue", { int: false, command: "tile" }),
+    workingSizePx: cfg<number>("workingSizePx", "working-size", o.workingSize),
+    tileSizePx: cfg<number>("tileSizePx", "tile-size", o.tileSize),
+    globalSizePx: cfg<number>("globalSizePx", "global-size", o.globalSize),
+    overlap: cfg<number>("overlap", "overlap", o.overlap),
+    tissueRule: cfg<TilingParams["tissueRule"]>("tissueRule", "tissue-rule", o.tissueRule),
+    minTissueFraction: cfg<number>("minTissueFraction", "min-tissue", o.minTissue),
   };
+  const workers = o.workers === undefined ? -1 : cfg<number>("workers", "workers", o.workers);
+  const task = o.task === undefined ? "" : cfg<string>("task", "task", o.task);
   const outDir = resolveProjectPath(o.out);
   const res = await runTilingWithStats({
     datasetDir: resolveProjectPath(o.dataset),
-    adapter: o.adapter,
+    adapter: cfg<AdapterName>("adapter", "adapter", o.adapter),
     outDir,
     splitsFile: resolveProjectPath(o.splits),
     params,
-    workers: o.workers === undefined ? os.cpus().length : numberOption(o.workers, "workers", { int: true, command: "tile" }),
-    seed: numberOption(o.seed, "seed", { int: true, command: "tile" }),
+    workers: workers < 0 ? os.cpus().length : workers,
+    seed: cfg<number>("seed", "seed", o.seed),
     progress: o.progress !== false,
-    task: o.task === undefined ? undefined : parseLabelTask(o.task, "--task"),
+    task: task === "" ? undefined : parseLabelTask(task, "--task"),
   });
   const { stats, manifest } = res;
   write(
@@ -75,19 +80,19 @@ export function register(program: Command): void {
       "Stage 1: orient, mask, crop and resize every labelled image with a split, write 16-bit working images, " +
         "global views and the tile manifest. Parallel (worker threads), resumable, bad images skipped and reported.",
     )
-    .option("--dataset <dir>", "dataset folder", DEFAULT_PATHS.syntheticDataset)
-    .option("--adapter <name>", "synthetic | vindr | rsna | embed", "synthetic")
-    .option("--out <dir>", "output folder (manifest.json + images)", DEFAULT_PATHS.tiles)
-    .option("--splits <file>", "split file (made from --seed when missing)", DEFAULT_PATHS.splits)
-    .option("--working-size <px>", "side of the square working image", "4096")
-    .option("--tile-size <px>", "tile side (= encoder input)", "518")
-    .option("--global-size <px>", "global view side (= encoder input)", "518")
-    .option("--overlap <f>", "tile overlap in [0, 1): 0 for training, 0.75 for explanation", "0")
-    .option("--tissue-rule <rule>", "maskFraction | meanIntensity", "maskFraction")
-    .option("--min-tissue <f>", "maskFraction rule: minimum mask fraction of a kept tile (0 = any tissue)", "0")
-    .option("--workers <n>", "worker threads (default: all cores; 0 = in-process)")
-    .option("--seed <s>", "seed for a new split file", "42")
-    .option("--task <name>", `label task (${LABEL_TASKS.join(" | ")}; default: the adapter's own, birads or RSNA cancer)`)
+    .addOption(configOption(TILE_STAGE, "datasetDir", "--dataset <dir>"))
+    .addOption(configOption(TILE_STAGE, "adapter", "--adapter <name>"))
+    .addOption(configOption(TILE_STAGE, "out", "--out <dir>"))
+    .addOption(configOption(TILE_STAGE, "splits", "--splits <file>"))
+    .addOption(configOption(TILE_STAGE, "workingSizePx", "--working-size <px>"))
+    .addOption(configOption(TILE_STAGE, "tileSizePx", "--tile-size <px>"))
+    .addOption(configOption(TILE_STAGE, "globalSizePx", "--global-size <px>"))
+    .addOption(configOption(TILE_STAGE, "overlap", "--overlap <f>"))
+    .addOption(configOption(TILE_STAGE, "tissueRule", "--tissue-rule <rule>"))
+    .addOption(configOption(TILE_STAGE, "minTissueFraction", "--min-tissue <f>"))
+    .addOption(configOption(TILE_STAGE, "workers", "--workers <n>"))
+    .addOption(configOption(TILE_STAGE, "seed", "--seed <s>"))
+    .addOption(configOption(TILE_STAGE, "task", "--task <name>"))
     .option("--no-progress", "no progress output")
     .action(async (o: TileCommandOptions, cmd: Command) => {
       await runTileCommand(resolvePathOptions(cmd, o, ["dataset", "out", "splits"]));

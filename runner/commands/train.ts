@@ -1,5 +1,6 @@
-import { numberOption, resolvePathOptions } from "./options";
+import { configOption, configValue, numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
+import { TRAIN_STAGE } from "../../lib/head/stageConfig";
 import { configsByName, predictStore, runTraining, writeSyntheticStore, SYNTH_DEFAULTS, type KernelName } from "../../lib/head";
 import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
 
@@ -38,15 +39,15 @@ export function register(program: Command): void {
   program
     .command("train")
     .description("train the MIL-PF head: configs x seeds together, early stopping on validation AUC, selection, outputs")
-    .option("--store <dir>", "embedding store", DEFAULT_PATHS.embeddings)
-    .option("--out <dir>", "output folder", DEFAULT_PATHS.train)
-    .option("--seeds <n>", "runs (seeds) per configuration", "36")
+    .addOption(configOption(TRAIN_STAGE, "embeddings", "--store <dir>"))
+    .addOption(configOption(TRAIN_STAGE, "trainDir", "--out <dir>"))
+    .addOption(configOption(TRAIN_STAGE, "seeds", "--seeds <n>"))
     .option("--seed-base <n>", "first seed", "0")
-    .option("--configs <list>", "all, or comma-separated names (global-mean-inf, global-mean, global-max-inf, global-max, global-attn, local-attn, max+mean, max+max, max+attn)", "all")
-    .option("--epochs <n>", "maximum epochs", "700")
-    .option("--patience <n>", "early-stopping patience (epochs)", "20")
+    .addOption(configOption(TRAIN_STAGE, "configs", "--configs <list>"))
+    .addOption(configOption(TRAIN_STAGE, "epochs", "--epochs <n>"))
+    .addOption(configOption(TRAIN_STAGE, "patience", "--patience <n>"))
     .option("--min-delta <x>", "minimum validation AUC improvement", "0.001")
-    .option("--start-epoch <n>", "first epoch watched by early stopping (Keras start_from_epoch; 0 = the authors')", "0")
+    .addOption(configOption(TRAIN_STAGE, "startEpoch", "--start-epoch <n>"))
     .option("--lr <x>", "Adam learning rate", "0.002")
     .option("--weight-decay <x>", "Adam weight decay (L2 in the gradient, as PyTorch Adam)", "0.0001")
     .option("--chunk-rows <n>", "padded tile rows per streamed chunk", "8192")
@@ -54,22 +55,24 @@ export function register(program: Command): void {
     .option("--seeds-per-unit <n>", "seeds per resumable unit: a finished unit is kept and reused by a later run with the same store and settings", "6")
     .option("--no-progress", "no progress lines")
     .option("--predictions <which>", "all runs or only the selected run per config", "all")
-    .option("--bootstrap <n>", "bootstrap resamples for the selected runs' 95 % CIs (0 = none)", "0")
+    .addOption(configOption(TRAIN_STAGE, "bootstrap", "--bootstrap <n>"))
     .action(async (o: Record<string, string>, cmd: Command) => {
       resolvePathOptions(cmd, o, ["store", "out"]);
       if (!["ort", "tfjs", "js"].includes(o.kernel)) throw new Error(`--kernel must be ort, tfjs or js, got '${o.kernel}'`);
       if (o.predictions !== "all" && o.predictions !== "selected") throw new Error(`--predictions must be all or selected, got '${o.predictions}'`);
-      const boot = numberOption(o.bootstrap, "bootstrap", { int: true, min: 0 });
+      // the stage config's fields: --flag <-> field (help, defaults and checks from lib/head/stageConfig.ts)
+      const cfg = (field: keyof typeof TRAIN_STAGE, flag: string, text: string): number => configValue("train", TRAIN_STAGE, field, flag, text);
+      const boot = cfg("bootstrap", "bootstrap", o.bootstrap);
       const run = await runTraining({
         store: o.store,
         out: o.out,
-        configs: configsByName(o.configs),
-        seeds: numberOption(o.seeds, "seeds", { int: true, min: 1 }),
+        configs: configsByName(configValue<string>("train", TRAIN_STAGE, "configs", "configs", o.configs)),
+        seeds: cfg("seeds", "seeds", o.seeds),
         seedBase: numberOption(o.seedBase, "seed-base", { int: true }),
-        epochs: numberOption(o.epochs, "epochs", { int: true, min: 1 }),
-        patience: numberOption(o.patience, "patience", { int: true, min: 1 }),
+        epochs: cfg("epochs", "epochs", o.epochs),
+        patience: cfg("patience", "patience", o.patience),
         minDelta: numberOption(o.minDelta, "min-delta", { min: 0 }),
-        startEpoch: numberOption(o.startEpoch, "start-epoch", { int: true, min: 0 }),
+        startEpoch: cfg("startEpoch", "start-epoch", o.startEpoch),
         lr: numberOption(o.lr, "lr", { min: 0 }),
         weightDecay: numberOption(o.weightDecay, "weight-decay", { min: 0 }),
         chunkRows: numberOption(o.chunkRows, "chunk-rows", { int: true, min: 1 }),

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDataset } from "../../lib/data/adapters";
-import { parseCsv } from "../../lib/data/csv";
+import { parseCsv } from "../../lib/util/table";
 import { renderBreastMask } from "../../lib/data/phantom";
 import {
   BREAST_LEVEL_COLUMNS,

@@ -7,7 +7,7 @@ import { buildBuiltinModel, writeBuiltinEncoder } from "../../lib/embed/builtin"
 import type { Encoder } from "../../lib/embed/encoder";
 import { loadEncoder } from "../../lib/embed/loadEncoder";
 import { loadOnnxEncoder } from "../../lib/embed/onnxEncoder";
-import { OnnxGraphBuilder } from "../../lib/embed/onnxGraph";
+import { OnnxGraphBuilder } from "../../lib/util/onnxGraph";
 import { writeTinyVit } from "../../lib/embed/tinyVit";
 import { writeFileAtomic, writeJsonAtomic } from "../../lib/util/atomic";
 import { Rng } from "../../lib/util/rng";

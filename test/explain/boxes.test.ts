@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { boxesFromHeatmap, connectedComponents, iou, nms, quantile, sumInBox } from "../../lib/explain/boxes";
+import { boxesFromHeatmap, iou, nms, quantile, sumInBox } from "../../lib/explain/boxes";
+import { labelComponents } from "../../lib/preprocess/morphology";
 
 describe("quantile", () => {
   it("interpolates linearly between order statistics (numpy 'linear')", () => {
@@ -19,7 +20,7 @@ describe("connected components", () => {
     //   0 0 0 0 0
     //   1 1 1 0 0
     const img = [1, 0, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0];
-    const { labels, components } = connectedComponents(img, 5, 4);
+    const { labels, components } = labelComponents(img, 5, 4);
     expect(components).toEqual([
       { x0: 0, y0: 0, x1: 2, y1: 2, areaPx: 2 },
       { x0: 4, y0: 0, x1: 5, y1: 2, areaPx: 2 },

@@ -29,15 +29,16 @@ describe("milpf explain command", () => {
     expect(opts["--out"]).toBe("data/work/explain");
     expect(opts["--overlap"]).toBe("0.75");
     expect(opts["--encoder"]).toBeUndefined();
-    expect(opts["--cases"]).toBe("all"); // the whole split by default
+    expect(opts["--cases"]).toBe("0"); // 0 = the whole split (the default)
     expect(opts["--selection-split"]).toBe("val");
   });
 
   it("rejects bad options with one clear message before any work", async () => {
-    await expect(runExplainCommand({ ...base, cases: "zero" })).rejects.toThrow("explain: --cases must be an integer in [1, 100000], got 'zero'");
-    await expect(runExplainCommand({ ...base, overlap: "1" })).rejects.toThrow(/--overlap must be a number in \[0, 0.99\]/);
-    await expect(runExplainCommand({ ...base, split: "dev" })).rejects.toThrow(/--split must be train, val, test or all/);
-    await expect(runExplainCommand({ ...base, selectionSplit: "all" })).rejects.toThrow(/--selection-split must be train, val or test/);
+    await expect(runExplainCommand({ ...base, cases: "zero" })).rejects.toThrow("explain: --cases: 'zero' is not a number; allowed: an integer in [0, 1000000]");
+    await expect(runExplainCommand({ ...base, cases: "-2" })).rejects.toThrow("explain: --cases: '-2' is out of range; allowed: an integer in [0, 1000000]");
+    await expect(runExplainCommand({ ...base, overlap: "1" })).rejects.toThrow("explain: --overlap: '1' is out of range; allowed: a number in [0, 1)");
+    await expect(runExplainCommand({ ...base, split: "dev" })).rejects.toThrow("explain: --split: 'dev' is not allowed; allowed: one of: train, val, test, all");
+    await expect(runExplainCommand({ ...base, selectionSplit: "all" })).rejects.toThrow("explain: --selection-split: 'all' is not allowed; allowed: one of: train, val, test");
     await expect(runExplainCommand({ ...base, sharpParams: "/nonexistent/sel.json" })).rejects.toThrow("explain: --sharp-params /nonexistent/sel.json: file not found");
     await expect(runExplainCommand(base)).rejects.toThrow(/\/nonexistent\/run: training run folder not found/);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { heatmapToOriginal, originalBoxToWorking, workingBoxToOriginal } from "../../lib/explain/frames";
 import { makeTransform } from "../../lib/preprocess/transform";
-import { connectedComponents } from "../../lib/explain/boxes";
+import { labelComponents } from "../../lib/preprocess/morphology";
 
 // original 300 x 200, mirrored, breast crop x in [40, 240), y in [20, 180) -> square of 200 px
 // (pad 20 px top), working 64 px (scale 0.32)
@@ -36,7 +36,7 @@ describe("working <-> original frames", () => {
     const o = heatmapToOriginal(map, t, { fill: -1 });
     expect([o.widthPx, o.heightPx]).toEqual([300, 200]);
     const hotOriginal = Array.from(o.values, (v) => (v === 1 ? 1 : 0));
-    const { components } = connectedComponents(hotOriginal, 300, 200);
+    const { components } = labelComponents(hotOriginal, 300, 200);
     expect(components).toHaveLength(1);
     const want = workingBoxToOriginal(hot, t);
     const got = components[0];

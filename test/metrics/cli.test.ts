@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Command } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseCsv, parsePredictionsCsv, rocAuc } from "../../lib/metrics";
+import { parsePredictionsCsv, rocAuc } from "../../lib/metrics";
 import { register, runMetricsCommand } from "../../runner/commands/metrics";
 
 const root = path.resolve(__dirname, "../..");
@@ -31,19 +31,7 @@ const SPLIT_CSV = [
   "p6,test,1,0.6",
 ].join("\n");
 
-describe("CSV parsing", () => {
-  it("quotes, doubled quotes, embedded commas and newlines, CRLF, BOM, blank lines", () => {
-    const recs = parseCsv('\ufeffa,b\r\n"x, y","say ""hi"""\r\n\r\n"multi\nline",2\n');
-    expect(recs.map((r) => r.fields)).toEqual([
-      ["a", "b"],
-      ["x, y", 'say "hi"'],
-      ["multi\nline", "2"],
-    ]);
-    expect(recs.map((r) => r.line)).toEqual([1, 2, 4]);
-  });
-  it("unterminated quote names the source and line", () => {
-    expect(() => parseCsv('a,b\n"oops,1\n', "f.csv")).toThrow(/f\.csv: unterminated quoted field starting on line 2/);
-  });
+describe("predictions CSV", () => {
   it("columns are found by name, in any order and case", () => {
     const t = parsePredictionsCsv("Score,extra,LABEL\n0.5,x,1\n0.25,y,0\n", "f.csv");
     expect(t.labels).toEqual([1, 0]);

@@ -1,22 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { MetricError, checkBinaryInput, mannWhitneyU, rocAuc, rocCounts, rocCurve } from "../../lib/metrics";
+import { MetricError, checkBinaryInput, mannWhitneyU, rocAuc, rocAucOrNaN, rocCounts, rocCurve } from "../../lib/metrics";
+import { pairwiseAuc } from "./oracle";
 import { Rng } from "../../lib/util/rng";
 
-/** The pairwise definition: P(score_pos > score_neg) + 0.5 P(tie), by brute force. */
-function pairwiseAuc(labels: number[], scores: number[]): number {
-  let wins = 0;
-  let pairs = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] !== 1) continue;
-    for (let j = 0; j < labels.length; j++) {
-      if (labels[j] !== 0) continue;
-      pairs++;
-      if (scores[i] > scores[j]) wins += 1;
-      else if (scores[i] === scores[j]) wins += 0.5;
-    }
-  }
-  return wins / pairs;
-}
 
 describe("rocAuc by hand", () => {
   it("small case: 3 of 4 pairs ordered", () => {
@@ -40,6 +26,26 @@ describe("rocAuc by hand", () => {
   });
   it("accepts typed arrays", () => {
     expect(rocAuc(new Uint8Array([0, 0, 1, 1]), new Float32Array([0.1, 0.4, 0.35, 0.8]))).toBe(0.75);
+  });
+});
+
+describe("rocAuc: scikit-learn's argument order (y_true, y_score)", () => {
+  it("a hand-computed example with ties", () => {
+    // positives 0.8, 0.5, 0.5; negatives 0.5, 0.3. Pairs (p, n): 0.8 beats both (2);
+    // each 0.5 ties 0.5 (1/2) and beats 0.3 (1): 2 + 2 * 1.5 = 5 of 6 pairs.
+    const labels = [1, 0, 1, 1, 0];
+    const scores = [0.8, 0.5, 0.5, 0.5, 0.3];
+    expect(rocAuc(labels, scores)).toBe(5 / 6);
+    expect(rocAucOrNaN(labels, scores)).toBe(5 / 6);
+    // swapping the arguments is caught (scores are not 0/1 labels), not silently wrong
+    expect(() => rocAuc(scores, labels)).toThrow(/label\(s\) are not 0 or 1/);
+  });
+  it("rocAucOrNaN: NaN where the AUC is undefined, instead of throwing", () => {
+    expect(rocAucOrNaN([1, 1], [0.2, 0.4])).toBeNaN();
+    expect(rocAucOrNaN([], [])).toBeNaN();
+    expect(rocAucOrNaN([0, 1], [0.2, NaN])).toBeNaN();
+    expect(() => rocAucOrNaN([0, 1], [0.2])).toThrow(MetricError);
+    expect(() => rocAucOrNaN([0, 2], [0.2, 0.3])).toThrow(MetricError);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { displayCells, latexEscape, toCsv, toHtml, toLatex, toMarkdown, toTableData } from "../../lib/plot";
 
-/** An independent RFC 4180 reader for the round trip. */
+/** Test oracle: an independent RFC 4180 reader for the round trip (not lib/util/table's reader). */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];

@@ -78,15 +78,23 @@ describe("connected components", () => {
     ".....##",
   ]);
   it("labels a hand-made grid with 8-connectivity", () => {
-    const { count, sizes, labels } = labelComponents(g.mask, g.w, g.h, 8);
-    // Components: top-left 2x2 (4), right arm (4), diagonal X-ish {(1,3),(0,4),(2,4)} (3), bottom-right 2x2 (4).
-    expect(count).toBe(4);
-    expect(sizes.slice(1)).toEqual([4, 4, 3, 4]);
+    const { components, labels } = labelComponents(g.mask, g.w, g.h, 8);
+    // Components in raster order of their first pixel: top-left 2x2 (4), right arm (4),
+    // diagonal X-ish {(1,3),(0,4),(2,4)} (3), bottom-right 2x2 (4); boxes [x0, x1) x [y0, y1).
+    expect(components).toEqual([
+      { x0: 0, y0: 0, x1: 2, y1: 2, areaPx: 4 },
+      { x0: 5, y0: 0, x1: 7, y1: 3, areaPx: 4 },
+      { x0: 0, y0: 3, x1: 3, y1: 5, areaPx: 3 },
+      { x0: 5, y0: 4, x1: 7, y1: 6, areaPx: 4 },
+    ]);
     expect(labels[3 * g.w + 1]).toBe(labels[4 * g.w + 0]);
+    expect(labels[3 * g.w + 1]).toBe(3);
+    expect(labels[0]).toBe(1);
+    expect(labels[2]).toBe(0);
   });
   it("4-connectivity splits diagonal neighbours", () => {
-    const { count } = labelComponents(g.mask, g.w, g.h, 4);
-    expect(count).toBe(6);
+    const { components } = labelComponents(g.mask, g.w, g.h, 4);
+    expect(components.map((c) => c.areaPx)).toEqual([4, 4, 1, 1, 1, 4]);
   });
   it("largestComponent keeps the first of the largest", () => {
     const big = grid(["###..", "#....", "....#", "...##"]);

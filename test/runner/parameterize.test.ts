@@ -1,8 +1,9 @@
+import ts from "typescript";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasTag, sourceText, type CodeCell } from "../../runner/nbformat";
-import { declaredNames, INJECTED_TAG, parameterize, parseParamValue, readParamsFile, renderParameters } from "../../runner/parameterize";
+import { declaredNames, declaredTypes, INJECTED_TAG, parameterize, parseParamValue, readParamsFile, renderParameters } from "../../runner/parameterize";
 import { collectParams, joinParamPairs } from "../../runner/commands/runner";
 import { makeNotebook, tempDir } from "./helpers";
 
@@ -34,9 +35,39 @@ describe("renderParameters", () => {
   it("renders source whose evaluation gives back the values", () => {
     const params = { n: 3, s: 'he said "hi"\n', b: false, list: [1, "two", null], obj: { k: { z: 1.5 } } };
     const src = renderParameters(params);
-    // The injected source is plain JavaScript too: evaluate it and read the constants back.
-    const values = new Function(`${src}\nreturn {n, s, b, list, obj};`)() as typeof params;
+    // The injected source is typed TypeScript: transpile it, evaluate it and read the constants back.
+    const js = ts.transpileModule(`${src}\nreturn {n, s, b, list, obj};`, { compilerOptions: { target: ts.ScriptTarget.ES2022 } }).outputText;
+    const values = new Function(js)() as typeof params;
     expect(values).toStrictEqual(params);
+    expect(src).toContain("const n: number = 3;");
+    expect(src).toContain("const b = false as boolean;");
+  });
+
+  it("types each value wide (by the stage config, else the cell's annotation): a value other than the default still compiles", () => {
+    // the issue's failure: `const adapter = "vindr"` (literal type) then `adapter === "synthetic"` did not compile
+    const spec = { adapter: { kind: "string", default: "synthetic", oneOf: ["vindr", "synthetic"], doc: "layout" } } as const;
+    const cell = "const adapter = \"synthetic\" as \"vindr\" | \"synthetic\";";
+    const withSpec = renderParameters({ adapter: "vindr" }, spec);
+    expect(withSpec).toContain('const adapter = "vindr" as "vindr" | "synthetic";');
+    expect(declaredTypes(cell)).toEqual({ adapter: '"vindr" | "synthetic"' });
+    expect(renderParameters({ adapter: "vindr" }, undefined, declaredTypes("const adapter: AdapterName = \"synthetic\";"))).toContain("const adapter: AdapterName = \"vindr\";");
+    for (const injected of [withSpec, renderParameters({ adapter: "vindr" }, undefined, declaredTypes(cell)), renderParameters({ adapter: "vindr" })]) {
+      const src = `${cell}\n{\n${injected}\nif (adapter === "synthetic") console.log(adapter);\n}\n`;
+      const host = ts.createCompilerHost({ strict: true, noEmit: true });
+      const file = "/virtual/cell.ts";
+      const read = host.getSourceFile.bind(host);
+      host.getSourceFile = (name, lang) => (name === file ? ts.createSourceFile(file, src, lang) : read(name, lang));
+      const program = ts.createProgram([file], { strict: true, noEmit: true, types: [] }, host);
+      const errors = ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      expect(errors).toEqual([]);
+    }
+    // and the literal type the runner used to inject does fail: the check above can fail
+    const literal = `const adapter = "vindr";\nif (adapter === "synthetic") console.log(adapter);\n`;
+    const host = ts.createCompilerHost({ strict: true, noEmit: true });
+    const read = host.getSourceFile.bind(host);
+    host.getSourceFile = (name, lang) => (name === "/virtual/lit.ts" ? ts.createSourceFile(name, literal, lang) : read(name, lang));
+    const program = ts.createProgram(["/virtual/lit.ts"], { strict: true, noEmit: true, types: [] }, host);
+    expect(ts.getPreEmitDiagnostics(program, program.getSourceFile("/virtual/lit.ts")).length).toBeGreaterThan(0);
   });
 
   it("refuses names that are not identifiers", () => {
@@ -57,8 +88,8 @@ describe("parameterize", () => {
     const injected = r.notebook.cells[3] as CodeCell;
     expect(hasTag(injected, INJECTED_TAG)).toBe(true);
     expect(hasTag(r.notebook.cells[2], "parameters")).toBe(true);
-    expect(sourceText(injected.source)).toContain("const n = 5;");
-    expect(sourceText(injected.source)).toContain('const s = "y";');
+    expect(sourceText(injected.source)).toContain("const n: number = 5;");
+    expect(sourceText(injected.source)).toContain('const s: string = "y";');
     expect(r.unknown).toEqual([]);
     expect(r.defaultNames).toEqual(["n", "s"]);
     expect(JSON.stringify(nb)).toBe(before); // input untouched
@@ -71,8 +102,8 @@ describe("parameterize", () => {
     const injected = twice.notebook.cells.filter((c) => hasTag(c, INJECTED_TAG));
     expect(injected).toHaveLength(1);
     expect(twice.injectedIndex).toBe(3);
-    expect(sourceText(injected[0].source)).toContain("const n = 7;");
-    expect(sourceText(injected[0].source)).not.toContain("const n = 5;");
+    expect(sourceText(injected[0].source)).toContain("const n: number = 7;");
+    expect(sourceText(injected[0].source)).not.toContain("const n: number = 5;");
   });
 
   it("puts the injected cell first when there is no parameters cell, and reports unknown names", () => {

@@ -34,7 +34,7 @@ describe("milpf pipeline", () => {
     expect(last(out3)).toEqual([{ output_type: "stream", name: "stdout", text: "03_train_ablations x\n" }]);
     // 03 does not declare only01: it is not injected there
     const injected3 = out3.cells.find((c) => c.metadata.tags?.includes("injected-parameters"));
-    expect(injected3?.source.toString()).toContain('const shared = "x";');
+    expect(injected3?.source.toString()).toContain('const shared: string = "x";');
     expect(injected3?.source.toString()).not.toContain("only01");
     expect(fs.existsSync(pipelineOutputs("02_embed", figs).output)).toBe(false);
   });

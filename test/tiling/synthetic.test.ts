@@ -158,6 +158,6 @@ describe("milpf tile (command action) through the synthetic adapter", () => {
     const again = await runTileCommand(o, () => undefined);
     expect(again.stats).toMatchObject({ processed: 0, reused: expected.length });
     await expect(runTileCommand({ ...o, tissueRule: "bogus" }, () => undefined)).rejects.toThrow(/--tissue-rule/);
-    await expect(runTileCommand({ ...o, tileSize: "12.5" }, () => undefined)).rejects.toThrow(/--tile-size must be an integer/);
+    await expect(runTileCommand({ ...o, tileSize: "12.5" }, () => undefined)).rejects.toThrow("tile: --tile-size: '12.5' is not an integer; allowed: an integer in [8, 8192]");
   });
 });

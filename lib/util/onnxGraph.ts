@@ -6,11 +6,18 @@ export type OnnxAttr = { i: number } | { f: number } | { ints: number[] } | { fl
 /** A dimension: a fixed size, or a symbolic name (e.g. "batch") for a dynamic axis. */
 export type OnnxDim = number | string;
 
+/** Element type of a graph input or output. */
+export type OnnxElem = "float32" | "float16";
+
+const ELEM_TYPE: Record<OnnxElem, number> = { float32: onnx.TensorProto.DataType.FLOAT, float16: onnx.TensorProto.DataType.FLOAT16 };
+
 /**
  * A small builder over onnx-proto's generated classes: declare inputs, outputs, float
  * initialisers and nodes, then `toBytes()` gives a serialized ModelProto that
- * onnxruntime's InferenceSession.create accepts. Used for the built-in encoder, the tiny ViT
- * and the test models, so that every model the project runs goes through the real ONNX path.
+ * onnxruntime's InferenceSession.create accepts. The project's one ONNX builder: the built-in
+ * encoder and the tiny ViT (lib/embed), the deployable head (lib/head/onnx.ts), the X-pass
+ * kernel (lib/head/kernel.ts), the benchmarks and the test models, so that every model the
+ * project runs goes through the real ONNX path.
  */
 export class OnnxGraphBuilder {
   private readonly nodes: onnx.INodeProto[] = [];
@@ -26,26 +33,31 @@ export class OnnxGraphBuilder {
     readonly opset = 17,
   ) {}
 
-  private static valueInfo(name: string, dims: OnnxDim[]): onnx.IValueInfoProto {
+  private static valueInfo(name: string, dims: OnnxDim[], elem: OnnxElem): onnx.IValueInfoProto {
     return {
       name,
       type: {
         tensorType: {
-          elemType: onnx.TensorProto.DataType.FLOAT,
+          elemType: ELEM_TYPE[elem],
           shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
         },
       },
     };
   }
 
-  input(name: string, dims: OnnxDim[]): string {
-    this.inputs.push(OnnxGraphBuilder.valueInfo(name, dims));
+  input(name: string, dims: OnnxDim[], elem: OnnxElem = "float32"): string {
+    this.inputs.push(OnnxGraphBuilder.valueInfo(name, dims, elem));
     return name;
   }
 
-  output(name: string, dims: OnnxDim[]): string {
-    this.outputs.push(OnnxGraphBuilder.valueInfo(name, dims));
+  output(name: string, dims: OnnxDim[], elem: OnnxElem = "float32"): string {
+    this.outputs.push(OnnxGraphBuilder.valueInfo(name, dims, elem));
     return name;
+  }
+
+  /** A fresh name with this prefix (for initialisers that need no particular name). */
+  fresh(prefix: string): string {
+    return `${prefix}_${this.counter++}`;
   }
 
   /**

@@ -1,6 +1,10 @@
 /**
- * Table formats (CSV, Markdown, LaTeX, HTML), hand-written: each is a few lines and the escaping
- * rules are the point (no table library installed here covers all four).
+ * The project's one table module: CSV reading and writing (RFC 4180 quoting, CRLF, BOM), and
+ * Markdown, LaTeX and HTML tables. Hand-written: each format is a few lines and the escaping rules
+ * are the point (no table library installed here covers all four). danfojs-node (a dependency)
+ * reads CSV too, but loading it pulls in tfjs (seconds of start-up for a one-shot command) and its
+ * per-column type inference mangles ids ("00123" -> 123) and coerces bad cells silently, where the
+ * callers here must keep every cell as text and name the row of a bad value.
  */
 
 /** A danfo DataFrame (or anything shaped like one). */
@@ -39,10 +43,10 @@ export function toTableData(input: TableInput, what = "table"): TableData {
   return { columns, rows: input.map((row) => columns.map((c) => row[c])) };
 }
 
-/** Full-precision text of a cell (CSV). */
+/** Full-precision text of a cell (CSV): null, undefined and non-finite numbers are empty cells. */
 export function cellText(v: unknown): string {
   if (v === null || v === undefined) return "";
-  if (typeof v === "number") return Number.isNaN(v) ? "NaN" : String(v);
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "";
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
@@ -99,10 +103,114 @@ function isNumericColumn(t: TableData, j: number): boolean {
   return any;
 }
 
-/** RFC 4180 CSV: fields with a comma, quote, CR/LF or edge spaces are quoted, quotes doubled; CRLF-free (\n). */
+/** A table of records with a fixed column order (a column a record lacks is an empty cell). */
+export function recordsTable<R extends object>(columns: readonly (keyof R & string)[], records: readonly R[]): TableData {
+  return { columns: [...columns], rows: records.map((r) => columns.map((c) => r[c])) };
+}
+
+/** One CSV field: quoted when it holds a comma, quote, CR/LF or edge spaces, quotes doubled. */
+function csvField(s: string): string {
+  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** RFC 4180 CSV with a header row (cellText of every cell, csvField quoting); lines end with "\n". */
 export function toCsv(t: TableData): string {
-  const field = (s: string): string => (/[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return [t.columns, ...t.rows.map((r) => r.map(cellText))].map((r) => r.map(field).join(",")).join("\n") + "\n";
+  return [t.columns, ...t.rows.map((r) => r.map(cellText))].map((r) => r.map(csvField).join(",")).join("\n") + "\n";
+}
+
+/** One parsed CSV record with the 1-based line where it starts. */
+export interface CsvRecord {
+  fields: string[];
+  line: number;
+}
+
+/**
+ * Parse CSV text into records (RFC 4180: fields in double quotes may hold commas, newlines and
+ * doubled quotes; CRLF or LF; a leading BOM is skipped). Blank lines are dropped; every cell is
+ * text. Throws naming `source` on an unterminated quote.
+ */
+export function parseCsvRecords(text: string, source = "CSV"): CsvRecord[] {
+  const records: CsvRecord[] = [];
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 1;
+  let recordLine = 1;
+  let fields: string[] = [];
+  let field = "";
+  let atFieldStart = true;
+  // False while the record is a blank line (no character, no quote, no comma seen yet).
+  let recordHasContent = false;
+  const endRecord = (): void => {
+    fields.push(field);
+    if (recordHasContent) records.push({ fields, line: recordLine });
+    fields = [];
+    field = "";
+    atFieldStart = true;
+    recordHasContent = false;
+  };
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === '"' && atFieldStart) {
+      const quoteLine = line;
+      atFieldStart = false;
+      recordHasContent = true;
+      i++;
+      for (;;) {
+        if (i >= text.length) throw new Error(`${source}: unterminated quoted field starting on line ${quoteLine}`);
+        const c = text[i];
+        if (c === '"') {
+          if (text[i + 1] === '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        if (c === "\n") line++;
+        field += c;
+        i++;
+      }
+      continue;
+    }
+    if (ch === "\r" || ch === "\n") {
+      endRecord();
+      if (ch === "\r" && text[i + 1] === "\n") i++;
+      i++;
+      line++;
+      recordLine = line;
+      continue;
+    }
+    recordHasContent = true;
+    if (ch === ",") {
+      fields.push(field);
+      field = "";
+      atFieldStart = true;
+    } else {
+      field += ch;
+      atFieldStart = false;
+    }
+    i++;
+  }
+  if (recordHasContent) endRecord();
+  return records;
+}
+
+/** Parse CSV text into rows of cells (see parseCsvRecords). */
+export function parseCsvRows(text: string, source = "CSV"): string[][] {
+  return parseCsvRecords(text, source).map((r) => r.fields);
+}
+
+/** Parse CSV text with a header row into records keyed by column name (header cells trimmed; a missing cell reads ""). */
+export function parseCsv(text: string, source = "CSV"): { columns: string[]; rows: Record<string, string>[] } {
+  const all = parseCsvRows(text, source);
+  if (all.length === 0) return { columns: [], rows: [] };
+  const columns = all[0].map((c) => c.trim());
+  const rows = all.slice(1).map((cells) => {
+    const r: Record<string, string> = {};
+    columns.forEach((c, j) => (r[c] = cells[j] ?? ""));
+    return r;
+  });
+  return { columns, rows };
 }
 
 /** GitHub-flavoured Markdown table; numeric columns right-aligned; caption as a pandoc "Table:" line. */
