@@ -30,5 +30,7 @@ export { pxPerMm, sampleAnatomy } from "./physics";
 export * as adapters from "./adapters";
 export { loadDataset, ADAPTERS } from "./adapters";
 export type { AdapterName, AdapterResult, LoadDatasetOptions, SkippedRow } from "./adapters";
+export { writeSyntheticLayout, DATASET_LAYOUTS, LAYOUT_DIFFERENCES, LAYOUT_INFO_FILE } from "./layouts";
+export type { DatasetLayout, LayoutOptions, LayoutSummary, LayoutImage } from "./layouts";
 export { renderPlannedImage, plannedTexturePair } from "./synthRender";
 export type { BreastTask, ImageTask, PlannedImagePixels } from "./synthRender";

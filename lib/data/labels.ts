@@ -11,10 +11,13 @@ export function biradsToLabel(birads: number | null): BinaryLabel | null {
   return null;
 }
 
-/** "BI-RADS 4", "BI-RADS 4A", "4", " 5 " -> 4 / 4 / 4 / 5; empty or unknown -> null. */
+/**
+ * "BI-RADS 4", "BI-RADS 4A", "4", " 5 " -> 4 / 4 / 4 / 5; RSNA's float text "0.0", "2.0" (pandas
+ * writes its BIRADS column, which has blanks, as floats) -> 0 / 2; empty or unknown -> null.
+ */
 export function parseBirads(text: string | number | null | undefined): number | null {
   if (text === null || text === undefined) return null;
-  const m = /^\s*(?:bi-?rads)?\s*([0-6])(?:\s*[abc])?\s*$/i.exec(String(text));
+  const m = /^\s*(?:bi-?rads)?\s*([0-6])(?:\.0+|\s*[abc])?\s*$/i.exec(String(text));
   return m ? Number(m[1]) : null;
 }
 

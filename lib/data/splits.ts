@@ -3,6 +3,7 @@ import type { ImageRecord, Split } from "../types";
 import { writeFileAtomic } from "../util/atomic";
 import { Rng } from "../util/rng";
 import { parseCsv, recordsTable, toCsv } from "../util/table";
+import { groupBy } from "./adapters/common";
 
 /**
  * Train / val / test splits: grouped by patient (no patient in two splits), stratified (by the
@@ -68,14 +69,8 @@ export function allocateCounts(n: number, fractions: readonly number[]): number[
 }
 
 function groupPatients(records: readonly ImageRecord[], by: "birads" | "label" | "none", respectGiven: boolean): PatientInfo[] {
-  const byPatient = new Map<string, ImageRecord[]>();
-  for (const r of records) {
-    const list = byPatient.get(r.patientId);
-    if (list) list.push(r);
-    else byPatient.set(r.patientId, [r]);
-  }
   const out: PatientInfo[] = [];
-  for (const [patientId, list] of byPatient) {
+  for (const [patientId, list] of groupBy(records, (r) => r.patientId)) {
     let given: Split | null = null;
     if (respectGiven) {
       const splits = new Set(list.map((r) => r.split).filter((s): s is Split => s !== null));

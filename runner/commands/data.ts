@@ -1,6 +1,7 @@
 import { numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
 import { ADAPTERS, type AdapterName, loadDataset } from "../../lib/data/adapters";
+import { DATASET_LAYOUTS, type DatasetLayout, writeSyntheticLayout } from "../../lib/data/layouts";
 import { makeSplits, writeSplits } from "../../lib/data/splits";
 import { SYNTHETIC_VERSIONS, type SyntheticVersion, generateSyntheticDataset } from "../../lib/data/synthetic";
 import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
@@ -13,7 +14,7 @@ function float(name: string): (v: string) => number {
   return (v) => numberOption(v, name);
 }
 
-/** Subcommands of the data stage: `milpf synth`, `milpf splits`. */
+/** Subcommands of the data stage: `milpf synth`, `milpf synth-layout`, `milpf splits`. */
 export function register(program: Command): void {
   program
     .command("synth")
@@ -48,6 +49,27 @@ export function register(program: Command): void {
           `in ${summary.seconds.toFixed(1)} s with ${summary.workers} worker(s)`,
       );
       console.log(`transfer syntaxes: ${Object.entries(summary.transferSyntaxCounts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    });
+
+  program
+    .command("synth-layout")
+    .description("write a synthetic set (VinDr layout) in a real dataset's layout (vindr | rsna | embed), to try that adapter end to end")
+    .requiredOption("--layout <name>", `the layout to write (${DATASET_LAYOUTS.join(", ")})`)
+    .requiredOption("--out <dir>", "output folder (new, or written by an earlier synth-layout)")
+    .option("--from <dir>", "the source set in the VinDr layout (milpf synth's output)", DEFAULT_PATHS.syntheticDataset)
+    .option("--copy", "copy the DICOMs (default: hard links, copies where a link is impossible)")
+    .option("--json", "print the summary (with the id map) as JSON")
+    .action(async (o: { layout: string; out: string; from: string; copy?: boolean; json?: boolean }, cmd: Command) => {
+      resolvePathOptions(cmd, o, ["out", "from"]);
+      if (!(DATASET_LAYOUTS as readonly string[]).includes(o.layout)) throw new Error(`--layout must be one of ${DATASET_LAYOUTS.join(", ")}, got "${o.layout}"`);
+      const s = await writeSyntheticLayout({ from: resolveProjectPath(o.from), layout: o.layout as DatasetLayout, out: resolveProjectPath(o.out), copy: o.copy });
+      if (o.json) {
+        console.log(JSON.stringify(s, null, 2));
+        return;
+      }
+      console.log(`${s.out}: ${s.layout} layout, ${s.patients} patients, ${s.breasts} breasts, ${s.images} images (${s.linked} linked, ${s.copied} copied); tables ${s.tables.join(", ")}`);
+      for (const d of s.differences) console.log(`  differs: ${d}`);
+      console.log(`try it: milpf pipeline -p datasetDir ${s.out} -p adapter ${s.layout}`);
     });
 
   program

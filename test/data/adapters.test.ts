@@ -19,6 +19,8 @@ describe("labels", () => {
   });
   it("parses BI-RADS, density and cancer text", () => {
     expect(["BI-RADS 1", "BI-RADS 4", "bi-rads 5", "4A", " 3 ", "", "BI-RADS 7", "x"].map(parseBirads)).toEqual([1, 4, 5, 4, 3, null, null, null]);
+    // RSNA's BIRADS column as pandas writes it (floats: the column has blanks)
+    expect(["0.0", "1.0", "2.0", "2.00", " 1.0 ", "1.5", "7.0", "nan"].map(parseBirads)).toEqual([0, 1, 2, 2, 1, null, null, null]);
     expect(["DENSITY A", "DENSITY D", "c", "3", "4.0", "", "E"].map(parseDensity)).toEqual(["A", "D", "C", "C", "D", null, null]);
     expect(["1", "0", "1.0", "", "2"].map(parseCancer)).toEqual([1, 0, 1, null, null]);
   });
@@ -139,6 +141,27 @@ describe("RSNA adapter", () => {
     expect(skipped.map((s) => s.row)).toEqual([6, 7]);
     expect(skipped[0].reason).toMatch(/cancer "" is not 0 or 1/);
     expect(skipped[1].reason).toMatch(/missing image file/);
+  });
+
+  it("reads BIRADS written as floats (\"0.0\", \"1.0\", \"2.0\", as pandas writes a column with blanks)", async () => {
+    const fdir = path.join(tmp, "rsna-float");
+    const header = "site_id,patient_id,image_id,laterality,view,age,cancer,biopsy,invasive,BIRADS,implant,density,machine_id,difficult_negative_case";
+    const rows = [
+      ["1", "20001", "3000000001", "L", "CC", "50.0", "1", "1", "1", "0.0", "0", "B", "49", "False"],
+      ["1", "20001", "3000000002", "R", "CC", "50.0", "0", "0", "0", "1.0", "0", "B", "49", "False"],
+      ["1", "20002", "3000000003", "L", "CC", "60.0", "0", "0", "0", "2.0", "0", "C", "49", "False"],
+      ["1", "20002", "3000000004", "R", "CC", "60.0", "0", "0", "0", "", "0", "C", "49", "False"],
+    ];
+    write(path.join(fdir, "train.csv"), [header, ...rows.map((r) => r.join(","))].join("\n") + "\n");
+    for (const r of rows) write(path.join(fdir, "train_images", r[1], `${r[2]}.dcm`), "x");
+    const { records, skipped } = await loadDataset({ adapter: "rsna", dir: fdir });
+    expect(skipped).toEqual([]);
+    expect(records.map((r) => [r.breastId, r.birads, r.label])).toEqual([
+      ["20001_L", 0, 1],
+      ["20001_R", 1, 0],
+      ["20002_L", 2, 0],
+      ["20002_R", null, 0],
+    ]);
   });
 });
 

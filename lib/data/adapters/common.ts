@@ -16,6 +16,18 @@ export interface AdapterResult {
   tables: { file: string; loader: string; rows: number }[];
 }
 
+/** Items grouped by a key; groups, and items within a group, in first-seen order. */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
 /** Does the file exist (a cheap stat; false for folders)? */
 export function fileExists(file: string): boolean {
   try {
@@ -32,13 +44,7 @@ export function fileExists(file: string): boolean {
  * label is used.
  */
 export function applyBreastLevelLabels(records: ImageRecord[], labelFrom: "birads" | "given"): void {
-  const byBreast = new Map<string, ImageRecord[]>();
-  for (const r of records) {
-    const list = byBreast.get(r.breastId);
-    if (list) list.push(r);
-    else byBreast.set(r.breastId, [r]);
-  }
-  for (const list of byBreast.values()) {
+  for (const list of groupBy(records, (r) => r.breastId).values()) {
     let birads: number | null = null;
     let label: 0 | 1 | null = null;
     for (const r of list) {
