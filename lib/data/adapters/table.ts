@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { parseCsv } from "../csv";
+import { parseCsv } from "../../util/table";
 
 /** A loaded dataset table: column names and every row as strings ("" for empty cells). */
 export interface Table {
