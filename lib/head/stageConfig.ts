@@ -5,11 +5,12 @@ import { DEFAULT_TRAIN_SETTINGS } from "./train";
 
 /** Stage 3 (train, notebook 03_train_ablations, `milpf train`): one validated config (lib/util/config.ts). */
 export const TRAIN_STAGE = {
-  embeddings: { kind: "string", default: DEFAULT_PATHS.embeddings, path: true, doc: "embedding store of stage 2" },
-  trainDir: { kind: "string", default: DEFAULT_PATHS.train, path: true, doc: "output folder (predictions, curves, results, heads, stage.json)" },
-  seeds: { kind: "int", default: 36, min: 1, max: 10_000, doc: "runs (seeds) per configuration; the paper: 36" },
+  embeddings: { kind: "string", cli: "--store <dir>", default: DEFAULT_PATHS.embeddings, path: true, doc: "embedding store of stage 2" },
+  trainDir: { kind: "string", cli: "--out <dir>", default: DEFAULT_PATHS.train, path: true, doc: "output folder (predictions, curves, results, heads, stage.json)" },
+  seeds: { kind: "int", cli: "--seeds <n>", default: 36, min: 1, max: 10_000, doc: "runs (seeds) per configuration; the paper: 36" },
   configs: {
     kind: "string",
+    cli: "--configs <list>",
     default: "all",
     doc: '"all" = the 9 rows of the paper\'s Table 4, or comma-separated config names',
     check: (v: string) => {
@@ -21,10 +22,10 @@ export const TRAIN_STAGE = {
       }
     },
   },
-  epochs: { kind: "int", default: DEFAULT_TRAIN_SETTINGS.epochs, min: 1, max: 100_000, doc: "maximum epochs" },
-  patience: { kind: "int", default: DEFAULT_TRAIN_SETTINGS.patience, min: 1, max: 100_000, doc: "early-stopping patience (epochs)" },
-  startEpoch: { kind: "int", default: DEFAULT_TRAIN_SETTINGS.startEpoch, min: 0, max: 100_000, doc: "first epoch early stopping watches (Keras start_from_epoch; the authors: 0)" },
-  bootstrap: { kind: "int", default: 0, min: 0, max: 1_000_000, doc: "patient-bootstrap resamples for the selected runs' 95 % CIs (0 = none)" },
+  epochs: { kind: "int", cli: "--epochs <n>", default: DEFAULT_TRAIN_SETTINGS.epochs, min: 1, max: 100_000, doc: "maximum epochs" },
+  patience: { kind: "int", cli: "--patience <n>", default: DEFAULT_TRAIN_SETTINGS.patience, min: 1, max: 100_000, doc: "early-stopping patience (epochs)" },
+  startEpoch: { kind: "int", cli: "--start-epoch <n>", default: DEFAULT_TRAIN_SETTINGS.startEpoch, min: 0, max: 100_000, doc: "first epoch early stopping watches (Keras start_from_epoch; the authors: 0)" },
+  bootstrap: { kind: "int", cli: "--bootstrap <n>", default: 0, min: 0, max: 1_000_000, doc: "patient-bootstrap resamples for the selected runs' 95 % CIs (0 = none)" },
   resultsDir: { kind: "string", default: "", path: true, doc: 'where to publish Table 1 and Table 4 with the parameters ("" = nowhere else)' },
 } as const satisfies ConfigSpec;
 

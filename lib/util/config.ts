@@ -15,6 +15,8 @@ interface FieldBase {
   doc: string;
   /** A path the runner resolves against the project folder (for the pipeline's records). */
   path?: boolean;
+  /** The stage command's option for this field (commander flags, e.g. "--working-size <px>"). */
+  cli?: string;
 }
 export interface NumberField extends FieldBase {
   kind: "int" | "number";

@@ -1,5 +1,5 @@
 import { EMBED_STAGE } from "../../lib/embed/stageConfig";
-import { cliPath, configOption, configValue, numberOption, resolvePathOptions } from "./options";
+import { cliPath, addConfigOptions, configValue, numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
 import * as path from "node:path";
 import { parseShard, runEmbedding, type EmbeddingRunResult, type Shard } from "../../lib/embed/run";
@@ -40,9 +40,9 @@ export function resolveShard(o: Pick<EmbedCommandOptions, "shard" | "shardCount"
 /** The action of `milpf embed`. */
 export async function runEmbedCommand(o: EmbedCommandOptions, write: (t: string) => void = (t) => process.stdout.write(t)): Promise<EmbeddingRunResult> {
   // the stage config's fields (lib/embed/stageConfig.ts): one definition of defaults, ranges and sets
-  const cfg = <T extends string | number>(field: keyof typeof EMBED_STAGE, flag: string, text: string): T => configValue<T>("embed", EMBED_STAGE, field, flag, text);
-  const provider = cfg<ExecutionProviderName>("provider", "provider", o.provider);
-  const dtype = cfg<StoreDtype>("dtype", "dtype", o.dtype);
+  const cfg = <T extends string | number>(field: keyof typeof EMBED_STAGE, text: string): T => configValue<T>("embed", EMBED_STAGE, field, text);
+  const provider = cfg<ExecutionProviderName>("provider", o.provider);
+  const dtype = cfg<StoreDtype>("dtype", o.dtype);
   if (!["cls", "pooler", "auto"].includes(o.output)) throw new Error(`embed: --output must be cls, pooler or auto, got '${o.output}'`);
   const shard = resolveShard(o);
   const res = await runEmbedding({
@@ -51,7 +51,7 @@ export async function runEmbedCommand(o: EmbedCommandOptions, write: (t: string)
     out: o.out,
     provider,
     output: o.output as OutputChoice,
-    batchSize: cfg<number>("batchSize", "batch", o.batch),
+    batchSize: cfg<number>("batchSize", o.batch),
     dtype,
     shard,
     threads: o.threads ? numberOption(o.threads, "threads", { int: true, min: 1, command: "embed" }) : undefined,
@@ -81,14 +81,10 @@ export function register(program: Command): void {
     .description(
       "Stage 2: global views and tiles of every labelled image through the encoder -> embedding store. " +
         "Resumable (re-run after a crash continues), shardable (--shard K/N, then `milpf embed merge`).",
-    )
-    .addOption(configOption(EMBED_STAGE, "manifest", "--manifest <file>"))
-    .addOption(configOption(EMBED_STAGE, "encoder", "--encoder <spec>"))
-    .addOption(configOption(EMBED_STAGE, "embeddings", "--out <dir>"))
-    .addOption(configOption(EMBED_STAGE, "provider", "--provider <name>"))
+    );
+  addConfigOptions(embed, EMBED_STAGE);
+  embed
     .option("--output <choice>", "cls | pooler | auto (DINOv2 -> CLS, SigLIP -> pooler)", "auto")
-    .addOption(configOption(EMBED_STAGE, "batchSize", "--batch <n>"))
-    .addOption(configOption(EMBED_STAGE, "dtype", "--dtype <type>"))
     .option("--shard <K/N>", "compute shard K of N (0-based, by bag)")
     .option("--shard-count <N>", "N shards, K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID")
     .option("--threads <n>", "onnxruntime intra-op threads")

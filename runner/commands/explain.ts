@@ -1,4 +1,4 @@
-import { configOption, configValue, numberOption, resolvePathOptions } from "./options";
+import { addConfigOptions, configValue, numberOption, resolvePathOptions } from "./options";
 import { EXPLAIN_STAGE } from "../../lib/explain/stageConfig";
 import * as fs from "node:fs";
 import type { Command } from "commander";
@@ -53,16 +53,16 @@ export async function runExplainCommand(
   write: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<ExplainSummary> {
   // the stage config's fields (lib/explain/stageConfig.ts): one definition of defaults, ranges and sets
-  const cfg = <T extends string | number>(field: keyof typeof EXPLAIN_STAGE, flag: string, text: string): T => configValue<T>("explain", EXPLAIN_STAGE, field, flag, text);
-  const split = cfg<Split | "all">("split", "split", o.split);
-  const nCases = cfg<number>("cases", "cases", o.cases === "all" ? "0" : o.cases);
+  const cfg = <T extends string | number>(field: keyof typeof EXPLAIN_STAGE, text: string): T => configValue<T>("explain", EXPLAIN_STAGE, field, text);
+  const split = cfg<Split | "all">("split", o.split);
+  const nCases = cfg<number>("cases", o.cases === "all" ? "0" : o.cases);
   const cases = nCases > 0 ? nCases : undefined;
-  const selectionSplit = cfg<Split>("selectionSplit", "selection-split", o.selectionSplit);
-  const nSelection = o.selectionCases === undefined ? 0 : cfg<number>("selectionCases", "selection-cases", o.selectionCases === "all" ? "0" : o.selectionCases);
+  const selectionSplit = cfg<Split>("selectionSplit", o.selectionSplit);
+  const nSelection = o.selectionCases === undefined ? 0 : cfg<number>("selectionCases", o.selectionCases === "all" ? "0" : o.selectionCases);
   const selectionCases = nSelection > 0 ? nSelection : undefined;
-  const overlap = cfg<number>("overlap", "overlap", o.overlap);
-  const seed = cfg<number>("caseSeed", "seed", o.seed);
-  const provider = cfg<ExecutionProviderName>("provider", "provider", o.provider);
+  const overlap = cfg<number>("overlap", o.overlap);
+  const seed = cfg<number>("caseSeed", o.seed);
+  const provider = cfg<ExecutionProviderName>("provider", o.provider);
   const sharp = o.sharpParams ? readSharpParams(o.sharpParams) : "select";
   const nmsIou = numberOption(o.nmsIou, "nms-iou", { int: false, min: 0, max: 1, command: "explain" });
   const topK = numberOption(o.topK, "top-k", { int: true, min: 1, max: 64, command: "explain" });
@@ -101,24 +101,17 @@ export async function runExplainCommand(
 
 /** Subcommands of the explain stage. */
 export function register(program: Command): void {
-  program
+  const explainCommand = program
     .command("explain")
-    .description("stage 4: attention heat maps over 75%-overlap tiles, lesion boxes by the paper's protocol and the sharp method, detection AP (Table 3 style) and FROC, overlays")
-    .addOption(configOption(EXPLAIN_STAGE, "trainDir", "--run <dir>"))
+    .description("stage 4: attention heat maps over 75%-overlap tiles, lesion boxes by the paper's protocol and the sharp method, detection AP (Table 3 style) and FROC, overlays");
+  addConfigOptions(explainCommand, EXPLAIN_STAGE);
+  explainCommand
     .option("--manifest <file>", "tile manifest (default: the one the run's store was embedded from; another is an error)")
     .option("--encoder <spec>", '"builtin" or an ONNX encoder folder (default: the one the run\'s store was embedded with; it is checked against the store)')
-    .addOption(configOption(EXPLAIN_STAGE, "explainDir", "--out <dir>"))
-    .addOption(configOption(EXPLAIN_STAGE, "cases", "--cases <n>"))
-    .addOption(configOption(EXPLAIN_STAGE, "overlap", "--overlap <f>"))
-    .addOption(configOption(EXPLAIN_STAGE, "split", "--split <name>"))
-    .addOption(configOption(EXPLAIN_STAGE, "caseSeed", "--seed <n>"))
     .option("--nms-iou <f>", "NMS IoU threshold of the box extraction", "0.5")
     .option("--smooth-sigma <px>", "Gaussian sigma (working px) on the map before box extraction (0 = none)", "0")
     .option("--top-k <n>", "tiles in each bag's gallery", "8")
     .option("--sharp-params <file>", "sharp parameters (a sharp_selection.json or a SharpParams JSON); default: chosen on --selection-split")
-    .addOption(configOption(EXPLAIN_STAGE, "selectionSplit", "--selection-split <name>"))
-    .addOption(configOption(EXPLAIN_STAGE, "selectionCases", "--selection-cases <n>"))
-    .addOption(configOption(EXPLAIN_STAGE, "provider", "--provider <name>"))
     .option("--no-progress", "no progress lines")
     .action(async (o: ExplainCommandOptions, cmd: Command) => {
       await runExplainCommand(resolvePathOptions(cmd, o, ["run", "manifest", "out", "sharpParams"]));

@@ -56,19 +56,24 @@ export function resolvePathOptions<T extends object>(cmd: Pick<Command, "getOpti
 }
 
 /**
- * A stage command's option derived from the stage's config field (lib/<stage>/stageConfig.ts):
- * its help is the field's documentation and what it allows, its default the field's default (as
- * text; configValue parses it). The CLI, the notebooks and lib thereby share one definition.
+ * The stage command's options, derived from the stage's config (lib/<stage>/stageConfig.ts):
+ * each field with a `cli` flag becomes an option whose help is the field's documentation and
+ * what it allows, and whose default is the field's default (as text; configValue parses it).
+ * The CLI, the notebooks and lib thereby share one definition.
  */
-export function configOption(spec: ConfigSpec, field: string, flags: string): Option {
-  const f = spec[field];
-  if (!f) throw new Error(`configOption: no field ${field}`);
-  const o = new Option(flags, `${f.doc} (${describeAllowed(f)})`);
-  if (f.kind === "string" && f.oneOf) o.choices([...f.oneOf]);
-  return f.kind === "string" && f.default === "" ? o : o.default(String(f.default));
+export function addConfigOptions(cmd: Command, spec: ConfigSpec): Command {
+  for (const f of Object.values(spec)) {
+    if (!f.cli) continue;
+    const o = new Option(f.cli, `${f.doc} (${describeAllowed(f)})`);
+    if (f.kind === "string" && f.oneOf) o.choices([...f.oneOf]);
+    cmd.addOption(f.kind === "string" && f.default === "" ? o : o.default(String(f.default)));
+  }
+  return cmd;
 }
 
-/** The typed value of a config-derived option: one error naming the command, the flag and the text. */
-export function configValue<T extends string | number | boolean = number>(command: string, spec: ConfigSpec, field: string, flag: string, text: string): T {
-  return parseFieldText(command, `--${flag}`, spec[field], text) as T;
+/** The typed value of a config-derived option: one error naming the command, the option and the text. */
+export function configValue<T extends string | number | boolean = number>(command: string, spec: ConfigSpec, field: string, text: string): T {
+  const f = spec[field];
+  const flag = f.cli ? f.cli.split(/\s/)[0] : `--${field}`;
+  return parseFieldText(command, flag, f, text) as T;
 }

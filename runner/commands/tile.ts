@@ -1,4 +1,4 @@
-import { configOption, configValue, resolvePathOptions } from "./options";
+import { addConfigOptions, configValue, resolvePathOptions } from "./options";
 import type { AdapterName } from "../../lib/data/adapters";
 import { TILE_STAGE } from "../../lib/tiling/stageConfig";
 import type { Command } from "commander";
@@ -33,26 +33,26 @@ export async function runTileCommand(
   write: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<{ manifest: TileManifest; stats: TilingStats }> {
   // the stage config's fields (lib/tiling/stageConfig.ts): one definition of defaults, ranges and sets
-  const cfg = <T extends string | number>(field: keyof typeof TILE_STAGE, flag: string, text: string): T => configValue<T>("tile", TILE_STAGE, field, flag, text);
+  const cfg = <T extends string | number>(field: keyof typeof TILE_STAGE, text: string): T => configValue<T>("tile", TILE_STAGE, field, text);
   const params: Partial<TilingParams> = {
-    workingSizePx: cfg<number>("workingSizePx", "working-size", o.workingSize),
-    tileSizePx: cfg<number>("tileSizePx", "tile-size", o.tileSize),
-    globalSizePx: cfg<number>("globalSizePx", "global-size", o.globalSize),
-    overlap: cfg<number>("overlap", "overlap", o.overlap),
-    tissueRule: cfg<TilingParams["tissueRule"]>("tissueRule", "tissue-rule", o.tissueRule),
-    minTissueFraction: cfg<number>("minTissueFraction", "min-tissue", o.minTissue),
+    workingSizePx: cfg<number>("workingSizePx", o.workingSize),
+    tileSizePx: cfg<number>("tileSizePx", o.tileSize),
+    globalSizePx: cfg<number>("globalSizePx", o.globalSize),
+    overlap: cfg<number>("overlap", o.overlap),
+    tissueRule: cfg<TilingParams["tissueRule"]>("tissueRule", o.tissueRule),
+    minTissueFraction: cfg<number>("minTissueFraction", o.minTissue),
   };
-  const workers = o.workers === undefined ? -1 : cfg<number>("workers", "workers", o.workers);
-  const task = o.task === undefined ? "" : cfg<string>("task", "task", o.task);
+  const workers = o.workers === undefined ? -1 : cfg<number>("workers", o.workers);
+  const task = o.task === undefined ? "" : cfg<string>("task", o.task);
   const outDir = resolveProjectPath(o.out);
   const res = await runTilingWithStats({
     datasetDir: resolveProjectPath(o.dataset),
-    adapter: cfg<AdapterName>("adapter", "adapter", o.adapter),
+    adapter: cfg<AdapterName>("adapter", o.adapter),
     outDir,
     splitsFile: resolveProjectPath(o.splits),
     params,
     workers: workers < 0 ? os.cpus().length : workers,
-    seed: cfg<number>("seed", "seed", o.seed),
+    seed: cfg<number>("seed", o.seed),
     progress: o.progress !== false,
     task: task === "" ? undefined : parseLabelTask(task, "--task"),
   });
@@ -74,25 +74,14 @@ export async function runTileCommand(
 
 /** Registers `milpf tile`. */
 export function register(program: Command): void {
-  program
+  const tileCommand = program
     .command("tile")
     .description(
       "Stage 1: orient, mask, crop and resize every labelled image with a split, write 16-bit working images, " +
         "global views and the tile manifest. Parallel (worker threads), resumable, bad images skipped and reported.",
-    )
-    .addOption(configOption(TILE_STAGE, "datasetDir", "--dataset <dir>"))
-    .addOption(configOption(TILE_STAGE, "adapter", "--adapter <name>"))
-    .addOption(configOption(TILE_STAGE, "out", "--out <dir>"))
-    .addOption(configOption(TILE_STAGE, "splits", "--splits <file>"))
-    .addOption(configOption(TILE_STAGE, "workingSizePx", "--working-size <px>"))
-    .addOption(configOption(TILE_STAGE, "tileSizePx", "--tile-size <px>"))
-    .addOption(configOption(TILE_STAGE, "globalSizePx", "--global-size <px>"))
-    .addOption(configOption(TILE_STAGE, "overlap", "--overlap <f>"))
-    .addOption(configOption(TILE_STAGE, "tissueRule", "--tissue-rule <rule>"))
-    .addOption(configOption(TILE_STAGE, "minTissueFraction", "--min-tissue <f>"))
-    .addOption(configOption(TILE_STAGE, "workers", "--workers <n>"))
-    .addOption(configOption(TILE_STAGE, "seed", "--seed <s>"))
-    .addOption(configOption(TILE_STAGE, "task", "--task <name>"))
+    );
+  addConfigOptions(tileCommand, TILE_STAGE);
+  tileCommand
     .option("--no-progress", "no progress output")
     .action(async (o: TileCommandOptions, cmd: Command) => {
       await runTileCommand(resolvePathOptions(cmd, o, ["dataset", "out", "splits"]));

@@ -1,4 +1,4 @@
-import { configOption, configValue, numberOption, resolvePathOptions } from "./options";
+import { addConfigOptions, configValue, numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
 import { TRAIN_STAGE } from "../../lib/head/stageConfig";
 import { configsByName, predictStore, runTraining, writeSyntheticStore, SYNTH_DEFAULTS, type KernelName } from "../../lib/head";
@@ -36,18 +36,13 @@ export function register(program: Command): void {
       process.stdout.write(`synth-embeddings: ${r.bags} bags, ${r.tiles} tiles -> ${o.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
     });
 
-  program
+  const trainCommand = program
     .command("train")
-    .description("train the MIL-PF head: configs x seeds together, early stopping on validation AUC, selection, outputs")
-    .addOption(configOption(TRAIN_STAGE, "embeddings", "--store <dir>"))
-    .addOption(configOption(TRAIN_STAGE, "trainDir", "--out <dir>"))
-    .addOption(configOption(TRAIN_STAGE, "seeds", "--seeds <n>"))
+    .description("train the MIL-PF head: configs x seeds together, early stopping on validation AUC, selection, outputs");
+  addConfigOptions(trainCommand, TRAIN_STAGE);
+  trainCommand
     .option("--seed-base <n>", "first seed", "0")
-    .addOption(configOption(TRAIN_STAGE, "configs", "--configs <list>"))
-    .addOption(configOption(TRAIN_STAGE, "epochs", "--epochs <n>"))
-    .addOption(configOption(TRAIN_STAGE, "patience", "--patience <n>"))
     .option("--min-delta <x>", "minimum validation AUC improvement", "0.001")
-    .addOption(configOption(TRAIN_STAGE, "startEpoch", "--start-epoch <n>"))
     .option("--lr <x>", "Adam learning rate", "0.002")
     .option("--weight-decay <x>", "Adam weight decay (L2 in the gradient, as PyTorch Adam)", "0.0001")
     .option("--chunk-rows <n>", "padded tile rows per streamed chunk", "8192")
@@ -55,24 +50,23 @@ export function register(program: Command): void {
     .option("--seeds-per-unit <n>", "seeds per resumable unit: a finished unit is kept and reused by a later run with the same store and settings", "6")
     .option("--no-progress", "no progress lines")
     .option("--predictions <which>", "all runs or only the selected run per config", "all")
-    .addOption(configOption(TRAIN_STAGE, "bootstrap", "--bootstrap <n>"))
     .action(async (o: Record<string, string>, cmd: Command) => {
       resolvePathOptions(cmd, o, ["store", "out"]);
       if (!["ort", "tfjs", "js"].includes(o.kernel)) throw new Error(`--kernel must be ort, tfjs or js, got '${o.kernel}'`);
       if (o.predictions !== "all" && o.predictions !== "selected") throw new Error(`--predictions must be all or selected, got '${o.predictions}'`);
       // the stage config's fields: --flag <-> field (help, defaults and checks from lib/head/stageConfig.ts)
-      const cfg = (field: keyof typeof TRAIN_STAGE, flag: string, text: string): number => configValue("train", TRAIN_STAGE, field, flag, text);
-      const boot = cfg("bootstrap", "bootstrap", o.bootstrap);
+      const cfg = (field: keyof typeof TRAIN_STAGE, text: string): number => configValue("train", TRAIN_STAGE, field, text);
+      const boot = cfg("bootstrap", o.bootstrap);
       const run = await runTraining({
         store: o.store,
         out: o.out,
-        configs: configsByName(configValue<string>("train", TRAIN_STAGE, "configs", "configs", o.configs)),
-        seeds: cfg("seeds", "seeds", o.seeds),
+        configs: configsByName(configValue<string>("train", TRAIN_STAGE, "configs", o.configs)),
+        seeds: cfg("seeds", o.seeds),
         seedBase: numberOption(o.seedBase, "seed-base", { int: true }),
-        epochs: cfg("epochs", "epochs", o.epochs),
-        patience: cfg("patience", "patience", o.patience),
+        epochs: cfg("epochs", o.epochs),
+        patience: cfg("patience", o.patience),
         minDelta: numberOption(o.minDelta, "min-delta", { min: 0 }),
-        startEpoch: cfg("startEpoch", "start-epoch", o.startEpoch),
+        startEpoch: cfg("startEpoch", o.startEpoch),
         lr: numberOption(o.lr, "lr", { min: 0 }),
         weightDecay: numberOption(o.weightDecay, "weight-decay", { min: 0 }),
         chunkRows: numberOption(o.chunkRows, "chunk-rows", { int: true, min: 1 }),
