@@ -1,5 +1,4 @@
 import type { Split, StoreBag } from "../types";
-import type { ChunkLayout } from "./batched";
 import type { EmbeddingSource } from "./source";
 
 /**
@@ -7,6 +6,32 @@ import type { EmbeddingSource } from "./source";
  * tile rows (bags bucketed by tile count, so little is padded), each with its padded layout and
  * loss weights. Every pass over X (forward, backward, scoring) goes chunk by chunk.
  */
+/**
+ * A chunk's padded layout, shared by both implementations of the head after H (rowgrad.ts and the
+ * tfjs oracle): bag b owns rows [b L, (b+1) L) of the chunk, the first count_b of them real, the
+ * rest zero with mask 0. The padding is done on H (16 columns per run), never on X, and bags are
+ * bucketed by size so little is padded.
+ */
+export interface ChunkLayout {
+  /** Bags in the chunk. */
+  bags: number;
+  /** Padded rows per bag, global and tile streams. */
+  lGlobal: number;
+  lTile: number;
+  /** bags x lGlobal / bags x lTile: 1 for a real row, 0 for padding. */
+  maskGlobal: Float32Array;
+  maskTile: Float32Array;
+  /** Real rows per bag. */
+  countGlobal: Float32Array;
+  countTile: Float32Array;
+  /** Bag labels (0/1). */
+  labels: Float32Array;
+  /** Per-bag loss weight (class weight / number of training bags); zeros when only scoring. */
+  bagWeights: Float32Array;
+  /** Per padded global row: loss weight for the instance baselines (class weight / number of training images; 0 on padding). */
+  rowWeights: Float32Array;
+}
+
 export interface Chunk {
   bagIndices: number[];
   layout: ChunkLayout;

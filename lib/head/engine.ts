@@ -1,13 +1,14 @@
-import { groupsLogits, groupsLossAndGrads, tfParamNames, type GroupArrays } from "./batched";
 import type { Chunk } from "./chunks";
 import { hasGlobalStream, hasLocalStream, type HeadConfig } from "./config";
 import type { XChunk, XKernel } from "./kernel";
+import { groupsLogits, groupsLossAndGrads } from "./internal/tfjsHeadOracle";
 import { HIDDEN1 } from "./params";
+import { postHParamNames, type GroupArrays, type PostH } from "./postH";
 import { padColumns, unpadColumns, type SliceJob, type SliceResult } from "./rowgrad";
 import { RowgradPool } from "./rowgradPool";
 import { stackParams, stackW1, type RunState } from "./runState";
 import type { EmbeddingSource } from "./source";
-import type { PostH, TrainTiming } from "./train";
+import type { TrainTiming } from "./train";
 
 /** A chunk's packed H of all runs (global and tile streams, Cg and Ct columns) and where dH goes (null: no gradients). */
 interface PackedH {
@@ -117,7 +118,7 @@ export class Engine {
         runs: R,
         hGlobal: hasGlobalStream(g.config) && hg ? padColumns(hg, Cg, g.gCol, R, chunk.globalStarts, chunk.layout.lGlobal) : null,
         hTile: hasLocalStream(g.config) && ht ? padColumns(ht, Ct, g.tCol, R, chunk.tileStarts, chunk.layout.lTile) : null,
-        params: stackParams(g.runs, tfParamNames(g.config, dim)),
+        params: stackParams(g.runs, postHParamNames(g.config, dim)),
       };
     });
   }
@@ -137,7 +138,7 @@ export class Engine {
     groups.forEach((g, gi) => {
       const R = g.runs.length;
       const k = Math.min(this.pool.threads, R);
-      const names = tfParamNames(g.config, dim);
+      const names = postHParamNames(g.config, dim);
       for (let s = 0; s < k; s++) {
         const from = Math.floor((s * R) / k);
         const to = Math.floor(((s + 1) * R) / k);

@@ -4,7 +4,7 @@ export * from "./params";
 export * from "./reference";
 export * from "./kernel";
 export * from "./source";
-export * from "./batched";
+export * from "./postH";
 export * from "./train";
 export * from "./synth";
 export * from "./onnx";

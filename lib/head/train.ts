@@ -8,6 +8,7 @@ import { validateConfig, type HeadConfig } from "./config";
 import { Engine } from "./engine";
 import { createKernel, type KernelName, type XKernel } from "./kernel";
 import { cloneParams, initParams, type HeadParams } from "./params";
+import type { PostH } from "./postH";
 import { RowgradPool } from "./rowgradPool";
 import { stateFor, type RunState } from "./runState";
 import type { EmbeddingSource } from "./source";
@@ -75,9 +76,6 @@ export interface TrainGridOptions extends Partial<TrainSettings> {
   /** Progress lines on stderr (default true). */
   progress?: boolean;
 }
-
-/** Which implementation runs the head after the first layer (both give the same numbers; see rowgrad.ts). */
-export type PostH = "js" | "tfjs";
 
 export interface EpochInfo {
   epoch: number;
@@ -244,7 +242,7 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
 
 /**
  * Full-batch training loss and its gradient for given heads on the source's training bags, through
- * the same batched path (X kernel + tfjs) trainGrid uses. For tests and diagnostics.
+ * the same batched path (X kernel + head after H) trainGrid uses. For tests and diagnostics.
  */
 export async function lossAndGradient(
   source: EmbeddingSource,
