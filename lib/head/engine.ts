@@ -1,13 +1,13 @@
 import type { Chunk } from "./chunks";
 import { hasGlobalStream, hasLocalStream, type HeadConfig } from "./config";
-import type { XChunk, XKernel } from "./kernel";
+import type { XKernel } from "./kernel";
 import { groupsLogits, groupsLossAndGrads } from "./internal/tfjsHeadOracle";
 import { HIDDEN1 } from "./params";
 import { postHParamNames, type GroupArrays, type PostH } from "./postH";
 import { padColumns, unpadColumns, type SliceJob, type SliceResult } from "./rowgrad";
 import { RowgradPool } from "./rowgradPool";
 import { stackParams, stackW1, type RunState } from "./runState";
-import type { EmbeddingSource } from "./source";
+import type { EmbeddingSource, XChunk } from "./source";
 import type { TrainTiming } from "./train";
 
 /** A chunk's packed H of all runs (global and tile streams, Cg and Ct columns) and where dH goes (null: no gradients). */
