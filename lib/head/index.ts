@@ -1,7 +1,6 @@
 // The public API of lib/head: the MIL-PF head, grid training, synthetic embeddings, deployment.
 export * from "./config";
 export * from "./params";
-export * from "./reference";
 export * from "./kernel";
 export * from "./source";
 export * from "./postH";

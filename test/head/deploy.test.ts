@@ -49,7 +49,7 @@ describe("deployable head", () => {
           // contributions add up to the local stream's part of the logit
           const noLocal = ref.logit - ref.tileContribution.reduce((a, v) => a + v, 0);
           const zeroLocalParams = { ...params, fw: params.fw.map((v, i) => (i >= params.fw.length - 8 ? 0 : v)) };
-          const { scoreBagReference } = await import("../../lib/head");
+          const { scoreBagReference } = await import("../../lib/head/internal/float64Head");
           expect(scoreBagReference(c, zeroLocalParams, store.dim, g, nG, t, nT).logit).toBeCloseTo(noLocal, 5);
         }
       }

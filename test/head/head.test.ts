@@ -7,12 +7,12 @@ import {
   countParams,
   initParams,
   lossAndGradient,
-  scoreBagReference,
   scoreHeads,
   sourceFromStoreData,
   type HeadConfig,
   type HeadParams,
 } from "../../lib/head";
+import { scoreBagReference } from "../../lib/head/internal/float64Head";
 import { tinyStore, weightedBceRef, type TinyStore } from "./data";
 
 const cfg = (name: string, global: HeadConfig["global"], local: HeadConfig["local"], instance: HeadConfig["instance"] = null): HeadConfig => ({ name, label: name, global, local, instance });
