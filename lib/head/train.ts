@@ -239,32 +239,3 @@ export async function trainGrid(opts: TrainGridOptions): Promise<GridResult> {
     })),
   };
 }
-
-/**
- * Full-batch training loss and its gradient for given heads on the source's training bags, through
- * the same batched path (X kernel + head after H) trainGrid uses. For tests and diagnostics.
- */
-export async function lossAndGradient(
-  source: EmbeddingSource,
-  heads: { config: HeadConfig; params: HeadParams }[],
-  opts: { kernel?: XKernel | KernelName; chunkRows?: number; postH?: PostH } = {},
-): Promise<{ loss: number; grad: HeadParams }[]> {
-  const kernel = typeof opts.kernel === "object" ? opts.kernel : createKernel(opts.kernel ?? "ort");
-  const states = heads.map((h) => stateFor(validateConfig(h.config), h.params));
-  const chunks = makeChunks(source, splitBagIndices(source.bags, "train"), opts.chunkRows ?? DEFAULT_TRAIN_SETTINGS.chunkRows, "train");
-  await new Engine(source, kernel, opts.postH).gradient(states, chunks);
-  return states.map((s) => ({ loss: s.loss, grad: s.grad }));
-}
-
-/** Bag probabilities (store bag order) of given heads through the batched path; NaN outside `bagIndices`. */
-export async function scoreHeads(
-  source: EmbeddingSource,
-  heads: { config: HeadConfig; params: HeadParams }[],
-  opts: { bagIndices?: number[]; kernel?: XKernel | KernelName; chunkRows?: number; postH?: PostH } = {},
-): Promise<Float32Array[]> {
-  const kernel = typeof opts.kernel === "object" ? opts.kernel : createKernel(opts.kernel ?? "ort");
-  const states = heads.map((h) => stateFor(validateConfig(h.config), h.params));
-  const bagIndices = opts.bagIndices ?? source.bags.map((_, i) => i);
-  const chunks = makeChunks(source, bagIndices, opts.chunkRows ?? DEFAULT_TRAIN_SETTINGS.chunkRows, "score");
-  return new Engine(source, kernel, opts.postH).score(states, chunks, "best", source.bags.length);
-}

@@ -2,8 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ABLATION_CONFIGS, HEAD_FILES, OnnxHead, initParams, loadHead, saveHead, scoreHeads, sourceFromStoreData, type HeadConfig } from "../../lib/head";
+import { ABLATION_CONFIGS, HEAD_FILES, OnnxHead, initParams, loadHead, saveHead, sourceFromStoreData, type HeadConfig } from "../../lib/head";
 import { selectTfBackend } from "../../lib/util/backend";
+import { scoreHeads } from "./batchedPath";
 import { tinyStore } from "./data";
 
 const configs: HeadConfig[] = [
