@@ -4,7 +4,7 @@ import { writeFileAtomic, writeJsonAtomic, readJson } from "../util/atomic";
 import { validateConfig, type HeadConfig } from "./config";
 import { buildHeadOnnx } from "./onnx";
 import { paramSpecs, sizeOf, type HeadParams } from "./params";
-import { scoreBagReference, type BagScore } from "./reference";
+import { scoreBagReference } from "./internal/float64Head";
 
 /**
  * A deployable head folder:
@@ -24,6 +24,23 @@ export interface HeadFile {
   params: { name: string; shape: number[] }[];
   /** Free-form facts: selection (val AUC, epoch), store, settings. */
   info: Record<string, unknown>;
+}
+
+/** What scoring one bag gives (TrainedHead.scoreBag; the float64 forward pass in internal/float64Head.ts). */
+export interface BagScore {
+  logit: number;
+  probability: number;
+  /** Per tile: attention weight a_i (attn); 1/T (mean); share of the 8 features whose max tile is i, ties shared (max). Sums to 1. */
+  tileAttention: Float32Array;
+  /**
+   * Per tile: its additive share of the local stream's contribution to the logit, so that
+   * logit = fb + (global part) + sum_i tileContribution[i]. attn: a_i (v_i . wf_local);
+   * mean: (h_i . wf_local) / T; max: sum over features f whose max is at tile i of h_if wf_local_f
+   * (a feature whose max is tied between tiles is shared equally).
+   */
+  tileContribution: Float32Array;
+  /** Per global row (image): its image probability (instance baselines) or share of the max (global max). */
+  globalScores: Float32Array;
 }
 
 /** A loaded head: scores one bag at a time with the float64 reference forward pass (no tfjs needed). */

@@ -7,7 +7,7 @@ import { HIDDEN2, paramSpecs, type HeadParams } from "./params";
 /**
  * The deployable head as an ONNX graph (opset 18, built with lib/util/onnxGraph.ts): inputs `globals`
  * [G, D] and `tiles` [T, D] of ONE bag (float32); outputs `logit` [1], `probability` [1] and
- * `tile_attention` [T] with the same definitions as scoreBagReference (attention weights; 1/T for
+ * `tile_attention` [T] with the same definitions as scoreBagReference (internal/float64Head.ts) (attention weights; 1/T for
  * mean; tie-shared argmax share for max; zeros when the head has no local stream).
  */
 const ONNX_OPSET = 18;

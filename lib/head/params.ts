@@ -57,6 +57,11 @@ export function paramSpecs(c: HeadConfig, dim: number): ParamSpec[] {
   return specs;
 }
 
+/** Parameter names of a config in serialisation order. */
+export function paramNames(c: HeadConfig, dim: number): string[] {
+  return paramSpecs(c, dim).map((s) => s.name);
+}
+
 export function sizeOf(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

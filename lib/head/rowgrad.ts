@@ -1,11 +1,12 @@
 import { hasGlobalStream, hasLocalStream, type Aggregator, type HeadConfig } from "./config";
-import type { ChunkLayout, GroupArrays, GroupGrads } from "./batched";
+import type { ChunkLayout } from "./chunks";
+import type { GroupArrays, GroupGrads } from "./postH";
 import { HIDDEN1, HIDDEN2 } from "./params";
 
 /**
  * The head after H, forward and backward, written out by hand for R runs: the same maths and the
- * same padded [R, bags x L, 16] layout as the tfjs version in batched.ts, which stays as the
- * autodiff reference (the tests check both against float64 finite differences and each other).
+ * same padded [R, bags x L, 16] layout as the tfjs version in internal/tfjsHeadOracle.ts, which
+ * stays as the autodiff oracle (the tests check both against float64 finite differences and each other).
  *
  * Why by hand: the per-row layers are 16 -> 8 and 8 -> 8 matrices. tfjs-wasm runs them as
  * batched matMuls with tiny inner dimensions at ~0.2 GMAC/s, and every elementwise op is another

@@ -14,11 +14,12 @@ import { toCsv } from "../util/table";
 import type { BootstrapOptions } from "../metrics";
 import { ABLATION_CONFIGS, validateConfig, type HeadConfig } from "./config";
 import { HEAD_FILES, loadHead } from "./deploy";
-import { asFloat32, type KernelName } from "./kernel";
+import type { KernelName } from "./kernel";
 import { OnnxHead } from "./onnx";
 import { PREDICTION_COLUMNS, predictionRow, summarizeGrid, writeTrainOutputs, type ConfigSummary } from "./results";
-import { openEmbeddingSource } from "./source";
-import { resolveTrainSettings, trainGrid, type GridResult, type PostH, type RunResult, type TrainSettings, type TrainTiming } from "./train";
+import { asFloat32, openEmbeddingSource } from "./source";
+import type { PostH } from "./postH";
+import { resolveTrainSettings, trainGrid, type GridResult, type RunResult, type TrainSettings, type TrainTiming } from "./train";
 import { loadUnit, seedBlocks, storeContentId, unitIdentity, writeUnit } from "./units";
 
 export interface RunTrainingOptions extends Partial<TrainSettings> {

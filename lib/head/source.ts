@@ -3,8 +3,25 @@ import * as path from "node:path";
 import type { StoreBag } from "../types";
 import { GLOBAL_ROW_WIDTH, STORE_FILES, TILE_ROW_WIDTH, type StoreData, type StoreMeta } from "../store/format";
 import { readJson } from "../util/atomic";
-import type { XChunk, XDtype } from "./kernel";
+import { float16ArrayToFloat32 } from "../store/float16";
 import { verifyStore } from "../store/read";
+
+/** How X is stored: float32 values or float16 bit patterns. */
+export type XDtype = "float32" | "float16";
+
+/** Rows of X (of a set of bags, packed) as stored. */
+export interface XChunk {
+  /** rows x dim, row-major: float32 values, or float16 bit patterns. */
+  data: Float32Array | Uint16Array;
+  dtype: XDtype;
+  rows: number;
+  dim: number;
+}
+
+/** The values of a chunk as float32 (float16 widened). */
+export function asFloat32(x: Pick<XChunk, "data" | "dtype">): Float32Array {
+  return x.dtype === "float16" ? float16ArrayToFloat32(x.data as Uint16Array) : (x.data as Float32Array);
+}
 
 /**
  * What head training reads: the bags, where each bag's rows are, and the rows of any set of bags

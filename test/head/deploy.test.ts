@@ -2,8 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ABLATION_CONFIGS, HEAD_FILES, OnnxHead, initParams, loadHead, saveHead, scoreHeads, sourceFromStoreData, type HeadConfig } from "../../lib/head";
+import { ABLATION_CONFIGS, HEAD_FILES, OnnxHead, initParams, loadHead, saveHead, sourceFromStoreData, type HeadConfig } from "../../lib/head";
 import { selectTfBackend } from "../../lib/util/backend";
+import { scoreHeads } from "./batchedPath";
 import { tinyStore } from "./data";
 
 const configs: HeadConfig[] = [
@@ -49,7 +50,7 @@ describe("deployable head", () => {
           // contributions add up to the local stream's part of the logit
           const noLocal = ref.logit - ref.tileContribution.reduce((a, v) => a + v, 0);
           const zeroLocalParams = { ...params, fw: params.fw.map((v, i) => (i >= params.fw.length - 8 ? 0 : v)) };
-          const { scoreBagReference } = await import("../../lib/head");
+          const { scoreBagReference } = await import("../../lib/head/internal/float64Head");
           expect(scoreBagReference(c, zeroLocalParams, store.dim, g, nG, t, nT).logit).toBeCloseTo(noLocal, 5);
         }
       }

@@ -6,13 +6,12 @@ import {
   FULL_CONFIG,
   countParams,
   initParams,
-  lossAndGradient,
-  scoreBagReference,
-  scoreHeads,
   sourceFromStoreData,
   type HeadConfig,
   type HeadParams,
 } from "../../lib/head";
+import { scoreBagReference } from "../../lib/head/internal/float64Head";
+import { lossAndGradient, scoreHeads } from "./batchedPath";
 import { tinyStore, weightedBceRef, type TinyStore } from "./data";
 
 const cfg = (name: string, global: HeadConfig["global"], local: HeadConfig["local"], instance: HeadConfig["instance"] = null): HeadConfig => ({ name, label: name, global, local, instance });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createKernel, type XChunk } from "../../lib/head/kernel";
+import { createKernel } from "../../lib/head/kernel";
+import type { XChunk } from "../../lib/head/source";
 import { float32ArrayToFloat16 } from "../../lib/store/float16";
 
 // X (3 x 2), W (2 x 2), dH (3 x 2) with small integers: every product is exact in float16/float32.

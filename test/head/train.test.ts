@@ -4,11 +4,11 @@ import {
   ABLATION_CONFIGS,
   FULL_CONFIG,
   sourceFromStoreData,
-  splitBagIndices,
   synthesizeEmbeddings,
   trainGrid,
   type HeadConfig,
 } from "../../lib/head";
+import { splitBagIndices } from "../../lib/head/chunks";
 import { rocAuc } from "../../lib/metrics";
 
 const byName = (n: string): HeadConfig => ABLATION_CONFIGS.find((c) => c.name === n) as HeadConfig;

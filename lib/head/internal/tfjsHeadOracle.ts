@@ -1,41 +1,21 @@
-import * as tf from "@tensorflow/tfjs";
-import type { Aggregator, HeadConfig } from "./config";
-import { HIDDEN1, HIDDEN2, paramSpecs, sizeOf } from "./params";
-
 /**
- * The head after the first linear layer, for R runs of one config at once, in tfjs (autodiff).
- * Inputs are H = X W1 (no bias) for the runs' columns, laid out PADDED per bag: bag b owns rows
- * [b L, (b+1) L) of the chunk, the first count_b of them real, the rest zero with mask 0. The
- * padding is done in JS on H (16 columns per run), never on X, and bags are bucketed by size so
- * little is padded. Padded layout instead of segment ops because the wasm backend has no
- * UnsortedSegmentSum kernel (the gradient of gather).
+ * oracle: the head after the first linear layer in tfjs autodiff, kept for checking.
+ *
+ * Not the default: trainGrid runs the hand-written fused loops in ../rowgrad.ts (about 10x
+ * faster). This is the independent autodiff version they are checked against (test/head/head.test.ts: both vs
+ * float64 finite differences; test/head/train.test.ts: trainGrid with postH "js" and "tfjs" trains
+ * the same models). Production code can still select it with `postH: "tfjs"` (trainGrid,
+ * runTraining), which is why it lives in lib; it is internal (not exported from lib/head/index.ts).
+ *
+ * R runs of one config at once. Inputs are H = X W1 (no bias) for the runs' columns, laid out
+ * PADDED per bag (see ChunkLayout). Padded layout instead of segment ops because the wasm backend
+ * has no UnsortedSegmentSum kernel (the gradient of gather).
  */
-export interface ChunkLayout {
-  /** Bags in the chunk. */
-  bags: number;
-  /** Padded rows per bag, global and tile streams. */
-  lGlobal: number;
-  lTile: number;
-  /** bags x lGlobal / bags x lTile: 1 for a real row, 0 for padding. */
-  maskGlobal: Float32Array;
-  maskTile: Float32Array;
-  /** Real rows per bag. */
-  countGlobal: Float32Array;
-  countTile: Float32Array;
-  /** Bag labels (0/1). */
-  labels: Float32Array;
-  /** Per-bag loss weight (class weight / number of training bags); zeros when only scoring. */
-  bagWeights: Float32Array;
-  /** Per padded global row: loss weight for the instance baselines (class weight / number of training images; 0 on padding). */
-  rowWeights: Float32Array;
-}
-
-/** Names of the parameters that live in tfjs (everything but the first-layer weights). */
-export function tfParamNames(c: HeadConfig, dim: number): string[] {
-  return paramSpecs(c, dim)
-    .map((s) => s.name)
-    .filter((n) => n !== "g1w" && n !== "l1w");
-}
+import * as tf from "@tensorflow/tfjs";
+import type { ChunkLayout } from "../chunks";
+import type { Aggregator, HeadConfig } from "../config";
+import { HIDDEN1, HIDDEN2, paramSpecs, sizeOf } from "../params";
+import type { GroupArrays, GroupGrads } from "../postH";
 
 /** tfjs shape of a stacked parameter: [R, a, b] for a 2-D [a, b], [R, 1, k] for a 1-D [k]. */
 export function stackedShape(c: HeadConfig, dim: number, name: string, runs: number): [number, number, number] {
@@ -119,16 +99,6 @@ export function groupLoss(layout: ChunkLayout, g: GroupTensors, logits: tf.Tenso
   return tf.sum(tf.mul(per, w), 1) as tf.Tensor1D;
 }
 
-export interface GroupArrays {
-  config: HeadConfig;
-  runs: number;
-  /** H of the group's runs, [runs, bags * lGlobal, 16] (padded per bag), or null. */
-  hGlobal: Float32Array | null;
-  hTile: Float32Array | null;
-  /** Stacked tfjs parameters (runs blocks, each the run's own array). */
-  params: Record<string, Float32Array>;
-}
-
 function toTensors(layout: ChunkLayout, g: GroupArrays, dim: number): GroupTensors {
   const params: Record<string, tf.Tensor3D> = {};
   for (const [name, a] of Object.entries(g.params)) params[name] = tf.tensor3d(a, stackedShape(g.config, dim, name, g.runs));
@@ -139,15 +109,6 @@ function toTensors(layout: ChunkLayout, g: GroupArrays, dim: number): GroupTenso
     hTile: g.hTile ? tf.tensor3d(g.hTile, [g.runs, layout.bags * layout.lTile, HIDDEN1]) : null,
     params,
   };
-}
-
-export interface GroupGrads {
-  /** Per-run loss contributions of this chunk. */
-  loss: Float32Array;
-  /** Gradients w.r.t. hGlobal / hTile, same [runs, padded rows, 16] layout. */
-  dGlobal: Float32Array | null;
-  dTile: Float32Array | null;
-  params: Record<string, Float32Array>;
 }
 
 /** Run `f` in a tfjs scope: every tensor it creates (and does not tf.keep) is disposed after. */

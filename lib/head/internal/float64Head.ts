@@ -1,27 +1,16 @@
-import type { HeadConfig, Aggregator } from "./config";
-import { HIDDEN1, HIDDEN2, type HeadParams } from "./params";
-
 /**
- * A plain float64 forward pass of ONE head on ONE bag. It is the deployable scorer (no tfjs, no
- * wasm heap: the explain stage calls it per bag) and the independent reference the tests check
- * the batched tfjs/ORT training path and the ONNX export against. Hand-written loops because the
- * sizes are tiny (16 / 8 wide) and float64 is needed for finite-difference checks.
+ * reference: a plain float64 forward pass of ONE head on ONE bag, hand-written loops (the sizes are
+ * tiny, 16 / 8 wide, and float64 is needed for finite-difference checks).
+ *
+ * It is the oracle the tests check the batched training path (ORT X passes + either head after H)
+ * and the ONNX export against (test/head/head.test.ts, test/head/deploy.test.ts), and it is kept
+ * independent of them for that. It is also the deployable scorer behind loadHead().scoreBag (no
+ * tfjs, no wasm heap: `milpf predict --engine js` and the explain stage call it per bag), which is
+ * why it lives in lib. Internal: not exported from lib/head/index.ts; reach it through loadHead.
  */
-export interface BagScore {
-  logit: number;
-  probability: number;
-  /** Per tile: attention weight a_i (attn); 1/T (mean); share of the 8 features whose max tile is i, ties shared (max). Sums to 1. */
-  tileAttention: Float32Array;
-  /**
-   * Per tile: its additive share of the local stream's contribution to the logit, so that
-   * logit = fb + (global part) + sum_i tileContribution[i]. attn: a_i (v_i . wf_local);
-   * mean: (h_i . wf_local) / T; max: sum over features f whose max is at tile i of h_if wf_local_f
-   * (a feature whose max is tied between tiles is shared equally).
-   */
-  tileContribution: Float32Array;
-  /** Per global row (image): its image probability (instance baselines) or share of the max (global max). */
-  globalScores: Float32Array;
-}
+import type { HeadConfig, Aggregator } from "../config";
+import type { BagScore } from "../deploy";
+import { HIDDEN1, HIDDEN2, type HeadParams } from "../params";
 
 function streamHidden(p: HeadParams, prefix: "g" | "l", x: Float32Array, n: number, dim: number): Float64Array[] {
   const w1 = p[`${prefix}1w`];
@@ -187,27 +176,4 @@ export function scoreBagReference(
     tileContribution = Float32Array.from(l.contribution(fw, off));
   }
   return { logit, probability: sigmoid(logit), tileAttention, tileContribution, globalScores };
-}
-
-/** Class-weighted BCE with logits as the authors used it: w = total / (2 x count of its class), mean over samples. */
-export function weightedBce(logits: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const w = classWeights(labels);
-  let s = 0;
-  for (let i = 0; i < logits.length; i++) {
-    const x = logits[i];
-    const y = labels[i];
-    s += w[i] * (Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x))));
-  }
-  return s / logits.length;
-}
-
-/** Per-sample class weights total / (2 x count of the sample's class). */
-export function classWeights(labels: ArrayLike<number>): Float64Array {
-  const n = labels.length;
-  let pos = 0;
-  for (let i = 0; i < n; i++) pos += labels[i] === 1 ? 1 : 0;
-  const neg = n - pos;
-  const w = new Float64Array(n);
-  for (let i = 0; i < n; i++) w[i] = labels[i] === 1 ? n / (2 * Math.max(pos, 1)) : n / (2 * Math.max(neg, 1));
-  return w;
 }
