@@ -91,6 +91,8 @@ export interface TilingParams {
   /** For "meanIntensity": the authors' rule, tile mean > factor x image max. */
   meanIntensityFactor: number;
   globalSizePx: number;
+  /** Preprocessing preset (lib/preprocess/preprocess.ts PREPROCESS_PRESETS): "milpf" or "authors". */
+  preprocessing: "milpf" | "authors";
 }
 
 /** One image in the tile manifest. */

@@ -19,7 +19,7 @@ export {
 } from "./synthetic";
 export type { SyntheticOptions, SyntheticSummary, SyntheticVersion } from "./synthetic";
 export type { ImageTruth } from "./synthRender";
-export { makeSplits, applySplits, writeSplits, readSplits, allocateCounts, patientStratum, DEFAULT_FRACTIONS } from "./splits";
+export { makeSplits, applySplits, writeSplits, readSplits, allocateCounts, patientStratum, DEFAULT_FRACTIONS, SPLIT_FRACTIONS, parseSplitFractions } from "./splits";
 export type { SplitFractions, SplitOptions } from "./splits";
 export * as labels from "./labels";
 export { biradsToLabel, parseBirads, parseDensity, embedAssessmentToBirads, EMBED_ASSESSMENT, LABEL_TASKS, parseLabelTask, applyLabelTask, defaultTask } from "./labels";

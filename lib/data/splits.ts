@@ -19,6 +19,17 @@ export interface SplitFractions {
   test: number;
 }
 
+/** The split shares offered by name: the paper's 70/10/20 and the authors' code's 70/15/15. */
+export const SPLIT_FRACTIONS = ["70/10/20", "70/15/15"] as const;
+
+/** "70/15/15" -> { train: 0.7, val: 0.15, test: 0.15 }; one error naming the text. */
+export function parseSplitFractions(text: string): SplitFractions {
+  const parts = text.split("/").map((x) => Number(x));
+  if (parts.length !== 3 || !parts.every((x) => Number.isFinite(x) && x >= 0) || parts[0] + parts[1] + parts[2] !== 100)
+    throw new Error(`split fractions ${JSON.stringify(text)}: expected train/val/test percentages summing to 100, e.g. 70/10/20`);
+  return { train: parts[0] / 100, val: parts[1] / 100, test: parts[2] / 100 };
+}
+
 export interface SplitOptions {
   seed: number;
   /** Default 0.7 / 0.1 / 0.2 (the paper). */

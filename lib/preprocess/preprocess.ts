@@ -29,7 +29,24 @@ export interface PresentationImage {
   maskPixels?: Float32Array | Uint16Array;
 }
 
+/**
+ * Preprocessing presets. "milpf" (default): three-class Otsu mask with a small dilation, the
+ * crop scaled by its max, breast against the left edge and centred vertically. "authors":
+ * mil-pf-core's steps for exact reproduction: plain Otsu with dilation size/10, min-max
+ * scaling of the crop, padding at the bottom and right (breast in the top-left corner), and
+ * `keep_only_breast` (pixels outside the mask set to 0, here on the working image).
+ */
+export const PREPROCESS_PRESETS = ["milpf", "authors"] as const;
+export type PreprocessPreset = (typeof PREPROCESS_PRESETS)[number];
+
+/** The mask parameters of a preset (lib/preprocess/mask.ts). */
+export function presetMaskParams(preset: PreprocessPreset): MaskParams {
+  return preset === "authors" ? { ...DEFAULT_MASK_PARAMS, dilateFraction: 1 / 10, otsuClasses: 2 } : DEFAULT_MASK_PARAMS;
+}
+
 export interface PreprocessOptions {
+  /** Preset (default "milpf"); `mask` overrides its mask parameters. */
+  preset?: PreprocessPreset;
   /** Side of the square working image (4096 for real data; 1024 for the synthetic default). */
   workingSizePx: number;
   /** Side of the global view (the encoder's input size). */
@@ -113,7 +130,8 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
   const flipped = orientation.flip;
 
   // 3. Mask on the small copy (unflipped frame).
-  const { mask: lowMask } = breastMask(low, lw, lh, { ...DEFAULT_MASK_PARAMS, ...opts.mask });
+  const preset = opts.preset ?? "milpf";
+  const { mask: lowMask } = breastMask(low, lw, lh, { ...presetMaskParams(preset), ...opts.mask });
   const box = maskBoundingBox(lowMask, lw, lh);
   if (!box) throw new Error(`${what}: no breast found (empty mask after Otsu threshold)`);
 
@@ -126,19 +144,26 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
   const oy1 = Math.min(H, Math.ceil(box.y1 * sy));
   const crop = flipped ? { x0: W - ox1, y0: oy0, x1: W - ox0, y1: oy1 } : { x0: ox0, y0: oy0, x1: ox1, y1: oy1 };
   const N = opts.workingSizePx;
-  const transform = makeTransform({ originalWidthPx: W, originalHeightPx: H, flipped, crop, workingSizePx: N });
+  const transform = makeTransform({ originalWidthPx: W, originalHeightPx: H, flipped, crop, workingSizePx: N, alignTop: preset === "authors" });
   const S = transform.squareSizePx;
   const cw = crop.x1 - crop.x0;
   const ch = crop.y1 - crop.y0;
 
-  // 5. Max of the crop -> 65535 ("scale to [0, 1]").
+  // 5. Scale to [0, 1]: max of the crop -> 65535 ("milpf"), or min..max -> 0..65535 ("authors").
   let maxV = 0;
+  let minV = 65535;
   for (let y = oy0; y < oy1; y++) {
     const row = y * W;
-    for (let x = ox0; x < ox1; x++) if (full[row + x] > maxV) maxV = full[row + x];
+    for (let x = ox0; x < ox1; x++) {
+      const v = full[row + x];
+      if (v > maxV) maxV = v;
+      if (v < minV) minV = v;
+    }
   }
   if (maxV === 0) throw new Error(`${what}: the breast region is all zero`);
-  const gain = 65535 / maxV;
+  const offset = preset === "authors" ? minV : 0;
+  if (maxV === offset) throw new Error(`${what}: the breast region is constant (${maxV})`);
+  const gain = 65535 / (maxV - offset);
 
   // 6. Flip + crop + pad into the square (padding = 0 = background).
   const square = new Uint16Array(S * S);
@@ -148,15 +173,13 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
     for (let xc = 0; xc < cw; xc++) {
       const xf = crop.x0 + xc;
       const xo = flipped ? W - 1 - xf : xf;
-      const v = Math.round(full[srcRow + xo] * gain);
-      square[dstRow + xc] = v > 65535 ? 65535 : v;
+      const v = Math.round((full[srcRow + xo] - offset) * gain);
+      square[dstRow + xc] = v > 65535 ? 65535 : v < 0 ? 0 : v;
     }
   }
 
-  // 7. Working image and global view (sharp).
+  // 7. Working image (sharp).
   const working = await resizeGrey16({ pixels: square, widthPx: S, heightPx: S }, N, N, kernel);
-  const G = opts.globalSizePx;
-  const global = await resizeGrey16({ pixels: working, widthPx: N, heightPx: N }, G, G, kernel);
 
   // 8. Mask in the working frame: each working pixel centre mapped back to the small copy.
   const mask = new Uint8Array(N * N);
@@ -176,5 +199,9 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
       }
     }
   }
+  // 9. "authors": keep_only_breast (outside the mask -> 0); then the global view (sharp).
+  if (preset === "authors") for (let i = 0; i < N * N; i++) if (mask[i] === 0) working[i] = 0;
+  const G = opts.globalSizePx;
+  const global = await resizeGrey16({ pixels: working, widthPx: N, heightPx: N }, G, G, kernel);
   return { working, workingSizePx: N, mask, transform, global, globalSizePx: G, orientation, maskFraction: inside / (N * N) };
 }

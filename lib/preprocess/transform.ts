@@ -86,6 +86,8 @@ export function makeTransform(opts: {
   flipped: boolean;
   crop: BoxPx;
   workingSizePx: number;
+  /** Breast in the top-left corner (padding below), as the authors' preprocessing; default: centred vertically. */
+  alignTop?: boolean;
 }): ImageTransform {
   const w = opts.crop.x1 - opts.crop.x0;
   const h = opts.crop.y1 - opts.crop.y0;
@@ -98,7 +100,7 @@ export function makeTransform(opts: {
     crop: { ...opts.crop },
     squareSizePx,
     padXPx: 0,
-    padYPx: Math.floor((squareSizePx - h) / 2),
+    padYPx: opts.alignTop ? 0 : Math.floor((squareSizePx - h) / 2),
     workingSizePx: opts.workingSizePx,
     scale: opts.workingSizePx / squareSizePx,
   };

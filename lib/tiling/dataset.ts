@@ -1,3 +1,4 @@
+import type { SplitFractions } from "../data/splits";
 import * as fs from "node:fs";
 import { type SyntheticVersion, generateSyntheticDataset } from "../data/synthetic";
 import type { ImageRecord } from "../types";
@@ -15,6 +16,8 @@ export async function loadRecords(opts: {
   adapter: string;
   splitsFile: string;
   seed: number;
+  /** Shares of a new split file (default 70/10/20). */
+  fractions?: SplitFractions;
   records?: ImageRecord[];
   /** Label task (lib/data/labels.ts); default: the adapter's own (birads, or cancer for RSNA). */
   task?: LabelTask;
@@ -32,7 +35,7 @@ export async function loadRecords(opts: {
   let splits: Map<string, import("../types").Split>;
   if (fs.existsSync(opts.splitsFile)) splits = readSplits(opts.splitsFile);
   else {
-    splits = makeSplits(records, { seed: opts.seed });
+    splits = makeSplits(records, { seed: opts.seed, fractions: opts.fractions });
     writeSplits(opts.splitsFile, splits);
     splitsCreated = true;
   }

@@ -1,3 +1,4 @@
+import type { SplitFractions } from "../data/splits";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -30,6 +31,8 @@ export interface RunTilingOptions {
   workers?: number;
   /** Seed for a new split file. */
   seed?: number;
+  /** Shares of a new split file (lib/data/splits.ts; default the paper's 70/10/20). */
+  splitFractions?: SplitFractions;
   onProgress?: (done: number, total: number) => void;
   /** Show the progress bar / log lines on stderr (default true). */
   progress?: boolean;
@@ -119,6 +122,7 @@ async function runTilingLocked(opts: RunTilingOptions, params: TilingParams, out
     adapter: opts.adapter,
     splitsFile: opts.splitsFile,
     seed: opts.seed ?? 42,
+    fractions: opts.splitFractions,
     records: opts.records,
     task: opts.task,
   });

@@ -11,6 +11,7 @@ export const DEFAULT_TILING_PARAMS: TilingParams = {
   minTissueFraction: 0,
   meanIntensityFactor: 0.05,
   globalSizePx: 518,
+  preprocessing: "milpf",
 };
 
 /** Largest working image side accepted (a 8192 px 16-bit working image is 128 MiB per image in memory). */
@@ -39,6 +40,8 @@ export function resolveTilingParams(p: Partial<TilingParams> = {}): TilingParams
     throw new Error(`tiling params: minTissueFraction must be in [0, 1], got ${out.minTissueFraction}`);
   if (!(out.meanIntensityFactor >= 0 && out.meanIntensityFactor < 1))
     throw new Error(`tiling params: meanIntensityFactor must be in [0, 1), got ${out.meanIntensityFactor}`);
+  if (out.preprocessing !== "milpf" && out.preprocessing !== "authors")
+    throw new Error(`tiling params: preprocessing must be milpf or authors, got ${String(out.preprocessing)}`);
   return out;
 }
 

@@ -130,7 +130,7 @@ export async function processImage(job: TileJob, load: PresentationLoader = load
   memoryCheckpoint();
   const r = await preprocessPixels(
     { ...img, laterality: img.laterality ?? record.laterality, source: img.source ?? record.filePath },
-    { workingSizePx: params.workingSizePx, globalSizePx: params.globalSizePx },
+    { workingSizePx: params.workingSizePx, globalSizePx: params.globalSizePx, preset: params.preprocessing },
   );
   memoryCheckpoint();
   const tiles = selectTiles(r.working, r.mask, params);

@@ -1,5 +1,7 @@
 import { ADAPTERS } from "../data/adapters";
 import { LABEL_TASKS } from "../data/labels";
+import { SPLIT_FRACTIONS } from "../data/splits";
+import { PREPROCESS_PRESETS } from "../preprocess/preprocess";
 import type { ConfigSpec } from "../util/config";
 import { DEFAULT_PATHS } from "../util/paths";
 import { DEFAULT_TILING_PARAMS, MAX_GLOBAL_SIZE_PX, MAX_WORKING_SIZE_PX, TISSUE_RULES } from "./params";
@@ -19,6 +21,8 @@ export const TILE_STAGE = {
   overlap: { kind: "number", cli: "--overlap <f>", default: DEFAULT_TILING_PARAMS.overlap, min: 0, max: 1, maxExclusive: true, doc: "tile overlap: 0 for training" },
   tissueRule: { kind: "string", cli: "--tissue-rule <rule>", default: DEFAULT_TILING_PARAMS.tissueRule, oneOf: TISSUE_RULES, doc: "which tiles are kept" },
   minTissueFraction: { kind: "number", cli: "--min-tissue <f>", default: DEFAULT_TILING_PARAMS.minTissueFraction, min: 0, max: 1, doc: "maskFraction rule: minimum mask fraction of a kept tile (0 = any tissue)" },
+  preprocessing: { kind: "string", cli: "--preprocessing <preset>", default: DEFAULT_TILING_PARAMS.preprocessing, oneOf: PREPROCESS_PRESETS, doc: 'preprocessing preset: "authors" = mil-pf-core\'s steps for exact reproduction' },
+  splitFractions: { kind: "string", cli: "--split-fractions <f>", default: "70/10/20", oneOf: SPLIT_FRACTIONS, doc: "train/val/test shares of a new split file (the paper: 70/10/20; the authors' code: 70/15/15)" },
   splits: { kind: "string", cli: "--splits <file>", default: DEFAULT_PATHS.splits, path: true, doc: "split file (made from seed when missing)" },
   out: { kind: "string", cli: "--out <dir>", default: DEFAULT_PATHS.tiles, path: true, doc: "output folder (manifest.json, images, stage.json)" },
   workers: { kind: "int", cli: "--workers <n>", default: -1, min: -1, max: 256, doc: "worker threads: -1 = all cores, 0 = in the calling process" },

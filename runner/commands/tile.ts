@@ -4,6 +4,7 @@ import { TILE_STAGE } from "../../lib/tiling/stageConfig";
 import type { Command } from "commander";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseSplitFractions } from "../../lib/data/splits";
 import { parseLabelTask } from "../../lib/data/labels";
 import { runTilingWithStats, type TilingStats } from "../../lib/tiling";
 import type { TileManifest, TilingParams } from "../../lib/types";
@@ -22,6 +23,8 @@ export interface TileCommandOptions {
   overlap: string;
   tissueRule: string;
   minTissue: string;
+  preprocessing?: string;
+  splitFractions?: string;
   workers?: string;
   seed: string;
   progress?: boolean;
@@ -41,6 +44,7 @@ export async function runTileCommand(
     overlap: cfg<number>("overlap", o.overlap),
     tissueRule: cfg<TilingParams["tissueRule"]>("tissueRule", o.tissueRule),
     minTissueFraction: cfg<number>("minTissueFraction", o.minTissue),
+    preprocessing: cfg<TilingParams["preprocessing"]>("preprocessing", o.preprocessing ?? TILE_STAGE.preprocessing.default),
   };
   const workers = o.workers === undefined ? -1 : cfg<number>("workers", o.workers);
   const task = o.task === undefined ? "" : cfg<string>("task", o.task);
@@ -53,6 +57,7 @@ export async function runTileCommand(
     params,
     workers: workers < 0 ? os.cpus().length : workers,
     seed: cfg<number>("seed", o.seed),
+    splitFractions: parseSplitFractions(cfg<string>("splitFractions", o.splitFractions ?? TILE_STAGE.splitFractions.default)),
     progress: o.progress !== false,
     task: task === "" ? undefined : parseLabelTask(task, "--task"),
   });

@@ -74,7 +74,7 @@ export async function makeManifest(dir: string, o: FixtureOptions): Promise<Tile
     version: 1,
     createdAt: "2026-01-01T00:00:00Z",
     datasetDir: dir,
-    params: { workingSizePx: W, tileSizePx: T, overlap: 0, tissueRule: "maskFraction", minTissueFraction: 0, meanIntensityFactor: 0.05, globalSizePx: G },
+    params: { workingSizePx: W, tileSizePx: T, overlap: 0, tissueRule: "maskFraction", minTissueFraction: 0, meanIntensityFactor: 0.05, globalSizePx: G, preprocessing: "milpf" },
     images,
     skipped: [],
   };

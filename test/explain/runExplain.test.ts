@@ -80,7 +80,7 @@ async function writeFixture(dir: string): Promise<string> {
     version: 1,
     createdAt: "2026-01-01T00:00:00Z",
     datasetDir: dir,
-    params: { workingSizePx: N, tileSizePx: S, overlap: 0, tissueRule: "maskFraction", minTissueFraction: 0.5, meanIntensityFactor: 0.05, globalSizePx: S },
+    params: { workingSizePx: N, tileSizePx: S, overlap: 0, tissueRule: "maskFraction", minTissueFraction: 0.5, meanIntensityFactor: 0.05, globalSizePx: S, preprocessing: "milpf" },
     images,
     skipped: [],
   };
