@@ -20,7 +20,7 @@ import { PREDICTION_COLUMNS, predictionRow, summarizeGrid, writeTrainOutputs, ty
 import { asFloat32, openEmbeddingSource } from "./source";
 import type { PostH } from "./postH";
 import { resolveTrainSettings, trainGrid, type GridResult, type RunResult, type TrainSettings, type TrainTiming } from "./train";
-import { loadUnit, seedBlocks, storeContentId, unitIdentity, writeUnit } from "./units";
+import { loadUnit, seedBlocks, storeContentId, UNITS_DIR, unitIdentity, unitName, writeUnit } from "./units";
 
 export interface RunTrainingOptions extends Partial<TrainSettings> {
   /** Embedding store folder (project-relative or absolute). */
@@ -41,6 +41,18 @@ export interface RunTrainingOptions extends Partial<TrainSettings> {
    */
   seedsPerUnit?: number;
   predictions?: "all" | "selected";
+  /**
+   * Train only this shard of the units (unit i goes to shard i mod count), as embedding shards
+   * do across machines: the run writes its units and stops (no selection, no outputs, no
+   * stage.json). A later run with `mergeUnits` (or on a shared folder) joins them.
+   */
+  shard?: { index: number; count: number };
+  /**
+   * Training run folders (shards) whose finished units are copied in first; the run must then
+   * reuse every unit (a missing one is an error naming it), so the merged run trains nothing
+   * and writes what one unsharded run would.
+   */
+  mergeUnits?: string[];
   sensitivity?: number;
   bootstrap?: BootstrapOptions;
   progress?: boolean;
@@ -48,10 +60,32 @@ export interface RunTrainingOptions extends Partial<TrainSettings> {
 
 export interface TrainingRun {
   result: GridResult;
+  /** Empty for a shard run (it stops after its units). */
   summaries: ConfigSummary[];
   outDir: string;
   peakRssBytes: number;
   work: TrainWork;
+  /** Set for a shard run. */
+  shard?: { index: number; count: number };
+}
+
+/**
+ * Copy the unit files of shard folders into `<out>/units/` (atomic writes; an existing file of
+ * the same name is replaced). They are verified on load like any unit (checksum and identity).
+ * Returns the number of units copied.
+ */
+function copyUnits(shardDirs: string[], outDir: string): number {
+  let n = 0;
+  for (const dir of shardDirs) {
+    const from = path.join(dir, UNITS_DIR);
+    if (!fs.existsSync(from)) throw new Error(`train merge: ${dir}: no ${UNITS_DIR}/ folder (not a training run or shard)`);
+    for (const name of fs.readdirSync(from)) {
+      if (!/^seeds-\d+-\d+\.(json|bin)$/.test(name)) continue;
+      writeFileAtomic(path.join(outDir, UNITS_DIR, name), fs.readFileSync(path.join(from, name)));
+      if (name.endsWith(".json")) n++;
+    }
+  }
+  return n;
 }
 
 /** `milpf train` and the notebook: train the grid on a store, summarise, write all outputs. */
@@ -65,10 +99,16 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
   const settings = resolveTrainSettings(o);
   const kernelName = o.kernel ?? "ort";
   const postH = o.postH ?? "js";
-  const blocks = seedBlocks(seeds, o.seedsPerUnit ?? 6);
+  const allBlocks = seedBlocks(seeds, o.seedsPerUnit ?? 6);
+  const shard = o.shard;
+  if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count))
+    throw new Error(`train: shard ${shard.index}/${shard.count} is not a shard K/N with 0 <= K < N`);
+  if (shard && o.mergeUnits?.length) throw new Error("train: a run is either one shard or the merge of shards, not both");
+  const blocks = shard ? allBlocks.filter((_, i) => i % shard.count === shard.index) : allBlocks;
   return withLock(outDir, { command: "train" }, async (lock) => {
     if (lock.tookOver) console.error(`train: ${lock.tookOver}`);
     const cleaned = cleanTempFiles(outDir, { recursive: true });
+    const merged = o.mergeUnits?.length ? copyUnits(o.mergeUnits.map((d) => resolveProjectPath(d)), outDir) : 0;
     const backend = await selectTfBackend();
     const meta = readJson<StoreMeta>(path.join(storeDir, STORE_FILES.meta));
     const storeId = storeContentId(meta);
@@ -88,6 +128,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
           reused++;
           continue;
         }
+        if (o.mergeUnits?.length) throw new Error(`train merge: unit ${unitName(block)} (seeds ${block[0]}-${block[block.length - 1]}) is not in the shards given (${have.reason}); run its shard, or train without --merge-units to train it here`);
         reasons.push(have.reason);
         const grid = await trainGrid({
           ...o,
@@ -105,10 +146,15 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
         runs.push(...grid.runs);
         timings.push(grid.timing);
       }
+      if (shard) {
+        const work: TrainWork = { units: blocks.length, reused, trained: blocks.length - reused, reasons: reasonSummary(reasons), cleaned: cleaned.length };
+        const result: GridResult = { dim: source.dim, bags: source.bags, settings, kernel: kernelName, postH, runs, timing: sumTimings(timings) };
+        return { result, summaries: [], outDir, peakRssBytes: peak, work, shard };
+      }
       // config-major, then seed: the order trainGrid gives for the whole grid
       runs.sort((a, b) => configs.findIndex((c) => c.name === a.config.name) - configs.findIndex((c) => c.name === b.config.name) || a.seed - b.seed);
       const result: GridResult = { dim: source.dim, bags: source.bags, settings, kernel: kernelName, postH, runs, timing: sumTimings(timings) };
-      const work: TrainWork = { units: blocks.length, reused, trained: blocks.length - reused, reasons: reasonSummary(reasons), cleaned: cleaned.length };
+      const work: TrainWork = { units: blocks.length, reused, trained: blocks.length - reused, reasons: reasonSummary(reasons), cleaned: cleaned.length, merged };
       const summaries = summarizeGrid(result, { sensitivity: o.sensitivity, bootstrap: o.bootstrap });
       const record = { store: storeDir, storeId, task: String(meta.params.task ?? "birads"), tfBackend: backend, host: { cpus: os.cpus().length, node: process.version } };
       writeTrainOutputs(outDir, result, summaries, { predictions: o.predictions, record });
@@ -136,6 +182,8 @@ export interface TrainWork {
   reasons: string;
   /** Temporary files of killed runs removed at the start. */
   cleaned: number;
+  /** Units copied in from shard folders (mergeUnits). */
+  merged?: number;
 }
 
 function sumTimings(ts: TrainTiming[]): TrainTiming {

@@ -28,12 +28,12 @@ export interface EmbedCommandOptions {
  * The shard of this process: --shard K/N, or --shard-count N with K from JOB_COMPLETION_INDEX
  * (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array, 0-based: --array=0-(N-1)).
  */
-export function resolveShard(o: Pick<EmbedCommandOptions, "shard" | "shardCount">, env: NodeJS.ProcessEnv = process.env): Shard | null {
+export function resolveShard(o: Pick<EmbedCommandOptions, "shard" | "shardCount">, env: NodeJS.ProcessEnv = process.env, command = "embed"): Shard | null {
   if (o.shard) return parseShard(o.shard);
   if (!o.shardCount) return null;
-  const count = numberOption(o.shardCount, "shard-count", { int: true, min: 1, command: "embed" });
+  const count = numberOption(o.shardCount, "shard-count", { int: true, min: 1, command });
   const raw = env.JOB_COMPLETION_INDEX ?? env.SLURM_ARRAY_TASK_ID;
-  if (raw === undefined) throw new Error("embed: --shard-count needs JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID in the environment (or use --shard K/N)");
+  if (raw === undefined) throw new Error(`${command}: --shard-count needs JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID in the environment (or use --shard K/N)`);
   return parseShard(`${raw}/${count}`);
 }
 

@@ -1,5 +1,7 @@
 import { addConfigOptions, configValue, numberOption, resolvePathOptions } from "./options";
 import type { Command } from "commander";
+import * as path from "node:path";
+import { resolveShard } from "./embed";
 import { TRAIN_STAGE } from "../../lib/head/stageConfig";
 import { configsByName, predictStore, runTraining, writeSyntheticStore, SYNTH_DEFAULTS, type KernelName } from "../../lib/head";
 import { DEFAULT_PATHS, resolveProjectPath } from "../../lib/util/paths";
@@ -50,8 +52,13 @@ export function register(program: Command): void {
     .option("--seeds-per-unit <n>", "seeds per resumable unit: a finished unit is kept and reused by a later run with the same store and settings", "6")
     .option("--no-progress", "no progress lines")
     .option("--predictions <which>", "all runs or only the selected run per config", "all")
+    .option("--shard <K/N>", "train only shard K of N of the units of seeds (unit i -> shard i mod N); writes the units and stops (join with --merge-units)")
+    .option("--shard-count <N>", "N shards, K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID")
+    .option("--merge-units <dirs>", "comma-separated shard folders: copy their units in, reuse all of them (a missing one is an error), write the outputs")
     .action(async (o: Record<string, string>, cmd: Command) => {
       resolvePathOptions(cmd, o, ["store", "out"]);
+      const shard = resolveShard({ shard: o.shard, shardCount: o.shardCount }, process.env, "train");
+      const mergeUnits = o.mergeUnits ? o.mergeUnits.split(",").filter((d) => d.trim() !== "").map((d) => path.resolve(d.trim())) : undefined;
       if (!["ort", "tfjs", "js"].includes(o.kernel)) throw new Error(`--kernel must be ort, tfjs or js, got '${o.kernel}'`);
       if (o.predictions !== "all" && o.predictions !== "selected") throw new Error(`--predictions must be all or selected, got '${o.predictions}'`);
       // the stage config's fields: --flag <-> field (help, defaults and checks from lib/head/stageConfig.ts)
@@ -75,11 +82,17 @@ export function register(program: Command): void {
         progress: (o as Record<string, unknown>).progress !== false,
         predictions: o.predictions,
         bootstrap: boot > 0 ? { iterations: boot, seed: 0 } : undefined,
+        shard: shard ?? undefined,
+        mergeUnits,
       });
       const t = run.result.timing;
       process.stdout.write(`train: ${run.result.runs.length} runs, ${t.epochs} epochs in ${t.seconds.toFixed(1)} s (X passes ${t.xPassSeconds.toFixed(1)} s, head after H ${t.headSeconds.toFixed(1)} s) -> ${run.outDir}\n`);
       const w = run.work;
-      process.stdout.write(`train: ${w.units} unit(s) of seeds: ${w.trained} trained${w.reasons ? ` (${w.reasons})` : ""}, ${w.reused} reused${w.cleaned ? `; removed ${w.cleaned} temporary file(s) of a killed run` : ""}\n`);
+      process.stdout.write(
+        `train: ${w.units} unit(s) of seeds${run.shard ? ` (shard ${run.shard.index}/${run.shard.count})` : ""}: ${w.trained} trained${w.reasons ? ` (${w.reasons})` : ""}, ${w.reused} reused` +
+          `${w.merged ? `; ${w.merged} unit(s) merged from ${mergeUnits?.length ?? 0} shard folder(s)` : ""}${w.cleaned ? `; removed ${w.cleaned} temporary file(s) of a killed run` : ""}\n`,
+      );
+      if (run.shard) process.stdout.write(`train: shard ${run.shard.index}/${run.shard.count} done; join the shards with \`milpf train --merge-units <folders> --out <dir>\` and the same settings\n`);
       for (const s of run.summaries) {
         process.stdout.write(
           `  ${s.config.padEnd(16)} selected seed ${s.selectedSeed} val AUC ${s.selectedValAuc.toFixed(3)} test AUC ${s.selected.test.auc.toFixed(3)} Spec@Sens0.9 ${s.selected.test.specificityAtSensitivity.toFixed(3)} | test AUC over seeds ${s.spread.testAuc.mean.toFixed(3)} +- ${s.spread.testAuc.sd.toFixed(3)}\n`,
