@@ -75,9 +75,18 @@ export function loadTrainRunHead(run: TrainRun, config?: HeadConfig["name"]): Tr
  * parameters; the execution provider may differ). Throws one error naming both.
  */
 export function checkSameEncoder(store: EncoderInfo, got: Omit<EncoderInfo, "provider">, where: string): void {
-  const a = JSON.stringify({ name: store.name, dim: store.dim, inputSizePx: store.inputSizePx, params: store.params });
-  const b = JSON.stringify({ name: got.name, dim: got.dim, inputSizePx: got.inputSizePx, params: got.params });
-  if (a !== b) {
-    throw new Error(`${where}: the head was trained on embeddings of encoder ${store.name} (dim ${store.dim}, input ${store.inputSizePx} px), but explain was given ${got.name} (dim ${got.dim}, input ${got.inputSizePx} px)${a !== b && store.name === got.name ? " with other parameters" : ""}`);
+  // The folder an encoder was loaded from is where it lives, not what it is: a store embedded in
+  // one checkout and explained from another (or a moved model folder) is the same encoder.
+  const identity = (e: Omit<EncoderInfo, "provider">): Record<string, unknown> => {
+    const { folder: _folder, ...params } = (e.params ?? {}) as Record<string, unknown>;
+    return { name: e.name, dim: e.dim, inputSizePx: e.inputSizePx, ...params };
+  };
+  const a = identity(store);
+  const b = identity(got);
+  const differ = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  if (differ.length > 0) {
+    throw new Error(
+      `${where}: the head was trained on embeddings of encoder ${store.name} (dim ${store.dim}, input ${store.inputSizePx} px), but explain was given ${got.name} (dim ${got.dim}, input ${got.inputSizePx} px); they differ in ${differ.join(", ")}`,
+    );
   }
 }

@@ -7,7 +7,7 @@ import { writeBuiltinEncoder } from "../../lib/embed/builtin";
 import { runEmbedding } from "../../lib/embed/run";
 import { runExplain, type ExplainSummary } from "../../lib/explain/runExplain";
 import { configsByName, runTraining } from "../../lib/head";
-import { readTrainRun } from "../../lib/head/record";
+import { checkSameEncoder, readTrainRun } from "../../lib/head/record";
 import { selectTfBackend } from "../../lib/util/backend";
 import { compiledCli } from "../embed/cliBuild";
 import { makeManifest } from "../embed/fixture";
@@ -39,7 +39,12 @@ describe("explain: records and reuse", () => {
     expect(run.encoderSpec).toBe(encDir);
     expect(run.storeDir).toBe(store);
     await expect(runExplain({ run: train, out: path.join(tmp, "x1"), manifest: path.join(tmp, "other.json"), progress: false })).rejects.toThrow(/is not the one the run .* was trained from/);
-    await expect(runExplain({ run: train, out: path.join(tmp, "x2"), encoder: "builtin", progress: false })).rejects.toThrow(/the head was trained on embeddings of encoder .* but explain was given/);
+    await expect(runExplain({ run: train, out: path.join(tmp, "x2"), encoder: "builtin", progress: false })).rejects.toThrow(/the head was trained on embeddings of encoder .* but explain was given .*; they differ in dim, inputSizePx/);
+    // where the encoder folder lives is not what it is: the same encoder moved (another checkout) is accepted
+    const enc = run.store.encoder;
+    const moved = { ...enc, params: { ...(enc.params as Record<string, unknown>), folder: "/elsewhere/builtin" } };
+    expect(() => checkSameEncoder(enc, moved, "x")).not.toThrow();
+    expect(() => checkSameEncoder(enc, { ...moved, params: { ...moved.params, seed: 99 } }, "x")).toThrow(/they differ in seed$/);
     expect(() => readTrainRun(path.join(tmp, "nothing"))).toThrow(/training run folder not found/);
     expect(() => readTrainRun(store)).toThrow(/stage\.json: not a train stage record/);
   }, 60_000);
