@@ -3,7 +3,7 @@
  * set, one line of documentation), and everything that takes the stage's settings derives from
  * that list: the notebooks' parameters cells (renderParametersCell), the runner's `-p` checks
  * (validateParams, before any cell runs), the CLI options' help and parsing (runner/commands/
- * options.ts configOption) and lib's defaults (configDefaults).
+ * options.ts addConfigOptions/configValue) and lib's defaults (configDefaults).
  *
  * Hand-written rather than zod/ajv: the project needs four things no schema library gives
  * together: TypeScript source for a parameters cell, commander options, one-line messages in the
