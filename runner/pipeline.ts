@@ -51,10 +51,12 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineR
   const unknownOnly = (opts.only ?? []).filter((n) => !(PIPELINE_NOTEBOOKS as readonly string[]).includes(n));
   if (unknownOnly.length) throw new Error(`unknown pipeline notebook(s): ${unknownOnly.join(", ")} (known: ${PIPELINE_NOTEBOOKS.join(", ")})`);
   const names = PIPELINE_NOTEBOOKS.filter((n) => !opts.only?.length || opts.only.includes(n));
-  // Each notebook gets the parameters it declares; a parameter no notebook declares is an error.
+  // Each notebook gets the parameters it declares; a parameter no pipeline notebook declares is
+  // an error. All four are read, so that a preset's values for a notebook left out by --only
+  // are still known (and checked), not refused.
   const declared = new Map<string, string[]>();
   const stageDirs = new Map<string, string>();
-  for (const name of names) {
+  for (const name of PIPELINE_NOTEBOOKS) {
     const nb = readNotebook(path.join(notebooksDir, `${name}.ipynb`));
     const cell = nb.cells.find((c) => c.cell_type === "code" && hasTag(c, PARAMETERS_TAG));
     declared.set(name, cell ? declaredNames(sourceText(cell.source)) : []);
@@ -67,7 +69,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineR
   // Every value is checked against its stages' configs before any notebook runs: a bad value
   // for 04_explain stops the pipeline before 01_tile starts.
   const mineOf = (name: string): Params => Object.fromEntries(Object.entries(params).filter(([k]) => declared.get(name)?.includes(k)));
-  for (const name of names) {
+  for (const name of PIPELINE_NOTEBOOKS) {
     const stage = stageOfNotebook(name);
     if (stage) checkKnownParams(name, stage.config, mineOf(name));
   }

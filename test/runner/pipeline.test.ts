@@ -39,6 +39,14 @@ describe("milpf pipeline", () => {
     expect(fs.existsSync(pipelineOutputs("02_embed", figs).output)).toBe(false);
   });
 
+  it("accepts a preset's parameter declared only by a notebook that --only leaves out", async () => {
+    const { nbDir, figs } = setup(null);
+    const r = await runPipeline({ notebooksDir: nbDir, figuresRoot: figs, params: { shared: "x", only01: 7 }, only: ["03_train_ablations"], log: () => undefined });
+    expect(r.ok).toBe(true);
+    expect(r.runs.map((x) => x.notebook)).toEqual(["03_train_ablations"]);
+    expect(fs.existsSync(pipelineOutputs("01_tile", figs).output)).toBe(false);
+  });
+
   it("stops at the first failing notebook", async () => {
     const { nbDir, figs } = setup("01_tile");
     const r = await runPipeline({ notebooksDir: nbDir, figuresRoot: figs, log: () => undefined });
