@@ -196,7 +196,8 @@ export function chooseCases(manifest: TileManifest, n: number, split: Split | "a
   return [...pos.slice(0, nPos), ...neg.slice(0, nNeg)];
 }
 
-async function loadView(manifestDir: string, img: ManifestImage, encoder: TileEmbedder): Promise<ExplainImageInput> {
+/** One view of a breast as explain reads it: working image, tissue mask, encoder-ready global view, lesions. */
+export async function loadExplainView(manifestDir: string, img: ManifestImage, encoder: TileEmbedder): Promise<ExplainImageInput> {
   const working = await readWorkingImage(manifestDir, img);
   if (working.widthPx !== working.heightPx) throw new Error(`${img.workingImageFile}: working image is not square`);
   const mask = img.maskFile ? await readMask(manifestDir, img) : Uint8Array.from(working.pixels, (v) => (v > 0 ? 1 : 0));
@@ -313,7 +314,7 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
     for (const bag of selWhy === null ? [] : selBags) {
       try {
         const inputs: ExplainImageInput[] = [];
-        for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder));
+        for (const img of bag.images) inputs.push(await loadExplainView(manifestDir, img, encoder));
         const scoredAt = await scoreBagTilesAt(inputs, encoder, head, { overlaps: grid.overlap, tiling, batchSize: opts.batchSize });
         for (const o of grid.overlap) {
           const sc = scoredAt.get(o)!;
@@ -377,7 +378,7 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
     } else caseReasons.push("no identity (head or encoder given as objects)");
     try {
       const inputs: ExplainImageInput[] = [];
-      for (const img of bag.images) inputs.push(await loadView(manifestDir, img, encoder));
+      for (const img of bag.images) inputs.push(await loadExplainView(manifestDir, img, encoder));
       const params = { overlap, tiling, nmsIou, smoothSigmaPx: opts.smoothSigmaPx, batchSize: opts.batchSize };
       const scoredAt = await scoreBagTilesAt(inputs, encoder, head, { ...params, overlaps: [overlap, sp.overlap] });
       const scored = scoredAt.get(overlap)!;
