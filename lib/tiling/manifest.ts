@@ -3,17 +3,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ImageRecord, ManifestImage, TileManifest, TilingParams } from "../types";
-import { cleanTempFiles, readJson, writeJsonAtomic } from "../util/atomic";
-import { acquireLock } from "../util/lock";
-import { reasonSummary } from "../util/workId";
-import { writeStageRecord } from "../util/stage";
-import { Progress } from "../util/progress";
+import { readJson } from "../util/atomic";
+import { reasonBeforeColon, runStage } from "../util/stageRun";
 import { type LabelTask, defaultTask } from "../data/labels";
 import { lesionsToWorking } from "../preprocess/transform";
 import { loadRecords } from "./dataset";
 import { resolveTilingParams } from "./params";
-import { runPool, type JobOutcome, type WorkerMemory } from "./pool";
+import { runPool, type WorkerMemory } from "./pool";
 import { checkDone, processImage, type PresentationLoader, type ProcessedImage, type TileJob } from "./process";
+import { TILE_STAGE } from "./stageConfig";
 
 export const MANIFEST_FILE = "manifest.json";
 
@@ -97,123 +95,89 @@ function manifestImage(record: ImageRecord, p: ProcessedImage): ManifestImage {
 /**
  * Run stage 1 over a dataset: every labelled image with a split is preprocessed and tiled
  * (worker threads), images done before with the same parameters are reused, bad images are
- * skipped and listed in manifest.skipped. Writes <outDir>/manifest.json atomically.
+ * skipped and listed in manifest.skipped. Writes <outDir>/manifest.json atomically. The control
+ * flow (lock, resume, progress, skipped items, atomic outputs, stage record) is lib/util/stageRun.ts.
  */
 export async function runTilingWithStats(opts: RunTilingOptions): Promise<{ manifest: TileManifest; stats: TilingStats }> {
   const params = resolveTilingParams(opts.params);
   const outDir = path.resolve(opts.outDir);
-  // One writer per output folder; temporary files of killed runs go first.
-  const lock = acquireLock(outDir, { command: "tile" });
-  try {
-    const notes: string[] = [];
-    if (lock.tookOver) notes.push(lock.tookOver);
-    const leftovers = cleanTempFiles(outDir, { recursive: true });
-    if (leftovers.length) notes.push(`removed ${leftovers.length} temporary file(s) of an interrupted run`);
-    return await runTilingLocked(opts, params, outDir, notes);
-  } finally {
-    lock.release();
-  }
-}
-
-async function runTilingLocked(opts: RunTilingOptions, params: TilingParams, outDir: string, notes: string[]): Promise<{ manifest: TileManifest; stats: TilingStats }> {
   const t0 = Date.now();
-  const { records: all, skipped: loadSkipped } = await loadRecords({
-    datasetDir: opts.datasetDir,
-    adapter: opts.adapter,
-    splitsFile: opts.splitsFile,
-    seed: opts.seed ?? 42,
-    fractions: opts.splitFractions,
-    records: opts.records,
-    task: opts.task,
-  });
-  const records = all.filter((r) => r.label !== null && r.split !== null);
-  const jobs: TileJob[] = records.map((record) => ({ record, params, outDir }));
-  const results: (JobOutcome | null)[] = jobs.map(() => null);
   const workers = opts.workers ?? os.cpus().length;
   if (opts.loader && workers > 0) throw new Error("runTiling: a custom loader works only in-process (workers: 0)");
-
-  // Reuse finished images whose identity (source content, parameters, code) and outputs are unchanged.
-  const todo: number[] = [];
-  const redone: { imageId: string; reason: string }[] = [];
-  let reused = 0;
-  jobs.forEach((job, i) => {
-    const done = checkDone(job);
-    if ("image" in done) {
-      results[i] = { ok: true, image: done.image };
-      reused++;
-    } else {
-      todo.push(i);
-      redone.push({ imageId: job.record.imageId, reason: done.reason });
-    }
-  });
-
-  const bar = new Progress({ label: "tile", total: todo.length, unit: "images", enabled: opts.progress !== false });
-  let processed = 0;
-  const onDone = (i: number, outcome: JobOutcome): void => {
-    results[i] = outcome;
-    processed++;
-    bar.tick();
-    opts.onProgress?.(processed, todo.length);
-    if (opts.abortAfter !== undefined && processed >= opts.abortAfter) throw new Error(`runTiling: aborted after ${processed} images (test hook)`);
-  };
   let workerMemory: WorkerMemory[] = [];
-  if (workers <= 0) {
-    for (const i of todo) {
-      let outcome: JobOutcome;
-      try {
-        outcome = { ok: true, image: await processImage(jobs[i], opts.loader) };
-      } catch (e) {
-        outcome = { ok: false, error: e instanceof Error ? e.message : String(e) };
-      }
-      onDone(i, outcome);
-    }
-  } else {
-    workerMemory = await runPool(
-      todo.map((i) => jobs[i]),
-      workers,
-      (k, outcome) => onDone(todo[k], outcome),
-    );
-  }
-
-  const images: ManifestImage[] = [];
-  const skipped: { file: string; error: string }[] = [...loadSkipped];
-  results.forEach((r, i) => {
-    if (!r) return;
-    if (r.ok) images.push(manifestImage(jobs[i].record, r.image));
-    else skipped.push({ file: jobs[i].record.filePath, error: r.error });
-  });
-  const manifest: TileManifest = {
-    version: 1,
-    createdAt: new Date().toISOString(),
-    datasetDir: path.resolve(opts.datasetDir),
-    task: opts.task ?? defaultTask(opts.adapter),
-    params,
-    images,
-    skipped,
-  };
-  writeJsonAtomic(path.join(outDir, MANIFEST_FILE), manifest);
-  const stats: TilingStats = {
-    images: images.length,
-    processed,
-    reused,
-    skipped: skipped.length,
-    tiles: images.reduce((a, m) => a + m.tiles.length, 0),
-    seconds: (Date.now() - t0) / 1000,
-    workers: Math.max(0, workers),
-    workerMemory,
-    redone,
-    redoneSummary: reasonSummary(redone.map((r) => (r.reason.includes(": ") ? r.reason.slice(0, r.reason.indexOf(": ")) : r.reason))),
-    notes,
-  };
-  writeStageRecord(outDir, {
+  const task = opts.task ?? defaultTask(opts.adapter);
+  const { value } = await runStage({
     stage: "tile",
-    config: { adapter: opts.adapter, task: manifest.task, seed: opts.seed ?? null, params },
-    inputs: { datasetDir: manifest.datasetDir, splits: opts.splitsFile ? path.resolve(opts.splitsFile) : null },
-    upstream: {},
-    summary: { unit: "images", done: processed, reused, reasons: stats.redoneSummary },
-    skipped: skipped.length,
+    outDir,
+    config: { spec: TILE_STAGE, given: { seed: opts.seed, workingSizePx: params.workingSizePx, tileSizePx: params.tileSizePx, globalSizePx: params.globalSizePx, overlap: params.overlap } },
+    unit: "images",
+    open: () =>
+      loadRecords({
+        datasetDir: opts.datasetDir,
+        adapter: opts.adapter,
+        splitsFile: opts.splitsFile,
+        seed: opts.seed ?? 42,
+        fractions: opts.splitFractions,
+        records: opts.records,
+        task: opts.task,
+      }),
+    items: ({ records, skipped }) => ({
+      items: records.filter((r) => r.label !== null && r.split !== null).map((record): TileJob => ({ record, params, outDir })),
+      skipped: skipped.map((s) => ({ id: s.file, error: s.error })),
+    }),
+    id: (job) => job.record.imageId,
+    // Reuse finished images whose identity (source content, parameters, code) and outputs are unchanged.
+    check: (job) => {
+      const done = checkDone(job);
+      return "image" in done ? { reuse: done.image } : done;
+    },
+    compute: (job) => processImage(job, opts.loader),
+    runAll:
+      workers > 0
+        ? async (todo, _s, settle) => {
+            workerMemory = await runPool(todo, workers, (k, outcome) => settle(k, outcome.ok ? { ok: true, result: outcome.image } : outcome));
+          }
+        : undefined,
+    afterItem: (n, total) => {
+      opts.onProgress?.(n, total);
+      if (opts.abortAfter !== undefined && n >= opts.abortAfter) throw new Error(`runTiling: aborted after ${n} images (test hook)`);
+    },
+    progress: { label: "tile", unit: "images", enabled: opts.progress !== false },
+    reasonKind: reasonBeforeColon,
+    finish: (_s, work, ctx) => {
+      const images: ManifestImage[] = [];
+      // skipped images by their source file
+      const skipped = work.skipped.map((s) => ({ file: s.item ? s.item.record.filePath : s.id, error: s.error }));
+      work.results.forEach((r, i) => {
+        if (r) images.push(manifestImage(work.items[i].record, r));
+      });
+      const manifest: TileManifest = { version: 1, createdAt: new Date().toISOString(), datasetDir: path.resolve(opts.datasetDir), task, params, images, skipped };
+      const stats: TilingStats = {
+        images: images.length,
+        processed: work.redone.length,
+        reused: work.reused,
+        skipped: skipped.length,
+        tiles: images.reduce((a, m) => a + m.tiles.length, 0),
+        seconds: (Date.now() - t0) / 1000,
+        workers: Math.max(0, workers),
+        workerMemory,
+        redone: work.redone.map((r) => ({ imageId: r.id, reason: r.reason })),
+        redoneSummary: work.reasons,
+        notes: ctx.notes,
+      };
+      return {
+        value: { manifest, stats },
+        files: [[MANIFEST_FILE, manifest]],
+        record: {
+          config: { adapter: opts.adapter, task, seed: opts.seed ?? null, params },
+          inputs: { datasetDir: manifest.datasetDir, splits: opts.splitsFile ? path.resolve(opts.splitsFile) : null },
+          upstream: {},
+          extra: { skipped: skipped.length },
+        },
+      };
+    },
   });
-  return { manifest, stats };
+  return value;
 }
 
 export async function runTiling(opts: RunTilingOptions): Promise<TileManifest> {

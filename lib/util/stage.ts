@@ -20,6 +20,8 @@ export interface StageSummary {
   reused: number;
   /** Why the done pieces were done ("3 new, 1 parameters changed"); empty when all were reused. */
   reasons: string;
+  /** Pieces left out (failed, or refused while listing); absent when none. */
+  skipped?: number;
 }
 
 export interface StageRecord {
@@ -56,9 +58,10 @@ export function readStageRecord(dir: string): StageRecord | null {
   return readJson<StageRecord>(f);
 }
 
-/** "4913 images: 3 done (3 input changed), 4910 reused". */
+/** "4913 images: 3 done (3 input changed), 4910 reused" (", 2 skipped" when some were). */
 export function describeStageSummary(s: StageSummary): string {
-  const total = s.done + s.reused;
-  if (s.done === 0) return `${total} ${s.unit}: all reused`;
-  return `${total} ${s.unit}: ${s.done} done${s.reasons ? ` (${s.reasons})` : ""}, ${s.reused} reused`;
+  const skipped = s.skipped ?? 0;
+  const total = s.done + s.reused + skipped;
+  if (s.done === 0 && skipped === 0) return `${total} ${s.unit}: all reused`;
+  return `${total} ${s.unit}: ${s.done} done${s.reasons ? ` (${s.reasons})` : ""}, ${s.reused} reused${skipped ? `, ${skipped} skipped` : ""}`;
 }
