@@ -2,12 +2,11 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ManifestImage, StoreBag, TileManifest } from "../types";
-import { cleanTempFiles, readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
-import { acquireLock } from "../util/lock";
-import { fingerprintFile, hashBytes, hashJson, reasonSummary, staleReason, workIdentity, type FileFingerprint, type WorkIdentity } from "../util/workId";
-import { Progress } from "../util/progress";
+import { readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import { fingerprintFile, hashBytes, hashJson, staleReason, workIdentity, type FileFingerprint, type WorkIdentity } from "../util/workId";
 import { resolveProjectPath } from "../util/paths";
-import { readStageRecord, writeStageRecord } from "../util/stage";
+import { readStageRecord } from "../util/stage";
+import { runStage } from "../util/stageRun";
 import { decodeGrey16Png } from "../preprocess/grey16";
 import { readManifest } from "../tiling/manifest";
 import type { StoreDtype, StoreMeta } from "../store/format";
@@ -16,6 +15,7 @@ import type { BuiltinEncoderOptions } from "./builtin";
 import type { Encoder, ExecutionProviderName, OutputChoice } from "./encoder";
 import { writeEncoderInput, writeTileEncoderInput } from "./input";
 import { loadEncoder } from "./loadEncoder";
+import { EMBED_STAGE } from "./stageConfig";
 
 /** One shard of a sharded run: bags i with i % count === index (0-based). */
 export interface Shard {
@@ -252,6 +252,14 @@ async function loadImageInputs(manifestDir: string, im: ManifestImage, enc: Enco
 
 const testDelayMs = Number(process.env.MILPF_EMBED_TEST_DELAY_MS ?? 0);
 
+/** What the embed stage holds while it runs: the encoder, the run's parameters, each image's work identity. */
+interface EmbedState {
+  enc: Encoder;
+  runParams: unknown;
+  state: RunState;
+  identities: Map<string, { identity: WorkIdentity; sources: Record<string, FileFingerprint> }>;
+}
+
 /**
  * The embedding stage: every labelled image with a split (global view + tiles) through the
  * encoder, then the store assembled in bag order. Resumable: each image's embeddings go to a
@@ -259,6 +267,8 @@ const testDelayMs = Number(process.env.MILPF_EMBED_TEST_DELAY_MS ?? 0);
  * kill reuses them, and the store is assembled from chunks in a fixed order, so the result
  * equals an uninterrupted run. Each image is embedded in its own batches (batch composition
  * never depends on where a run was interrupted). Images that fail are skipped and reported.
+ * The control flow (lock, resume, prefetch, progress, skipped items, stage record) is
+ * lib/util/stageRun.ts; this function says how an image is checked, embedded and assembled.
  */
 export async function runEmbedding(opts: RunEmbeddingOptions): Promise<EmbeddingRunResult> {
   const t0 = Date.now();
@@ -272,47 +282,49 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
   if (dtype !== "float32" && dtype !== "float16") throw new Error(`dtype must be float32 or float16 (got ${String(dtype)})`);
   const shard = opts.shard ?? null;
   const plan = planBags(manifest, shard);
-
-  // One writer per store folder; temporary files of killed runs go first.
-  const lock = acquireLock(outDir, { command: "embed" });
-  const notes: string[] = [];
-  if (lock.tookOver) notes.push(lock.tookOver);
-  let enc: Encoder | null = null;
-  try {
-    const chunkDir = path.join(outDir, CHUNK_DIR);
-    fs.mkdirSync(chunkDir, { recursive: true });
-    const leftovers = cleanTempFiles(outDir, { recursive: true });
-    if (leftovers.length) notes.push(`removed ${leftovers.length} temporary file(s) of an interrupted run`);
-    enc =
-      opts.encoderInstance ??
-      (await loadEncoder(opts.encoder, { provider: opts.provider, output: opts.output, threads: opts.threads, builtin: opts.builtin, builtinFolder: opts.builtinFolder }));
-    const D = enc.dim;
-    const S = enc.inputSizePx;
-    const infoNoProvider = { name: enc.name, dim: D, inputSizePx: S, params: enc.params };
-    const stateFile = path.join(chunkDir, STATE_FILE);
-    let state: RunState | null = null;
-    try {
-      state = fs.existsSync(stateFile) ? readJson<RunState>(stateFile) : null;
-    } catch {
-      state = null; // damaged: rebuilt below
-    }
-    // The encoder's identity: its description without where its folder is, plus its files' content.
-    const folder = typeof enc.params.folder === "string" ? enc.params.folder : null;
-    const encoderFiles = encoderContent(folder, state?.encoderFiles ?? {});
-    const { folder: _folder, ...encParams } = enc.params;
-    const runParams = { encoder: { ...infoNoProvider, params: encParams }, encoderFiles: Object.fromEntries(Object.entries(encoderFiles).map(([k, v]) => [k, v.sha256])), batchSize };
-    const key = hashJson(runParams);
-    if (!state || state.key !== key) state = { key, startedAt: new Date().toISOString() };
-    state.encoderFiles = encoderFiles;
-    writeJsonAtomic(stateFile, state);
-
-    const skipped = [...plan.skipped];
-    const allImages = plan.bags.flatMap((b) => b.images);
+  const chunkDir = path.join(outDir, CHUNK_DIR);
+  let embeddedRows = 0;
+  let embedMs = 0;
+  const { value } = await runStage<EmbedState, ManifestImage, true, EmbeddingRunResult, Float32Array>({
+    stage: "embed",
+    outDir,
+    config: { spec: EMBED_STAGE, given: { batchSize, dtype, provider: opts.provider } },
+    unit: "images",
+    open: async () => {
+      fs.mkdirSync(chunkDir, { recursive: true });
+      const enc =
+        opts.encoderInstance ??
+        (await loadEncoder(opts.encoder, { provider: opts.provider, output: opts.output, threads: opts.threads, builtin: opts.builtin, builtinFolder: opts.builtinFolder }));
+      try {
+        const stateFile = path.join(chunkDir, STATE_FILE);
+        let state: RunState | null = null;
+        try {
+          state = fs.existsSync(stateFile) ? readJson<RunState>(stateFile) : null;
+        } catch {
+          state = null; // damaged: rebuilt below
+        }
+        // The encoder's identity: its description without where its folder is, plus its files' content.
+        const folder = typeof enc.params.folder === "string" ? enc.params.folder : null;
+        const encoderFiles = encoderContent(folder, state?.encoderFiles ?? {});
+        const { folder: _folder, ...encParams } = enc.params;
+        const runParams = { encoder: { name: enc.name, dim: enc.dim, inputSizePx: enc.inputSizePx, params: encParams }, encoderFiles: Object.fromEntries(Object.entries(encoderFiles).map(([k, v]) => [k, v.sha256])), batchSize };
+        const key = hashJson(runParams);
+        if (!state || state.key !== key) state = { key, startedAt: new Date().toISOString() };
+        state.encoderFiles = encoderFiles;
+        writeJsonAtomic(stateFile, state);
+        return { enc, runParams, state, identities: new Map() };
+      } catch (e) {
+        if (!opts.encoderInstance) await enc.close();
+        throw e;
+      }
+    },
+    close: async ({ enc }) => {
+      if (!opts.encoderInstance) await enc.close();
+    },
+    items: () => ({ items: plan.bags.flatMap((b) => b.images), skipped: plan.skipped.map((k) => ({ id: k.imageId, error: k.error })) }),
+    id: (im) => im.imageId,
     // The identity of each image's work: its input PNGs' content and tile list, the encoder and run parameters, the code.
-    const identities = new Map<string, { identity: WorkIdentity; sources: Record<string, FileFingerprint> }>();
-    const redone: { imageId: string; reason: string }[] = [];
-    const todo: ManifestImage[] = [];
-    for (const im of allImages) {
+    check: (im, s) => {
       const file = chunkFile(chunkDir, im);
       let have: ChunkHeader | null = null;
       let damaged: string | null = null;
@@ -325,41 +337,23 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
       try {
         sources = Object.fromEntries(inputFiles(im).map((f) => [f, fingerprintFile(path.join(manifestDir, f), have?.sources?.[f])]));
       } catch (e) {
-        // a missing input: the embedding below reports it as skipped
+        // a missing input: the embedding reports it as skipped
         sources = {};
         damaged = damaged ?? (e as Error).message;
       }
       const inputs: Record<string, string> = Object.fromEntries(Object.entries(sources).map(([f, fp]) => [f, fp.sha256]));
       inputs.tiles = hashJson(im.tiles.map((t) => [t.xPx, t.yPx, t.sizePx]));
-      const identity = workIdentity("embed", inputs, runParams);
-      identities.set(im.imageId, { identity, sources });
-      const reason = damaged ?? (have && (have.rows !== 1 + im.tiles.length || have.dim !== D) ? "row count changed" : staleReason(have?.identity, identity));
-      if (reason !== null) {
-        todo.push(im);
-        redone.push({ imageId: im.imageId, reason });
-      }
-    }
-    const totalRows = todo.reduce((s, im) => s + 1 + im.tiles.length, 0);
-    const progress = new Progress({ label: `embed (${enc.name}, ${enc.provider})`, total: totalRows, unit: "tiles", enabled: opts.progress !== false });
-    const failed = new Set<string>();
-    let embeddedRows = 0;
-    let embedMs = 0;
-    const encoder = enc;
-    // Prefetch: decode the next image's PNGs while the encoder runs on this one.
-    const load = (i: number): Promise<Float32Array | Error> =>
-      i < todo.length ? loadImageInputs(manifestDir, todo[i], encoder).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))) : Promise.resolve(new Float32Array(0));
-    let next = load(0);
-    for (let i = 0; i < todo.length; i++) {
-      const im = todo[i];
-      const inputs = await next;
-      next = load(i + 1);
+      const identity = workIdentity("embed", inputs, s.runParams);
+      s.identities.set(im.imageId, { identity, sources });
+      const reason = damaged ?? (have && (have.rows !== 1 + im.tiles.length || have.dim !== s.enc.dim) ? "row count changed" : staleReason(have?.identity, identity));
+      return reason === null ? { reuse: true } : { reason };
+    },
+    // Prefetch: the next image's PNGs decode while the encoder runs on this one.
+    prefetch: (im, s) => loadImageInputs(manifestDir, im, s.enc),
+    compute: async (im, { enc, identities }, inputs) => {
+      const D = enc.dim;
+      const S = enc.inputSizePx;
       const rows = 1 + im.tiles.length;
-      if (inputs instanceof Error) {
-        skipped.push({ imageId: im.imageId, error: inputs.message });
-        failed.add(im.imageId);
-        progress.tick(rows);
-        continue;
-      }
       const e0 = Date.now();
       const emb = new Float32Array(rows * D);
       for (let s = 0; s < rows; s += batchSize) {
@@ -369,95 +363,108 @@ export async function runEmbedding(opts: RunEmbeddingOptions): Promise<Embedding
       embedMs += Date.now() - e0;
       const bad = emb.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) {
-        skipped.push({ imageId: im.imageId, error: `encoder ${enc.name} gave a non-finite value (${emb[bad]}) at row ${Math.floor(bad / D)}` });
-        failed.add(im.imageId);
         fs.rmSync(chunkFile(chunkDir, im), { force: true });
-        progress.tick(rows);
-        continue;
+        throw new Error(`encoder ${enc.name} gave a non-finite value (${emb[bad]}) at row ${Math.floor(bad / D)}`);
       }
       embeddedRows += rows;
       const id = identities.get(im.imageId);
       if (!id) throw new Error(`internal: no identity for ${im.imageId}`);
       writeFileAtomic(chunkFile(chunkDir, im), encodeChunk({ imageId: im.imageId, rows, dim: D, identity: id.identity, sources: id.sources }, emb));
-      progress.tick(rows);
       if (testDelayMs > 0) await new Promise((r) => setTimeout(r, testDelayMs));
-    }
+      return true;
+    },
+    progress: { label: ({ enc }) => `embed (${enc.name}, ${enc.provider})`, unit: "tiles", weight: (im) => 1 + im.tiles.length, enabled: opts.progress !== false },
+    reasonKind: (r) => (r.includes(": ") ? "damaged or unreadable chunk" : r),
+    finish: ({ enc, state, identities }, work, ctx) => {
+      const { meta, nBags, nImages } = assembleStore(plan.bags, work.failed, identities, chunkDir, enc, {
+        outDir,
+        dtype,
+        createdAt: state.startedAt,
+        params: {
+          manifest: manifestFile,
+          // how to load the encoder again (explain reads it through lib/head/record.ts): "builtin" or the resolved ONNX folder
+          encoderSpec: opts.encoderInstance ? null : opts.encoder === "builtin" ? "builtin" : resolveProjectPath(opts.encoder),
+          task: manifest.task ?? "birads",
+          tiling: manifest.params,
+          batchSize,
+          shard: shard ? `${shard.index}/${shard.count}` : null,
+        },
+      });
+      if (opts.keepChunks === false) fs.rmSync(chunkDir, { recursive: true, force: true });
+      const skipped = work.skipped.map((k) => ({ imageId: k.id, error: k.error }));
+      const stats: EmbeddingRunStats = {
+        bags: nBags,
+        images: nImages,
+        globals: meta.globalCount,
+        tiles: meta.tileCount,
+        embeddedImages: work.done,
+        reusedImages: work.reused,
+        redone: work.redone.map((r) => ({ imageId: r.id, reason: r.reason })),
+        redoneSummary: work.reasons,
+        notes: ctx.notes,
+        skipped,
+        seconds: (Date.now() - t0) / 1000,
+        tilesPerSecond: embedMs > 0 ? embeddedRows / (embedMs / 1000) : 0,
+        embeddedRows,
+        encoderSeconds: embedMs / 1000,
+        provider: enc.provider,
+        encoder: enc.name,
+      };
+      return {
+        value: { storeDir: outDir, meta, stats },
+        files: [[RUN_STATS_FILE, stats]],
+        record: {
+          config: { encoder: meta.params.encoderSpec ?? enc.name, provider: enc.provider, dtype, batchSize, shard: meta.params.shard },
+          inputs: { manifest: manifestFile },
+          upstream: { tile: readStageRecord(manifestDir) },
+          extra: { skipped: skipped.length },
+        },
+      };
+    },
+  });
+  return value;
+}
 
-    // Assemble the store from the chunks, in bag order (each chunk verified again as it is read).
-    const writer = new StoreWriter(outDir, {
-      encoder: { ...infoNoProvider, provider: enc.provider },
-      dtype,
-      params: {
-        manifest: manifestFile,
-        // how to load the encoder again (explain reads it through lib/head/record.ts): "builtin" or the resolved ONNX folder
-        encoderSpec: opts.encoderInstance ? null : opts.encoder === "builtin" ? "builtin" : resolveProjectPath(opts.encoder),
-        task: manifest.task ?? "birads",
-        tiling: manifest.params,
-        batchSize,
-        shard: shard ? `${shard.index}/${shard.count}` : null,
-      },
-      createdAt: state.startedAt,
-    });
-    let nBags = 0;
-    let nImages = 0;
-    try {
-      for (const pb of plan.bags) {
-        const ims: ImageEmbeddings[] = [];
-        for (const im of pb.images) {
-          if (failed.has(im.imageId)) continue;
-          const file = chunkFile(chunkDir, im);
-          const got = decodeChunk(file, fs.readFileSync(file));
-          if ("damaged" in got) throw new Error(got.damaged);
-          if (got.header.identity.inputs !== identities.get(im.imageId)?.identity.inputs) throw new Error(`${file}: chunk changed during the run (another writer?)`);
-          const all = got.data;
-          const coords = new Int32Array(im.tiles.length * 3);
-          im.tiles.forEach((t, k) => coords.set([t.xPx, t.yPx, t.sizePx], k * 3));
-          ims.push({ imageId: im.imageId, view: im.view, globals: all.subarray(0, D), tiles: all.subarray(D), tileCoordsPx: coords });
-        }
-        if (ims.length === 0) continue;
-        writer.appendBag(pb.bag, ims);
-        nBags++;
-        nImages += ims.length;
+/** Assemble the store from the chunks, in bag order (each chunk verified again as it is read); failed images are left out. */
+function assembleStore(
+  bags: PlannedBag[],
+  failed: ReadonlySet<string>,
+  identities: EmbedState["identities"],
+  chunkDir: string,
+  enc: Encoder,
+  o: { outDir: string; dtype: StoreDtype; createdAt: string; params: StoreMeta["params"] },
+): { meta: StoreMeta; nBags: number; nImages: number } {
+  const D = enc.dim;
+  const writer = new StoreWriter(o.outDir, {
+    encoder: { name: enc.name, dim: D, inputSizePx: enc.inputSizePx, params: enc.params, provider: enc.provider },
+    dtype: o.dtype,
+    params: o.params,
+    createdAt: o.createdAt,
+  });
+  let nBags = 0;
+  let nImages = 0;
+  try {
+    for (const pb of bags) {
+      const ims: ImageEmbeddings[] = [];
+      for (const im of pb.images) {
+        if (failed.has(im.imageId)) continue;
+        const file = chunkFile(chunkDir, im);
+        const got = decodeChunk(file, fs.readFileSync(file));
+        if ("damaged" in got) throw new Error(got.damaged);
+        if (got.header.identity.inputs !== identities.get(im.imageId)?.identity.inputs) throw new Error(`${file}: chunk changed during the run (another writer?)`);
+        const all = got.data;
+        const coords = new Int32Array(im.tiles.length * 3);
+        im.tiles.forEach((t, k) => coords.set([t.xPx, t.yPx, t.sizePx], k * 3));
+        ims.push({ imageId: im.imageId, view: im.view, globals: all.subarray(0, D), tiles: all.subarray(D), tileCoordsPx: coords });
       }
-    } catch (e) {
-      writer.abort();
-      throw e;
+      if (ims.length === 0) continue;
+      writer.appendBag(pb.bag, ims);
+      nBags++;
+      nImages += ims.length;
     }
-    const meta = writer.finish();
-    if (opts.keepChunks === false) fs.rmSync(chunkDir, { recursive: true, force: true });
-    const stats: EmbeddingRunStats = {
-      bags: nBags,
-      images: nImages,
-      globals: meta.globalCount,
-      tiles: meta.tileCount,
-      embeddedImages: todo.length - failed.size,
-      reusedImages: allImages.length - todo.length,
-      redone,
-      redoneSummary: reasonSummary(redone.map((r) => (r.reason.includes(": ") ? "damaged or unreadable chunk" : r.reason))),
-      notes,
-      skipped,
-      seconds: (Date.now() - t0) / 1000,
-      tilesPerSecond: embedMs > 0 ? embeddedRows / (embedMs / 1000) : 0,
-      embeddedRows,
-      encoderSeconds: embedMs / 1000,
-      provider: enc.provider,
-      encoder: enc.name,
-    };
-    writeJsonAtomic(path.join(outDir, RUN_STATS_FILE), stats);
-    writeStageRecord(outDir, {
-      stage: "embed",
-      config: { encoder: meta.params.encoderSpec ?? enc.name, provider: enc.provider, dtype, batchSize, shard: meta.params.shard },
-      inputs: { manifest: manifestFile },
-      upstream: { tile: readStageRecord(manifestDir) },
-      summary: { unit: "images", done: stats.embeddedImages, reused: stats.reusedImages, reasons: stats.redoneSummary },
-      skipped: skipped.length,
-    });
-    return { storeDir: outDir, meta, stats };
-  } finally {
-    try {
-      if (enc && !opts.encoderInstance) await enc.close();
-    } finally {
-      lock.release();
-    }
+  } catch (e) {
+    writer.abort();
+    throw e;
   }
+  return { meta: writer.finish(), nBags, nImages };
 }

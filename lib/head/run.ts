@@ -4,10 +4,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { selectTfBackend } from "../util/backend";
-import { cleanTempFiles, readJson, writeFileAtomic } from "../util/atomic";
-import { writeStageRecord } from "../util/stage";
-import { withLock } from "../util/lock";
-import { reasonSummary } from "../util/workId";
+import { readJson, writeFileAtomic } from "../util/atomic";
+import { runStage } from "../util/stageRun";
+import type { WorkIdentity } from "../util/workId";
 import { Progress } from "../util/progress";
 import { resolveProjectPath } from "../util/paths";
 import { toCsv } from "../util/table";
@@ -17,10 +16,10 @@ import { HEAD_FILES, loadHead } from "./deploy";
 import type { KernelName } from "./kernel";
 import { OnnxHead } from "./onnx";
 import { PREDICTION_COLUMNS, predictionRow, summarizeGrid, writeTrainOutputs, type ConfigSummary } from "./results";
-import { asFloat32, openEmbeddingSource } from "./source";
+import { asFloat32, openEmbeddingSource, type EmbeddingSource } from "./source";
 import type { PostH } from "./postH";
-import { resolveTrainSettings, trainGrid, type GridResult, type RunResult, type TrainSettings, type TrainTiming } from "./train";
-import { loadUnit, seedBlocks, storeContentId, UNITS_DIR, unitIdentity, unitName, writeUnit } from "./units";
+import { resolveTrainSettings, trainGrid, type GridResult, type TrainSettings, type TrainTiming } from "./train";
+import { loadUnit, seedBlocks, storeContentId, UNITS_DIR, unitIdentity, unitName, writeUnit, type LoadedUnit } from "./units";
 
 export interface RunTrainingOptions extends Partial<TrainSettings> {
   /** Embedding store folder (project-relative or absolute). */
@@ -105,72 +104,84 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
     throw new Error(`train: shard ${shard.index}/${shard.count} is not a shard K/N with 0 <= K < N`);
   if (shard && o.mergeUnits?.length) throw new Error("train: a run is either one shard or the merge of shards, not both");
   const blocks = shard ? allBlocks.filter((_, i) => i % shard.count === shard.index) : allBlocks;
-  return withLock(outDir, { command: "train" }, async (lock) => {
-    if (lock.tookOver) console.error(`train: ${lock.tookOver}`);
-    const cleaned = cleanTempFiles(outDir, { recursive: true });
-    const merged = o.mergeUnits?.length ? copyUnits(o.mergeUnits.map((d) => resolveProjectPath(d)), outDir) : 0;
-    const backend = await selectTfBackend();
-    const meta = readJson<StoreMeta>(path.join(storeDir, STORE_FILES.meta));
-    const storeId = storeContentId(meta);
-    const source = openEmbeddingSource(storeDir);
-    let peak = process.memoryUsage().rss;
-    try {
-      const runs: RunResult[] = [];
-      const timings: TrainTiming[] = [];
-      const reasons: string[] = [];
-      let reused = 0;
-      for (const block of blocks) {
-        const identity = unitIdentity(storeId, configs, block, settings, kernelName, postH);
-        const have = loadUnit(outDir, block, identity, source.dim, source.bags.length);
-        if ("runs" in have) {
-          runs.push(...have.runs);
-          timings.push(have.timing);
-          reused++;
-          continue;
-        }
-        if (o.mergeUnits?.length) throw new Error(`train merge: unit ${unitName(block)} (seeds ${block[0]}-${block[block.length - 1]}) is not in the shards given (${have.reason}); run its shard, or train without --merge-units to train it here`);
-        reasons.push(have.reason);
-        const grid = await trainGrid({
-          ...o,
-          ...settings,
-          source,
-          configs,
-          seeds: block,
-          kernel: kernelName,
-          postH,
-          onEpoch: () => {
-            peak = Math.max(peak, process.memoryUsage().rss);
-          },
-        });
-        writeUnit(outDir, identity, block, configs, grid);
-        runs.push(...grid.runs);
-        timings.push(grid.timing);
-      }
-      if (shard) {
-        const work: TrainWork = { units: blocks.length, reused, trained: blocks.length - reused, reasons: reasonSummary(reasons), cleaned: cleaned.length };
-        const result: GridResult = { dim: source.dim, bags: source.bags, settings, kernel: kernelName, postH, runs, timing: sumTimings(timings) };
-        return { result, summaries: [], outDir, peakRssBytes: peak, work, shard };
-      }
+  const merge = Boolean(o.mergeUnits?.length);
+  const unitOf = (s: TrainState, block: number[]): WorkIdentity => unitIdentity(s.storeId, configs, block, settings, kernelName, postH);
+  let peak = process.memoryUsage().rss;
+  const { value } = await runStage<TrainState, number[], LoadedUnit, TrainingRun>({
+    stage: "train",
+    outDir,
+    config: { spec: TRAIN_STAGE, given: { seeds: nSeeds, epochs: o.epochs, patience: o.patience, startEpoch: o.startEpoch } },
+    say: (line) => console.error(`train: ${line}`),
+    unit: "unit(s) of seeds",
+    open: async () => {
+      const merged = merge ? copyUnits((o.mergeUnits ?? []).map((d) => resolveProjectPath(d)), outDir) : 0;
+      const backend = await selectTfBackend();
+      const meta = readJson<StoreMeta>(path.join(storeDir, STORE_FILES.meta));
+      return { merged, backend, meta, storeId: storeContentId(meta), source: openEmbeddingSource(storeDir) };
+    },
+    close: ({ source }) => source.close(),
+    items: () => ({ items: blocks }),
+    id: unitName,
+    check: (block, s) => {
+      const have = loadUnit(outDir, block, unitOf(s, block), s.source.dim, s.source.bags.length);
+      if ("runs" in have) return { reuse: have };
+      if (merge) throw new Error(`train merge: unit ${unitName(block)} (seeds ${block[0]}-${block[block.length - 1]}) is not in the shards given (${have.reason}); run its shard, or train without --merge-units to train it here`);
+      return have;
+    },
+    compute: async (block, s) => {
+      const grid = await trainGrid({
+        ...o,
+        ...settings,
+        source: s.source,
+        configs,
+        seeds: block,
+        kernel: kernelName,
+        postH,
+        onEpoch: () => {
+          peak = Math.max(peak, process.memoryUsage().rss);
+        },
+      });
+      writeUnit(outDir, unitOf(s, block), block, configs, grid);
+      return { runs: grid.runs, timing: grid.timing };
+    },
+    // a unit that cannot train stops the run: the grid's tables need every seed
+    onItemError: "stop",
+    // trainGrid shows its own progress (epochs)
+    progress: null,
+    finish: ({ source, meta, storeId, backend, merged }, w, ctx) => {
+      const units = w.results.filter((u): u is LoadedUnit => u !== undefined);
+      const runs = units.flatMap((u) => u.runs);
+      const result: GridResult = { dim: source.dim, bags: source.bags, settings, kernel: kernelName, postH, runs, timing: sumTimings(units.map((u) => u.timing)) };
+      const work: TrainWork = { units: blocks.length, reused: w.reused, trained: w.done, reasons: w.reasons, cleaned: ctx.cleaned.length };
+      if (shard) return { value: { result, summaries: [], outDir, peakRssBytes: peak, work, shard }, record: null };
+      work.merged = merged;
       // config-major, then seed: the order trainGrid gives for the whole grid
       runs.sort((a, b) => configs.findIndex((c) => c.name === a.config.name) - configs.findIndex((c) => c.name === b.config.name) || a.seed - b.seed);
-      const result: GridResult = { dim: source.dim, bags: source.bags, settings, kernel: kernelName, postH, runs, timing: sumTimings(timings) };
-      const work: TrainWork = { units: blocks.length, reused, trained: blocks.length - reused, reasons: reasonSummary(reasons), cleaned: cleaned.length, merged };
       const summaries = summarizeGrid(result, { sensitivity: o.sensitivity, bootstrap: o.bootstrap });
       const record = { store: storeDir, storeId, task: String(meta.params.task ?? "birads"), tfBackend: backend, host: { cpus: os.cpus().length, node: process.version } };
       writeTrainOutputs(outDir, result, summaries, { predictions: o.predictions, record });
-      writeStageRecord(outDir, {
-        stage: "train",
-        config: { configs: configs.map((c) => c.name), seeds, seedsPerUnit: o.seedsPerUnit ?? 6, settings, kernel: kernelName, postH, predictions: o.predictions ?? "all", sensitivity: o.sensitivity ?? 0.9, bootstrap: o.bootstrap ?? null },
-        inputs: { store: storeDir, storeId },
-        upstream: { embed: { encoder: meta.encoder, params: meta.params, createdAt: meta.createdAt } },
-        summary: { unit: "unit(s) of seeds", done: work.trained, reused: work.reused, reasons: work.reasons },
-        work,
-      });
-      return { result, summaries, outDir, peakRssBytes: peak, work };
-    } finally {
-      source.close();
-    }
+      return {
+        value: { result, summaries, outDir, peakRssBytes: peak, work },
+        record: {
+          config: { configs: configs.map((c) => c.name), seeds, seedsPerUnit: o.seedsPerUnit ?? 6, settings, kernel: kernelName, postH, predictions: o.predictions ?? "all", sensitivity: o.sensitivity ?? 0.9, bootstrap: o.bootstrap ?? null },
+          inputs: { store: storeDir, storeId },
+          upstream: { embed: { encoder: meta.encoder, params: meta.params, createdAt: meta.createdAt } },
+          extra: { work },
+        },
+      };
+    },
   });
+  return value;
+}
+
+/** What the train stage holds while it runs: the store (open) and its identity. */
+interface TrainState {
+  /** Units copied in from shard folders. */
+  merged: number;
+  backend: Awaited<ReturnType<typeof selectTfBackend>>;
+  meta: StoreMeta;
+  storeId: string;
+  source: EmbeddingSource;
 }
 
 /** What a training run did: units of seeds trained and reused (with the reasons for the trained ones). */
