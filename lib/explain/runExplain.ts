@@ -5,10 +5,10 @@ import { readGlobalView, readMask, readWorkingImage } from "../tiling/images";
 import { readManifest } from "../tiling/manifest";
 import { writeEncoderInput } from "../embed/input";
 import * as fs from "node:fs";
-import { cleanTempFiles, readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
-import { withLock } from "../util/lock";
-import { writeStageRecord } from "../util/stage";
-import { hashFile, hashJson, reasonSummary, staleReason, workIdentity, type WorkIdentity } from "../util/workId";
+import { readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import type { ConfigValues } from "../util/config";
+import { runStage } from "../util/stageRun";
+import { hashFile, hashJson, staleReason, workIdentity, type WorkIdentity } from "../util/workId";
 import { HEAD_FILES } from "../head/deploy";
 import { checkSameEncoder, loadTrainRunHead, readTrainRun } from "../head/record";
 import { Progress } from "../util/progress";
@@ -268,33 +268,12 @@ interface CaseRecord {
   case: ExplainedCase;
 }
 
-async function explainWith(opts: RunExplainOptions & { manifest: string }, encoder: TileEmbedder, head: BagScorer, facts: Record<string, unknown>, ids: ExplainIds): Promise<ExplainSummary> {
-  const out = resolveProjectPath(opts.out);
-  return withLock(out, { command: "explain" }, async (lock) => {
-    if (lock.tookOver) process.stderr.write(`explain: ${lock.tookOver}\n`);
-    cleanTempFiles(out, { recursive: true });
-    return explainLocked(opts, encoder, head, facts, ids, out);
-  });
-}
-
-async function explainLocked(opts: RunExplainOptions & { manifest: string }, encoder: TileEmbedder, head: BagScorer, facts: Record<string, unknown>, ids: ExplainIds, out: string): Promise<ExplainSummary> {
-  const t0 = Date.now();
-  const manifestFile = resolveProjectPath(opts.manifest);
-  const manifestDir = path.dirname(manifestFile);
-  const manifest = readManifest(manifestFile);
-  const nCases = opts.cases && opts.cases > 0 ? opts.cases : null;
-  const split = opts.split ?? EXPLAIN_STAGE.split.default;
-  const seed = opts.seed ?? EXPLAIN_STAGE.caseSeed.default;
-  const overlap = opts.overlap ?? EXPLAIN_STAGE.overlap.default;
-  const nmsIou = opts.nmsIou ?? 0.5;
-  const pick = (sp: Split | "all"): Bag[] => (nCases === null ? allCases(manifest, sp) : chooseCases(manifest, nCases, sp, seed));
-  let bags = pick(split);
-  if (bags.length === 0 && split !== "all") bags = pick("all");
-  if (bags.length === 0) throw new Error(`${manifestFile}: no labelled bags to explain`);
+/**
+ * Explain's selection step (the skeleton's `open` hook): the sharp parameters, given or chosen
+ * on the validation split; the choice is a piece of work of its own, reused by its identity.
+ */
+async function sharpStep(opts: RunExplainOptions & { manifest: string }, manifest: TileManifest, manifestDir: string, encoder: TileEmbedder, head: BagScorer, ids: ExplainIds, out: string, seed: number, skipped: ExplainSummary["skipped"], work: ExplainWork): Promise<ExplainSummary["sharp"]> {
   const tiling = manifest.params;
-  const skipped: ExplainSummary["skipped"] = [];
-  const work: ExplainWork = { selection: "given", casesReused: 0, casesExplained: 0, reasons: "" };
-
   // 1. The sharp parameters: given, or chosen on the validation split.
   let sharpInfo: ExplainSummary["sharp"];
   if (opts.sharp && opts.sharp !== "select") {
@@ -347,36 +326,78 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
       process.stderr.write(`explain: ${sharpInfo.source}\n`);
     }
   }
-  const sp = sharpInfo.params;
+  return sharpInfo;
+}
 
-  // 2. Explain the bags of the split: protocol and sharp boxes from the same trained head.
-  const progress = new Progress({ label: "explain", total: bags.length, unit: "bags", enabled: opts.progress !== false });
-  const cases: ExplainedCase[] = [];
-  const detProtocol: DetectionImage[] = [];
-  const detSharp: DetectionImage[] = [];
-  const caseParams = { step: "case", overlap, nmsIou, smoothSigmaPx: opts.smoothSigmaPx ?? 0, sharp: sp, topK: opts.topK ?? 8, opacity: opts.opacity ?? null, overlayWidthPx: opts.overlayWidthPx ?? 512, batchSize: opts.batchSize ?? null };
-  const caseReasons: string[] = [];
-  for (const bag of bags) {
-    const dir = path.join(out, "cases", safeName(bag.breastId));
-    const caseFile = path.join(dir, "case.json");
-    const identity = ids.head && ids.store ? workIdentity("explain", { head: ids.head, store: ids.store, images: hashJson(bag.images) }, { ...caseParams, label: bag.label }) : null;
-    if (identity) {
+/** What explain holds while it runs: the resolved settings, the bags, the sharp parameters (its selection step). */
+interface ExplainState {
+  nCases: number | null;
+  split: Split | "all";
+  seed: number;
+  overlap: number;
+  bags: Bag[];
+  sharpInfo: ExplainSummary["sharp"];
+  /** Bags the selection step could not score. */
+  selectionSkipped: ExplainSummary["skipped"];
+  selection: string;
+  /** The parameters of a case's work identity. */
+  caseParams: Record<string, unknown>;
+}
+
+/**
+ * Explain through the stage skeleton (lib/util/stageRun.ts): the selection step is its `open`
+ * hook, each bag a work item (reused when cases/<breast>/case.json matches its identity and its
+ * files are there), the detection tables and explain.json its outputs.
+ */
+async function explainWith(opts: RunExplainOptions & { manifest: string }, encoder: TileEmbedder, head: BagScorer, facts: Record<string, unknown>, ids: ExplainIds): Promise<ExplainSummary> {
+  const t0 = Date.now();
+  const out = resolveProjectPath(opts.out);
+  const manifestFile = resolveProjectPath(opts.manifest);
+  const manifestDir = path.dirname(manifestFile);
+  const manifest = readManifest(manifestFile);
+  const tiling = manifest.params;
+  const nmsIou = opts.nmsIou ?? 0.5;
+  const caseDir = (bag: Bag): string => path.join(out, "cases", safeName(bag.breastId));
+  const caseIdentity = (bag: Bag, s: ExplainState): WorkIdentity | null =>
+    ids.head && ids.store ? workIdentity("explain", { head: ids.head, store: ids.store, images: hashJson(bag.images) }, { ...s.caseParams, label: bag.label }) : null;
+  const { value } = await runStage<ExplainState, Bag, ExplainedCase, ExplainSummary>({
+    stage: "explain",
+    outDir: out,
+    config: { spec: EXPLAIN_STAGE, given: { cases: opts.cases, overlap: opts.overlap, split: opts.split, selectionSplit: opts.selectionSplit, selectionCases: opts.selectionCases, caseSeed: opts.seed } },
+    say: (line) => process.stderr.write(`explain: ${line}\n`),
+    unit: "breasts",
+    open: async (ctx) => {
+      const cfg = ctx.config as ConfigValues<typeof EXPLAIN_STAGE>;
+      const nCases = cfg.cases > 0 ? cfg.cases : null;
+      const { split, caseSeed: seed, overlap } = cfg;
+      const pick = (sp: Split | "all"): Bag[] => (nCases === null ? allCases(manifest, sp) : chooseCases(manifest, nCases, sp, seed));
+      let bags = pick(split);
+      if (bags.length === 0 && split !== "all") bags = pick("all");
+      if (bags.length === 0) throw new Error(`${manifestFile}: no labelled bags to explain`);
+      const skipped: ExplainSummary["skipped"] = [];
+      const work: ExplainWork = { selection: "given", casesReused: 0, casesExplained: 0, reasons: "" };
+      const sharpInfo = await sharpStep(opts, manifest, manifestDir, encoder, head, ids, out, seed, skipped, work);
+      const caseParams = { step: "case", overlap, nmsIou, smoothSigmaPx: opts.smoothSigmaPx ?? 0, sharp: sharpInfo.params, topK: opts.topK ?? 8, opacity: opts.opacity ?? null, overlayWidthPx: opts.overlayWidthPx ?? 512, batchSize: opts.batchSize ?? null };
+      return { nCases, split, seed, overlap, bags, sharpInfo, selectionSkipped: skipped, selection: work.selection, caseParams };
+    },
+    items: (s) => ({ items: s.bags, skipped: s.selectionSkipped.map((k) => ({ id: k.breastId, error: k.error })) }),
+    id: (bag) => bag.breastId,
+    check: (bag, s) => {
+      const identity = caseIdentity(bag, s);
+      if (!identity) return { reason: "no identity (head or encoder given as objects)" };
+      const caseFile = path.join(caseDir(bag), "case.json");
       const have = fs.existsSync(caseFile) ? readJsonOrNull<CaseRecord>(caseFile) : null;
       const files = have ? [have.case.gallery, ...have.case.images.flatMap((im) => [im.attentionOverlay, im.contributionOverlay, im.heatOriginal])] : [];
       const why = have === null ? "new" : staleReason(have.identity, identity) ?? (files.every((f) => fs.existsSync(path.join(out, f))) ? null : "output file missing");
-      if (why === null && have) {
-        cases.push(have.case);
-        for (const im of have.case.images) {
-          detProtocol.push({ imageId: im.imageId, predictions: im.boxes, groundTruth: im.lesionsWorking });
-          detSharp.push({ imageId: im.imageId, predictions: im.sharpBoxes, groundTruth: im.lesionsWorking });
-        }
-        work.casesReused++;
-        progress.tick();
-        continue;
-      }
-      caseReasons.push(why ?? "new");
-    } else caseReasons.push("no identity (head or encoder given as objects)");
-    try {
+      return why === null && have ? { reuse: have.case } : { reason: why ?? "new" };
+    },
+    // 2. Explain the bags of the split: protocol and sharp boxes from the same trained head.
+    compute: async (bag, s) => {
+      const { overlap } = s;
+      const sp = s.sharpInfo.params;
+      const dir = caseDir(bag);
+      const caseFile = path.join(dir, "case.json");
+      const identity = caseIdentity(bag, s);
       const inputs: ExplainImageInput[] = [];
       for (const img of bag.images) inputs.push(await loadExplainView(manifestDir, img, encoder));
       const params = { overlap, tiling, nmsIou, smoothSigmaPx: opts.smoothSigmaPx, batchSize: opts.batchSize };
@@ -461,8 +482,6 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
           heatOriginal: rel(`${stem}_heat_original.png`),
           maxAttention: Math.max(0, ...e.attention),
         });
-        detProtocol.push({ imageId: e.imageId, predictions: e.boxes, groundTruth: e.lesionsWorking });
-        detSharp.push({ imageId: e.imageId, predictions: sharpPerImage[i], groundTruth: e.lesionsWorking });
       }
       const gal = await galleryOfBag(inputs, r.images, opts.topK ?? 8);
       writeFileAtomic(path.join(dir, "gallery.png"), gal.png);
@@ -476,60 +495,67 @@ async function explainLocked(opts: RunExplainOptions & { manifest: string }, enc
         galleryValues: gal.values,
         images,
       };
-      cases.push(done);
       // the record last: it vouches for the files above
       if (identity) writeJsonAtomic(caseFile, { identity, case: done } satisfies CaseRecord);
-    } catch (e) {
-      skipped.push({ breastId: bag.breastId, error: (e as Error).message });
-    }
-    progress.tick();
-  }
-  work.casesExplained = bags.length - work.casesReused;
-  work.reasons = reasonSummary(caseReasons);
-  const res = manifest.params.workingSizePx;
-  const detection = [
-    ...detectionTable(detProtocol, { resolutionPx: res, method: "protocol" }),
-    ...detectionTable(detSharp, { resolutionPx: res, method: "sharp" }),
-  ];
-  const froc = [frocRow("protocol", detProtocol, "iou"), frocRow("sharp", detSharp, "iou"), frocRow("protocol", detProtocol, "centre"), frocRow("sharp", detSharp, "centre")];
-  const summary: ExplainSummary = {
-    createdAt: new Date().toISOString(),
-    manifest: manifestFile,
-    params: {
-      overlap,
-      cases: nCases ?? "all",
-      split,
-      seed,
-      nmsIou,
-      smoothSigmaPx: opts.smoothSigmaPx ?? 0,
-      quantile: 0.95,
-      minAreaProtocolPx: 1024,
-      workingSizePx: res,
-      tileSizePx: manifest.params.tileSizePx,
+      return done;
     },
-    provenance: { ...(opts.run ? { run: resolveProjectPath(opts.run) } : {}), ...facts, ...(opts.provenance ?? {}) },
-    cases,
-    detection,
-    froc,
-    sharp: sharpInfo,
-    skipped,
-    work,
-    seconds: (Date.now() - t0) / 1000,
-  };
-  writeFileAtomic(path.join(out, "detection.csv"), detectionTableCsv(detection));
-  writeFileAtomic(path.join(out, "detection.md"), detectionTableMarkdown(detection) + `\nsharp: ${sharpInfo.description} (${sharpInfo.source})\n`);
-  writeFileAtomic(path.join(out, "froc.md"), markdownTable(frocTableRows(froc)));
-  writeJsonAtomic(path.join(out, "explain.json"), summary);
-  writeStageRecord(out, {
-    stage: "explain",
-    config: { ...caseParams, step: undefined, cases: nCases ?? "all", split, seed, selectionSplit: opts.selectionSplit ?? EXPLAIN_STAGE.selectionSplit.default, selectionCases: opts.selectionCases ?? "all" },
-    inputs: { manifest: manifestFile, head: ids.head, store: ids.store },
-    upstream: { train: opts.run ? resolveProjectPath(opts.run) : null },
-    summary: { unit: "breasts", done: work.casesExplained, reused: work.casesReused, reasons: work.reasons },
-    work,
+    progress: { label: "explain", unit: "bags", enabled: opts.progress !== false },
+    finish: (s, w) => {
+      const { nCases, split, seed, overlap, sharpInfo } = s;
+      const cases = w.results.filter((c): c is ExplainedCase => c !== undefined);
+      const skipped = w.skipped.map((k) => ({ breastId: k.id, error: k.error }));
+      const work: ExplainWork = { selection: s.selection, casesReused: w.reused, casesExplained: w.redone.length, reasons: w.reasons };
+      const detProtocol: DetectionImage[] = cases.flatMap((c) => c.images.map((im) => ({ imageId: im.imageId, predictions: im.boxes, groundTruth: im.lesionsWorking })));
+      const detSharp: DetectionImage[] = cases.flatMap((c) => c.images.map((im) => ({ imageId: im.imageId, predictions: im.sharpBoxes, groundTruth: im.lesionsWorking })));
+      const res = manifest.params.workingSizePx;
+      const detection = [
+        ...detectionTable(detProtocol, { resolutionPx: res, method: "protocol" }),
+        ...detectionTable(detSharp, { resolutionPx: res, method: "sharp" }),
+      ];
+      const froc = [frocRow("protocol", detProtocol, "iou"), frocRow("sharp", detSharp, "iou"), frocRow("protocol", detProtocol, "centre"), frocRow("sharp", detSharp, "centre")];
+      const summary: ExplainSummary = {
+        createdAt: new Date().toISOString(),
+        manifest: manifestFile,
+        params: {
+          overlap,
+          cases: nCases ?? "all",
+          split,
+          seed,
+          nmsIou,
+          smoothSigmaPx: opts.smoothSigmaPx ?? 0,
+          quantile: 0.95,
+          minAreaProtocolPx: 1024,
+          workingSizePx: res,
+          tileSizePx: manifest.params.tileSizePx,
+        },
+        provenance: { ...(opts.run ? { run: resolveProjectPath(opts.run) } : {}), ...facts, ...(opts.provenance ?? {}) },
+        cases,
+        detection,
+        froc,
+        sharp: sharpInfo,
+        skipped,
+        work,
+        seconds: (Date.now() - t0) / 1000,
+      };
+      if (skipped.length) process.stderr.write(`explain: skipped ${skipped.length} bag(s): ${skipped.map((k) => `${k.breastId} (${k.error})`).join("; ")}\n`);
+      return {
+        value: summary,
+        files: [
+          ["detection.csv", detectionTableCsv(detection)],
+          ["detection.md", detectionTableMarkdown(detection) + `\nsharp: ${sharpInfo.description} (${sharpInfo.source})\n`],
+          ["froc.md", markdownTable(frocTableRows(froc))],
+          ["explain.json", summary],
+        ],
+        record: {
+          config: { ...s.caseParams, step: undefined, cases: nCases ?? "all", split, seed, selectionSplit: opts.selectionSplit ?? EXPLAIN_STAGE.selectionSplit.default, selectionCases: opts.selectionCases ?? "all" },
+          inputs: { manifest: manifestFile, head: ids.head, store: ids.store },
+          upstream: { train: opts.run ? resolveProjectPath(opts.run) : null },
+          extra: { work },
+        },
+      };
+    },
   });
-  if (skipped.length) process.stderr.write(`explain: skipped ${skipped.length} bag(s): ${skipped.map((s) => `${s.breastId} (${s.error})`).join("; ")}\n`);
-  return summary;
+  return value;
 }
 
 /** (v - lo) / (hi - lo) on covered pixels, 0 elsewhere (all 0 when hi <= lo). */
