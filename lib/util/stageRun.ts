@@ -59,8 +59,6 @@ export interface StageWork<I, R> {
   items: I[];
   /** Per item (same order): its result, reused or computed; undefined when it was skipped. */
   results: (R | undefined)[];
-  /** Per item: true when its stored result was reused. */
-  reusedFlags: boolean[];
   reused: number;
   /** The items computed by this run (skipped ones too), each with why it was not reused. */
   redone: { id: string; reason: string }[];
@@ -177,14 +175,12 @@ async function runItems<S, I, R, O, P>(def: StageDefinition<S, I, R, O, P>, stat
   const listed = def.items(state, ctx);
   const items = listed.items;
   const results: (R | undefined)[] = items.map(() => undefined);
-  const reusedFlags = items.map(() => false);
   const redone: { id: string; reason: string }[] = [];
   const todo: number[] = [];
   items.forEach((item, i) => {
     const c = def.check(item, state);
     if ("reuse" in c) {
       results[i] = c.reuse;
-      reusedFlags[i] = true;
     } else {
       todo.push(i);
       redone.push({ id: def.id(item), reason: c.reason });
@@ -243,7 +239,6 @@ async function runItems<S, I, R, O, P>(def: StageDefinition<S, I, R, O, P>, stat
   return {
     items,
     results,
-    reusedFlags,
     reused: items.length - todo.length,
     redone,
     done: todo.length - failed.size,
