@@ -1,8 +1,18 @@
 /**
  * Head configurations: which streams a head has and how each stream pools its instances.
- * The nine ablation rows of the paper's Table 4 are named in ABLATION_CONFIGS.
+ * The nine ablation rows of the paper's Table 4 are named in ABLATION_CONFIGS (the default grid);
+ * EXTRA_CONFIGS are selectable by name but not trained by default; HEAD_CONFIGS is both.
  */
-export type Aggregator = "mean" | "max" | "attn";
+/**
+ * How a stream pools its bag of 8-wide rows h (n x 8):
+ *   "mean", "max"   over the instances, per feature
+ *   "attn"          latent-query attention (the authors' local stream): k = h Wk + bk, v = h Wv + bv,
+ *                   a = softmax_i(k_i . q / sqrt 8) with one learned q ~ N(0, 1), z = sum_i a_i v_i
+ *   "selfattn"      Q/K/V self-attention then a mean (the authors' global "attention" ablation):
+ *                   Q, K, V = h W + b (three Linear(8, 8)), A = softmax(Q K^T / sqrt 8) row-wise (n x n),
+ *                   z = mean_i (A V)_i; the per-instance weight is the column mean of A
+ */
+export type Aggregator = "mean" | "max" | "attn" | "selfattn";
 export type InstancePooling = "mean" | "max";
 
 export interface HeadConfig {
@@ -38,7 +48,28 @@ export const ABLATION_CONFIGS: readonly HeadConfig[] = [
 /** The full MIL-PF head (global max + local attention). */
 export const FULL_CONFIG: HeadConfig = ABLATION_CONFIGS[8];
 
+/**
+ * The authors' code's other global attention: Q/K/V self-attention over the bag's views, then the
+ * mean (Aggregator "selfattn"). Table 4's "global attn" row (`global-attn`) is the latent-query
+ * attention, the one that gives the full head the authors' parameter count.
+ */
+export const GLOBAL_SELFATTN_CONFIG: HeadConfig = { name: "global-selfattn", label: "global attn (Q/K/V)", global: "selfattn", local: null, instance: null };
+
+/**
+ * Configs selectable by name that the default grid ("all") does not train. Kept out of
+ * ABLATION_CONFIGS on purpose: the default grid, and with it the identity of trained units
+ * (lib/head/units.ts), is the paper's nine rows.
+ */
+export const EXTRA_CONFIGS: readonly HeadConfig[] = [GLOBAL_SELFATTN_CONFIG];
+
+/** Every named config: the Table 4 rows, then EXTRA_CONFIGS. */
+export const HEAD_CONFIGS: readonly HeadConfig[] = [...ABLATION_CONFIGS, ...EXTRA_CONFIGS];
+
+const AGGREGATORS: readonly Aggregator[] = ["mean", "max", "attn", "selfattn"];
+
 export function validateConfig(c: HeadConfig): HeadConfig {
+  for (const [stream, agg] of [["global", c.global], ["local", c.local]] as const)
+    if (agg !== null && !AGGREGATORS.includes(agg)) throw new Error(`head config ${c.name}: unknown ${stream} aggregator "${String(agg)}" (known: ${AGGREGATORS.join(", ")})`);
   if (c.instance !== null) {
     if (c.global !== null || c.local !== null) throw new Error(`head config ${c.name}: an instance ("inf. only") config has no MIL streams`);
   } else if (c.global === null && c.local === null) {
@@ -47,7 +78,10 @@ export function validateConfig(c: HeadConfig): HeadConfig {
   return c;
 }
 
-/** Configs by name: "all", or a comma-separated list of names from ABLATION_CONFIGS. */
+/**
+ * Configs by name: "all" (the nine Table 4 rows, ABLATION_CONFIGS), or a comma-separated list of
+ * names from HEAD_CONFIGS (the Table 4 rows and EXTRA_CONFIGS, e.g. "global-selfattn").
+ */
 export function configsByName(spec: string): HeadConfig[] {
   if (spec.trim() === "all") return [...ABLATION_CONFIGS];
   return spec
@@ -55,8 +89,8 @@ export function configsByName(spec: string): HeadConfig[] {
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map((name) => {
-      const c = ABLATION_CONFIGS.find((x) => x.name === name);
-      if (!c) throw new Error(`unknown head config "${name}" (known: ${ABLATION_CONFIGS.map((x) => x.name).join(", ")})`);
+      const c = HEAD_CONFIGS.find((x) => x.name === name);
+      if (!c) throw new Error(`unknown head config "${name}" (known: ${HEAD_CONFIGS.map((x) => x.name).join(", ")})`);
       return c;
     });
 }

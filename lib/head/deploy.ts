@@ -30,16 +30,22 @@ export interface HeadFile {
 export interface BagScore {
   logit: number;
   probability: number;
-  /** Per tile: attention weight a_i (attn); 1/T (mean); share of the 8 features whose max tile is i, ties shared (max). Sums to 1. */
+  /**
+   * Per tile: attention weight a_i (attn); the column mean a_j = mean_i A[i, j] of the attention
+   * matrix (selfattn); 1/T (mean); share of the 8 features whose max tile is i, ties shared (max). Sums to 1.
+   */
   tileAttention: Float32Array;
   /**
    * Per tile: its additive share of the local stream's contribution to the logit, so that
-   * logit = fb + (global part) + sum_i tileContribution[i]. attn: a_i (v_i . wf_local);
+   * logit = fb + (global part) + sum_i tileContribution[i]. attn and selfattn: a_i (v_i . wf_local);
    * mean: (h_i . wf_local) / T; max: sum over features f whose max is at tile i of h_if wf_local_f
    * (a feature whose max is tied between tiles is shared equally).
    */
   tileContribution: Float32Array;
-  /** Per global row (image): its image probability (instance baselines) or share of the max (global max). */
+  /**
+   * Per global row (image): its image probability (instance baselines), or its pooling weight as
+   * tileAttention defines it for tiles (share of the max for global max, attention for attn / selfattn).
+   */
   globalScores: Float32Array;
 }
 

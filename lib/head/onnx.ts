@@ -7,15 +7,16 @@ import { HIDDEN2, paramSpecs, type HeadParams } from "./params";
 /**
  * The deployable head as an ONNX graph (opset 18, built with lib/util/onnxGraph.ts): inputs `globals`
  * [G, D] and `tiles` [T, D] of ONE bag (float32); outputs `logit` [1], `probability` [1] and
- * `tile_attention` [T] with the same definitions as scoreBagReference (internal/float64Head.ts) (attention weights; 1/T for
- * mean; tie-shared argmax share for max; zeros when the head has no local stream).
+ * `tile_attention` [T] with the same definitions as scoreBagReference (internal/float64Head.ts) (attention weights; column
+ * means of the attention matrix for "selfattn"; 1/T for mean; tie-shared argmax share for max; zeros
+ * when the head has no local stream).
  */
 const ONNX_OPSET = 18;
 
 function paramInits(b: OnnxGraphBuilder, c: HeadConfig, dim: number, p: HeadParams): void {
   for (const s of paramSpecs(c, dim)) {
     // the latent query as a column [8, 1] so that scores = k q is a MatMul
-    const dims = s.name.endsWith("q") ? [HIDDEN2, 1] : s.shape;
+    const dims = /^[gl]q$/.test(s.name) ? [HIDDEN2, 1] : s.shape;
     b.floatInit(s.name, dims, p[s.name]);
   }
 }
@@ -53,6 +54,16 @@ function pool(b: OnnxGraphBuilder, agg: Aggregator, h: string, prefix: "g" | "l"
     const ties = b.op("ReduceSum", [eq, axis0], KEEP);
     const share = b.op("ReduceSum", [b.op("Div", [eq, ties]), ints(b, [1])], DROP);
     return { z, weights: b.op("Div", [share, scalar(b, "eight", HIDDEN2)]) };
+  }
+  if (agg === "selfattn") {
+    // Q/K/V [n, 8]; A = softmax(Q K^T / sqrt 8) row-wise [n, n]; z = mean over rows of A V;
+    // the per-instance weight is the column mean of A (z = sum_j weight_j v_j)
+    const proj = (w: string): string => b.op("Add", [b.op("MatMul", [h, `${prefix}${w}w`]), `${prefix}${w}b`]);
+    const [q, k, v] = [proj("q"), proj("k"), proj("v")];
+    const kt = b.op("Transpose", [k], { perm: { ints: [1, 0] } });
+    const a = b.op("Softmax", [b.op("Div", [b.op("MatMul", [q, kt]), scalar(b, "sqrt8", Math.sqrt(HIDDEN2))])], { axis: { i: 1 } });
+    const z = b.op("ReduceMean", [b.op("MatMul", [a, v]), ints(b, [0])], KEEP);
+    return { z, weights: b.op("ReduceMean", [a, ints(b, [0])], DROP) };
   }
   const k = b.op("Add", [b.op("MatMul", [h, `${prefix}kw`]), `${prefix}kb`]);
   const v = b.op("Add", [b.op("MatMul", [h, `${prefix}vw`]), `${prefix}vb`]);

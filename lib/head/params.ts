@@ -1,5 +1,5 @@
 import { Rng } from "../util/rng";
-import { hasGlobalStream, hasLocalStream, type HeadConfig } from "./config";
+import { hasGlobalStream, hasLocalStream, type Aggregator, type HeadConfig } from "./config";
 
 /** Width of the first hidden layer (Linear(D, 16)) and of the stream output (Linear(16, 8)). */
 export const HIDDEN1 = 16;
@@ -9,8 +9,12 @@ export const HIDDEN2 = 8;
  * The parameters of one head, as named row-major Float32Arrays. Linear layers are stored as
  * [in, out] (y = x W + b; PyTorch stores the transpose). Names:
  *   g1w [D,16] g1b [16] g2w [16,8] g2b [8]      global stream (MIL or instance baseline)
- *   gkw gvw [8,8] gkb gvb [8] gq [8]            global attention (global === "attn")
- *   l1w l1b l2w l2b, lkw lkb lvw lvb lq         the same for the local stream
+ *   gkw gvw [8,8] gkb gvb [8] gq [8]            global latent-query attention (global === "attn"):
+ *                                               keys, values and the latent query
+ *   gqw gkw gvw [8,8] gqb gkb gvb [8]           global Q/K/V self-attention (global === "selfattn"):
+ *                                               query, key and value projections
+ *   l1w l1b l2w l2b, lkw lkb lvw lvb lq         the same for the local stream (lqw lqb with
+ *                                               local === "selfattn")
  *   fw [F,1] fb [1]                             fusion, F = 8 x number of streams
  */
 export type HeadParams = Record<string, Float32Array>;
@@ -23,14 +27,16 @@ export interface ParamSpec {
   fanIn: number;
 }
 
-function streamSpecs(prefix: "g" | "l", dim: number, attn: boolean): ParamSpec[] {
+function streamSpecs(prefix: "g" | "l", dim: number, agg: Aggregator | null): ParamSpec[] {
   const s: ParamSpec[] = [
     { name: `${prefix}1w`, shape: [dim, HIDDEN1], init: "linear", fanIn: dim },
     { name: `${prefix}1b`, shape: [HIDDEN1], init: "linear", fanIn: dim },
     { name: `${prefix}2w`, shape: [HIDDEN1, HIDDEN2], init: "linear", fanIn: HIDDEN1 },
     { name: `${prefix}2b`, shape: [HIDDEN2], init: "linear", fanIn: HIDDEN1 },
   ];
-  if (attn) {
+  const lin8 = (name: string, bias: boolean): ParamSpec => ({ name: `${prefix}${name}`, shape: bias ? [HIDDEN2] : [HIDDEN2, HIDDEN2], init: "linear", fanIn: HIDDEN2 });
+  if (agg === "selfattn") s.push(lin8("qw", false), lin8("qb", true), lin8("kw", false), lin8("kb", true), lin8("vw", false), lin8("vb", true));
+  if (agg === "attn") {
     s.push(
       { name: `${prefix}kw`, shape: [HIDDEN2, HIDDEN2], init: "linear", fanIn: HIDDEN2 },
       { name: `${prefix}kb`, shape: [HIDDEN2], init: "linear", fanIn: HIDDEN2 },
@@ -50,8 +56,8 @@ export function fusionWidth(c: HeadConfig): number {
 /** The parameter list of a head (order = initialisation and serialisation order). */
 export function paramSpecs(c: HeadConfig, dim: number): ParamSpec[] {
   const specs: ParamSpec[] = [];
-  if (hasGlobalStream(c)) specs.push(...streamSpecs("g", dim, c.global === "attn"));
-  if (hasLocalStream(c)) specs.push(...streamSpecs("l", dim, c.local === "attn"));
+  if (hasGlobalStream(c)) specs.push(...streamSpecs("g", dim, c.global));
+  if (hasLocalStream(c)) specs.push(...streamSpecs("l", dim, c.local));
   const f = fusionWidth(c);
   specs.push({ name: "fw", shape: [f, 1], init: "linear", fanIn: f }, { name: "fb", shape: [1], init: "linear", fanIn: f });
   return specs;
@@ -66,7 +72,10 @@ export function sizeOf(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Trainable parameter count (49,625 for the full head at D = 1536; 37,337 at D = 1152). */
+/**
+ * Trainable parameter count (49,625 for the full head at D = 1536; 37,337 at D = 1152; the global
+ * attention heads at D = 1536: 24,889 latent-query `global-attn`, 24,953 Q/K/V `global-selfattn`).
+ */
 export function countParams(c: HeadConfig, dim: number): number {
   return paramSpecs(c, dim).reduce((n, s) => n + sizeOf(s.shape), 0);
 }

@@ -21,6 +21,9 @@ interface StreamArrays {
   b1: Float32Array;
   w2: Float32Array;
   b2: Float32Array;
+  /** Query projection of "selfattn" (Q = h qw + qb). */
+  qw?: Float32Array;
+  qb?: Float32Array;
   kw?: Float32Array;
   kb?: Float32Array;
   vw?: Float32Array;
@@ -36,7 +39,7 @@ interface StreamParams extends StreamArrays {
 }
 
 function streamArrays(a: Record<string, Float32Array>, prefix: "g" | "l"): StreamArrays {
-  return { b1: a[`${prefix}1b`], w2: a[`${prefix}2w`], b2: a[`${prefix}2b`], kw: a[`${prefix}kw`], kb: a[`${prefix}kb`], vw: a[`${prefix}vw`], vb: a[`${prefix}vb`], q: a[`${prefix}q`] };
+  return { b1: a[`${prefix}1b`], w2: a[`${prefix}2w`], b2: a[`${prefix}2b`], qw: a[`${prefix}qw`], qb: a[`${prefix}qb`], kw: a[`${prefix}kw`], kb: a[`${prefix}kb`], vw: a[`${prefix}vw`], vb: a[`${prefix}vb`], q: a[`${prefix}q`] };
 }
 
 function streamParams(p: Record<string, Float32Array>, prefix: "g" | "l", r: number): StreamParams {
@@ -61,7 +64,9 @@ class BagScratch {
   dpre2 = new Float64Array(HIDDEN2);
   acc = new Float64Array(HIDDEN2);
   vacc = new Float64Array(HIDDEN2);
-  constructor(L: number) {
+  /** "selfattn" only (allocated on first use): Q, K, V and dQ, dK [L, 8], the attention A [L, L]. */
+  self: { q: Float64Array; k: Float64Array; v: Float64Array; dq: Float64Array; dk: Float64Array; A: Float64Array } | null = null;
+  constructor(readonly L: number) {
     this.da = new Float64Array(L);
     this.h1 = new Float32Array(L * HIDDEN1);
     this.h2 = new Float32Array(L * HIDDEN2);
@@ -69,6 +74,142 @@ class BagScratch {
     this.v = new Float32Array(L * HIDDEN2);
     this.a = new Float64Array(L);
     this.dh2 = new Float64Array(L * HIDDEN2);
+  }
+
+  selfScratch(): NonNullable<BagScratch["self"]> {
+    if (this.self === null) {
+      const n8 = this.L * HIDDEN2;
+      this.self = { q: new Float64Array(n8), k: new Float64Array(n8), v: new Float64Array(n8), dq: new Float64Array(n8), dk: new Float64Array(n8), A: new Float64Array(this.L * this.L) };
+    }
+    return this.self;
+  }
+}
+
+/**
+ * "selfattn" pooling of the bag's rows s.h2[0, n): Q, K, V = h2 W + b, A = softmax(Q K^T / sqrt 8)
+ * row-wise (A[i, j] at i n + j), z = mean_i (A V)_i = sum_j a_j V_j with a_j = mean_i A[i, j]
+ * (kept in s.a for the backward pass). Float64 throughout.
+ */
+function selfAttnForward(n: number, sp: StreamParams, s: BagScratch): void {
+  const qw = sp.qw as Float32Array;
+  const qb = sp.qb as Float32Array;
+  const kw = sp.kw as Float32Array;
+  const kb = sp.kb as Float32Array;
+  const vw = sp.vw as Float32Array;
+  const vb = sp.vb as Float32Array;
+  const ok8 = sp.o.k8;
+  const ob8 = sp.o.b8;
+  const h2s = s.h2;
+  const { q: Q, k: K, v: V, A } = s.selfScratch();
+  for (let i = 0; i < n; i++) {
+    const ho = i * HIDDEN2;
+    for (let c = 0; c < HIDDEN2; c++) {
+      Q[ho + c] = qb[ob8 + c];
+      K[ho + c] = kb[ob8 + c];
+      V[ho + c] = vb[ob8 + c];
+    }
+    for (let j = 0; j < HIDDEN2; j++) {
+      const h = h2s[ho + j];
+      if (h === 0) continue;
+      const wo = ok8 + j * HIDDEN2;
+      for (let c = 0; c < HIDDEN2; c++) {
+        Q[ho + c] += h * qw[wo + c];
+        K[ho + c] += h * kw[wo + c];
+        V[ho + c] += h * vw[wo + c];
+      }
+    }
+  }
+  const a = s.a;
+  a.fill(0, 0, n);
+  for (let i = 0; i < n; i++) {
+    const qo = i * HIDDEN2;
+    const ro = i * n;
+    let m = -Infinity;
+    for (let j = 0; j < n; j++) {
+      const ko = j * HIDDEN2;
+      let d = 0;
+      for (let c = 0; c < HIDDEN2; c++) d += Q[qo + c] * K[ko + c];
+      d /= S8;
+      A[ro + j] = d;
+      if (d > m) m = d;
+    }
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const e = Math.exp(A[ro + j] - m);
+      A[ro + j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < n; j++) {
+      A[ro + j] /= sum;
+      a[j] += A[ro + j] / n;
+    }
+  }
+  const z = s.z;
+  for (let j = 0; j < n; j++) {
+    const aj = a[j];
+    const vo = j * HIDDEN2;
+    for (let c = 0; c < HIDDEN2; c++) z[c] += aj * V[vo + c];
+  }
+}
+
+/** Backward of selfAttnForward given dz: adds the Q/K/V parameter gradients and sets s.dh2 (zeroed by the caller). */
+function selfAttnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float64Array, sg: StreamGrads): void {
+  const qw = sp.qw as Float32Array;
+  const kw = sp.kw as Float32Array;
+  const vw = sp.vw as Float32Array;
+  const gqw = sg.qw as Float32Array;
+  const gqb = sg.qb as Float32Array;
+  const gkw = sg.kw as Float32Array;
+  const gkb = sg.kb as Float32Array;
+  const gvw = sg.vw as Float32Array;
+  const gvb = sg.vb as Float32Array;
+  const ok8 = sp.o.k8;
+  const ob8 = sp.o.b8;
+  const { q: Q, k: K, v: V, dq: dQ, dk: dK, A } = s.selfScratch();
+  const a = s.a;
+  // z = sum_j a_j V_j: da_j = dz . V_j, dV_j = a_j dz; a_j = mean_i A[i, j]: dA[i, j] = da_j / n;
+  // softmax rows: dS[i, j] = A[i, j] (dA[i, j] - sum_l A[i, l] dA[i, l]); S = Q K^T / sqrt 8.
+  const da = s.da;
+  for (let j = 0; j < n; j++) {
+    let d = 0;
+    for (let c = 0; c < HIDDEN2; c++) d += dz[c] * V[j * HIDDEN2 + c];
+    da[j] = d / n;
+  }
+  dQ.fill(0, 0, n * HIDDEN2);
+  dK.fill(0, 0, n * HIDDEN2);
+  for (let i = 0; i < n; i++) {
+    const ro = i * n;
+    let abar = 0;
+    for (let j = 0; j < n; j++) abar += A[ro + j] * da[j];
+    const qo = i * HIDDEN2;
+    for (let j = 0; j < n; j++) {
+      const ds = (A[ro + j] * (da[j] - abar)) / S8;
+      const ko = j * HIDDEN2;
+      for (let c = 0; c < HIDDEN2; c++) {
+        dQ[qo + c] += ds * K[ko + c];
+        dK[ko + c] += ds * Q[qo + c];
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const ho = i * HIDDEN2;
+    const ai = a[i];
+    for (let c = 0; c < HIDDEN2; c++) {
+      const dq = dQ[ho + c];
+      const dk = dK[ho + c];
+      const dv = ai * dz[c];
+      gqb[ob8 + c] += dq;
+      gkb[ob8 + c] += dk;
+      gvb[ob8 + c] += dv;
+      for (let j = 0; j < HIDDEN2; j++) {
+        const h = s.h2[ho + j];
+        const w = ok8 + j * HIDDEN2 + c;
+        gqw[w] += h * dq;
+        gkw[w] += h * dk;
+        gvw[w] += h * dv;
+        s.dh2[ho + j] += dq * qw[w] + dk * kw[w] + dv * vw[w];
+      }
+    }
   }
 }
 
@@ -114,6 +255,8 @@ function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamP
       s.arg[k] = best;
       z[k] = h2s[best * HIDDEN2 + k];
     }
+  } else if (agg === "selfattn") {
+    selfAttnForward(count, sp, s);
   } else {
     const kw = sp.kw as Float32Array;
     const kb = sp.kb as Float32Array;
@@ -186,6 +329,8 @@ function backwardBag(
       for (let i = 0; i < count; i++) for (let k = 0; k < HIDDEN2; k++) s.dh2[i * HIDDEN2 + k] = dz[k] / count;
     } else if (agg === "max") {
       for (let k = 0; k < HIDDEN2; k++) s.dh2[s.arg[k] * HIDDEN2 + k] += dz[k];
+    } else if (agg === "selfattn") {
+      selfAttnBackward(count, sp, s, dz, sg);
     } else {
       const kw = sp.kw as Float32Array;
       const vw = sp.vw as Float32Array;

@@ -12,7 +12,7 @@ export const TRAIN_STAGE = {
     kind: "string",
     cli: "--configs <list>",
     default: "all",
-    doc: '"all" = the 9 rows of the paper\'s Table 4, or comma-separated config names',
+    doc: '"all" = the 9 rows of the paper\'s Table 4, or comma-separated config names (also global-selfattn, not in "all")',
     check: (v: string) => {
       try {
         configsByName(v);

@@ -55,14 +55,16 @@ export const CONFIG_COLOURS: Readonly<Record<string, string>> = {
 export const DASHES: readonly string[] = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "5px,2px,1px,2px", "1px,3px", "8px,3px,2px,3px"];
 
 /**
- * The colour of a configuration by name. Names outside CONFIG_COLOURS take the palette's extra
- * colours in the order given by `others` (so several unknown names still differ).
+ * The colour of a configuration by name. Names outside CONFIG_COLOURS (e.g. `global-selfattn`,
+ * lib/head/config.ts EXTRA_CONFIGS) take the palette's extra colours in the order they come among
+ * the unknown names of `others` (so several unknown names still differ, and the known names of a
+ * figure do not use up the extras): `global-selfattn` beside any Table 4 rows is orange.
  */
 export function configColour(name: string, others: readonly string[] = []): string {
   const c = CONFIG_COLOURS[name];
   if (c) return c;
   const extra = PALETTE.filter((p) => !Object.values(CONFIG_COLOURS).includes(p));
-  const i = Math.max(0, others.indexOf(name));
+  const i = Math.max(0, others.filter((n) => !(n in CONFIG_COLOURS)).indexOf(name));
   if (i >= extra.length) throw new Error(`configColour: no colour left for configuration "${name}" (add it to CONFIG_COLOURS in lib/plot/style.ts)`);
   return extra[i];
 }

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ABLATION_CONFIGS, HEAD_FILES, OnnxHead, initParams, loadHead, saveHead, sourceFromStoreData, type HeadConfig } from "../../lib/head";
+import { ABLATION_CONFIGS, EXTRA_CONFIGS, HEAD_FILES, OnnxHead, initParams, loadHead, saveHead, sourceFromStoreData, type HeadConfig } from "../../lib/head";
 import { selectTfBackend } from "../../lib/util/backend";
 import { scoreHeads } from "./batchedPath";
 import { tinyStore } from "./data";
@@ -11,6 +11,8 @@ const configs: HeadConfig[] = [
   ...ABLATION_CONFIGS,
   { name: "local-mean", label: "local mean", global: null, local: "mean", instance: null },
   { name: "local-max", label: "local max", global: null, local: "max", instance: null },
+  ...EXTRA_CONFIGS,
+  { name: "local-selfattn", label: "local attn (Q/K/V)", global: null, local: "selfattn", instance: null },
 ];
 
 describe("deployable head", () => {

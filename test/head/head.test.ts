@@ -3,10 +3,16 @@ import { selectTfBackend } from "../../lib/util/backend";
 import { Rng } from "../../lib/util/rng";
 import {
   ABLATION_CONFIGS,
+  EXTRA_CONFIGS,
   FULL_CONFIG,
+  GLOBAL_SELFATTN_CONFIG,
+  HEAD_CONFIGS,
+  configsByName,
   countParams,
   initParams,
+  paramNames,
   sourceFromStoreData,
+  validateConfig,
   type HeadConfig,
   type HeadParams,
 } from "../../lib/head";
@@ -15,17 +21,22 @@ import { lossAndGradient, scoreHeads } from "./batchedPath";
 import { tinyStore, weightedBceRef, type TinyStore } from "./data";
 
 const cfg = (name: string, global: HeadConfig["global"], local: HeadConfig["local"], instance: HeadConfig["instance"] = null): HeadConfig => ({ name, label: name, global, local, instance });
-const byName = (n: string): HeadConfig => ABLATION_CONFIGS.find((c) => c.name === n) as HeadConfig;
+const byName = (n: string): HeadConfig => HEAD_CONFIGS.find((c) => c.name === n) as HeadConfig;
+/** Q/K/V self-attention on the tile stream (not a named config; the pooling is stream-generic). */
+const LOCAL_SELFATTN = cfg("local-selfattn", null, "selfattn");
 
 /** Every aggregator of both streams, the fused heads and the instance baseline. */
 const GRAD_CONFIGS: HeadConfig[] = [
   byName("global-mean"),
   byName("global-max"),
   byName("global-attn"),
+  byName("global-selfattn"),
   cfg("local-mean", null, "mean"),
   cfg("local-max", null, "max"),
   byName("local-attn"),
+  LOCAL_SELFATTN,
   byName("max+attn"),
+  cfg("selfattn+attn", "selfattn", "attn"),
   byName("global-max-inf"),
 ];
 
@@ -72,6 +83,26 @@ describe("head architecture", () => {
     expect(countParams(FULL_CONFIG, 1152)).toBe(37337);
     // global-only head: one stream (16 D + 152) + Linear(8, 1)
     expect(countParams(byName("global-max"), 1536)).toBe(16 * 1536 + 16 + 16 * 8 + 8 + 9);
+    // global attention heads: the stream (24,728 at D = 1536) + pooling + Linear(8, 1) (9)
+    const stream = 1536 * 16 + 16 + 16 * 8 + 8;
+    expect(stream).toBe(24728);
+    // latent query: K and V Linear(8, 8) (2 x 72) + q (8)
+    expect(countParams(byName("global-attn"), 1536)).toBe(24889);
+    expect(24889).toBe(stream + 2 * (64 + 8) + 8 + 9);
+    // Q/K/V: three Linear(8, 8), no latent query
+    expect(countParams(GLOBAL_SELFATTN_CONFIG, 1536)).toBe(24953);
+    expect(24953).toBe(stream + 3 * (64 + 8) + 9);
+    expect(paramNames(GLOBAL_SELFATTN_CONFIG, 1536)).toEqual(["g1w", "g1b", "g2w", "g2b", "gqw", "gqb", "gkw", "gkb", "gvw", "gvb", "fw", "fb"]);
+    expect(countParams(LOCAL_SELFATTN, 1152)).toBe(1152 * 16 + 16 + 16 * 8 + 8 + 3 * 72 + 9);
+  });
+
+  it("keeps the default grid the paper's nine Table 4 rows; global-selfattn is selectable by name only", () => {
+    expect(configsByName("all").map((c) => c.name)).toEqual(["global-mean-inf", "global-mean", "global-max-inf", "global-max", "global-attn", "local-attn", "max+mean", "max+max", "max+attn"]);
+    expect(ABLATION_CONFIGS.map((c) => c.name)).not.toContain("global-selfattn");
+    expect(configsByName("global-selfattn,global-attn")).toEqual([GLOBAL_SELFATTN_CONFIG, byName("global-attn")]);
+    expect(GLOBAL_SELFATTN_CONFIG).toEqual({ name: "global-selfattn", label: "global attn (Q/K/V)", global: "selfattn", local: null, instance: null });
+    expect(() => configsByName("global-qkv")).toThrow(/unknown head config "global-qkv".*global-selfattn/);
+    expect(() => validateConfig(cfg("bad", "softmax" as HeadConfig["global"], null))).toThrow(/unknown global aggregator "softmax"/);
   });
 
   it("initialises like nn.Linear (U(+-1/sqrt(fan_in))) and the query from N(0,1), reproducibly", () => {
@@ -129,7 +160,8 @@ describe.each(["js", "tfjs"] as const)("batched scoring, head after H in %s", (p
   const store = tinyStore(21, 30, 8);
   const src = sourceFromStoreData(store, store.dim);
   it("equals the float64 reference for every config (variable bag sizes, padding, empty bags)", async () => {
-    const configs = [...ABLATION_CONFIGS, cfg("local-mean", null, "mean"), cfg("local-max", null, "max")];
+    // the extra configs after the existing ones, so that those keep their seeds
+    const configs = [...ABLATION_CONFIGS, cfg("local-mean", null, "mean"), cfg("local-max", null, "max"), ...EXTRA_CONFIGS, LOCAL_SELFATTN, cfg("selfattn+attn", "selfattn", "attn")];
     const heads = configs.map((c, i) => ({ config: c, params: initParams(c, store.dim, 100 + i) }));
     const scores = await scoreHeads(src, heads, { chunkRows: 20, postH });
     heads.forEach((h, k) => {
@@ -161,9 +193,102 @@ describe.each(["js", "tfjs"] as const)("batched scoring, head after H in %s", (p
       }
     }
     expect(perm.tiles).not.toEqual(store.tiles);
-    const heads = ABLATION_CONFIGS.map((c, i) => ({ config: c, params: initParams(c, store.dim, 200 + i) }));
+    const heads = [...HEAD_CONFIGS, LOCAL_SELFATTN].map((c, i) => ({ config: c, params: initParams(c, store.dim, 200 + i) }));
     const a = await scoreHeads(src, heads, { postH });
     const b = await scoreHeads(sourceFromStoreData(perm, perm.dim), heads, { postH });
     for (let k = 0; k < heads.length; k++) for (let i = 0; i < store.bags.length; i++) expect(Math.abs(a[k][i] - b[k][i])).toBeLessThan(1e-6);
+  });
+});
+
+describe("Q/K/V self-attention pooling (global-selfattn)", () => {
+  const store = tinyStore(17, 30, 6);
+  const src = sourceFromStoreData(store, store.dim);
+  const c = GLOBAL_SELFATTN_CONFIG;
+
+  it("with a zero query projection it is the mean of V: a global-mean head with the value layer folded into the fusion", async () => {
+    const p = initParams(c, store.dim, 21);
+    p.gqw.fill(0);
+    p.gqb.fill(0);
+    // A = 1/n everywhere, so z = mean_i (h_i Wv + bv) and logit = fb + bv.fw + (mean_i h_i) (Wv fw)
+    const mean = byName("global-mean");
+    const pm: HeadParams = { g1w: p.g1w, g1b: p.g1b, g2w: p.g2w, g2b: p.g2b, fw: new Float32Array(8), fb: new Float32Array(1) };
+    let fb = p.fb[0];
+    for (let k = 0; k < 8; k++) {
+      fb += p.gvb[k] * p.fw[k];
+      for (let j = 0; j < 8; j++) pm.fw[j] += p.gvw[j * 8 + k] * p.fw[k];
+    }
+    pm.fb[0] = fb;
+    const [js] = await scoreHeads(src, [{ config: c, params: p }], { postH: "js" });
+    const [tfjs] = await scoreHeads(src, [{ config: c, params: p }], { postH: "tfjs" });
+    store.bags.forEach((_, b) => {
+      const x = bagSlices(store, b);
+      const want = scoreBagReference(mean, pm, store.dim, x.g, x.nG, x.t, x.nT).probability;
+      const ref = scoreBagReference(c, p, store.dim, x.g, x.nG, x.t, x.nT);
+      expect(Math.abs(ref.probability - want), `reference bag ${b}`).toBeLessThan(1e-6);
+      expect(Math.abs(js[b] - want), `js bag ${b}`).toBeLessThan(2e-6);
+      expect(Math.abs(tfjs[b] - want), `tfjs bag ${b}`).toBeLessThan(2e-6);
+      for (const w of ref.globalScores) expect(w).toBeCloseTo(1 / x.nG, 6); // float32
+    });
+  });
+
+  it("is not uniform in general: per-view weights (column means of A) sum to 1 and differ", () => {
+    const p = initParams(c, store.dim, 22);
+    p.gqw = p.gqw.map((v) => v * 20);
+    p.gkw = p.gkw.map((v) => v * 20);
+    let spread = 0;
+    store.bags.forEach((_, b) => {
+      const x = bagSlices(store, b);
+      const r = scoreBagReference(c, p, store.dim, x.g, x.nG, x.t, x.nT);
+      expect(r.globalScores.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 6);
+      spread = Math.max(spread, Math.max(...r.globalScores) - Math.min(...r.globalScores));
+    });
+    expect(spread).toBeGreaterThan(0.05);
+  });
+
+  it("gradients: the fused loops equal tfjs autodiff (every element) and central differences of the float64 reference", async () => {
+    const p = initParams(c, store.dim, 23);
+    p.fw = p.fw.map((v) => v * 4);
+    // sharper attention, so that the query / key gradients are far from zero
+    p.gqw = p.gqw.map((v) => v * 4);
+    p.gkw = p.gkw.map((v) => v * 4);
+    const [js] = await lossAndGradient(src, [{ config: c, params: p }], { chunkRows: 16, postH: "js" });
+    const [tfjs] = await lossAndGradient(src, [{ config: c, params: p }], { chunkRows: 16, postH: "tfjs" });
+    expect(js.loss).toBeCloseTo(tfjs.loss, 6);
+    expect(Object.keys(js.grad).sort()).toEqual(Object.keys(p).sort());
+    for (const name of Object.keys(p)) {
+      const scale = Math.max(...tfjs.grad[name].map(Math.abs));
+      if (name === "gkb") {
+        // a key bias adds Q_i . bk to every score of row i: softmax is shift-invariant, so the
+        // loss does not depend on it and its gradient is 0
+        expect(Math.max(...js.grad[name].map(Math.abs)), "gkb has no gradient").toBeLessThan(1e-7);
+        continue;
+      }
+      expect(scale, `${name} carries gradient`).toBeGreaterThan(1e-4);
+      for (let i = 0; i < p[name].length; i++)
+        expect(Math.abs(js.grad[name][i] - tfjs.grad[name][i]), `${name}[${i}] js ${js.grad[name][i]} tfjs ${tfjs.grad[name][i]}`).toBeLessThan(1e-6 + 1e-4 * scale);
+    }
+    // central differences in float64: the Q/K/V layers and the fusion act after the ReLUs, so the
+    // loss is smooth in them and the central difference must match (no one-sided fallback)
+    const p64: HeadParams = {};
+    for (const [k, v] of Object.entries(p)) p64[k] = Float64Array.from(v) as unknown as Float32Array;
+    const rng = new Rng(29);
+    const eps = 1e-5;
+    let nonzero = 0;
+    for (const name of ["gqw", "gqb", "gkw", "gkb", "gvw", "gvb", "fw"]) {
+      for (let k = 0; k < 4; k++) {
+        const i = rng.int(0, p[name].length - 1);
+        const orig = p64[name][i];
+        p64[name][i] = orig + eps;
+        const lp = referenceLoss(store, c, p64);
+        p64[name][i] = orig - eps;
+        const lm = referenceLoss(store, c, p64);
+        p64[name][i] = orig;
+        const fd = (lp - lm) / (2 * eps);
+        if (Math.abs(fd) > 1e-5) nonzero++;
+        for (const [what, g] of [["js", js.grad[name][i]], ["tfjs", tfjs.grad[name][i]]] as const)
+          expect(Math.abs(g - fd), `${what} ${name}[${i}] analytic ${g} central ${fd}`).toBeLessThan(1e-6 + 1e-3 * Math.abs(fd));
+      }
+    }
+    expect(nonzero).toBeGreaterThan(15); // of 28 (gkb's 4 are 0; a dead ReLU feature zeroes some rows of the weights)
   });
 });

@@ -19,6 +19,12 @@ describe("lib/plot/style", () => {
     // unknown names take the palette's extra colours, distinct from the nine and from each other
     const extra = [configColour("a", ["a", "b"]), configColour("b", ["a", "b"])];
     expect(new Set([...colours, ...extra]).size).toBe(11);
+    // known names in `others` do not use up the extras: the Table 4 rows plus global-selfattn (an
+    // extra config) is 10 distinct colours, the new one the first extra whatever its position
+    const withExtra = [...names.slice(0, 4), "global-selfattn", ...names.slice(4)];
+    const c10 = withExtra.map((n) => configColour(n, withExtra));
+    expect(new Set(c10).size).toBe(10);
+    expect(configColour("global-selfattn", withExtra)).toBe("#E69F00");
   });
 
   it("has palette colours that are pairwise distinguishable (RGB distance)", () => {

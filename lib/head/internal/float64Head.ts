@@ -52,7 +52,7 @@ function linear8(h: Float64Array, w: Float32Array, b: Float32Array): Float64Arra
 
 interface Pooled {
   z: Float64Array;
-  /** Per instance weight (attention / uniform / argmax share). */
+  /** Per instance weight (attention / column mean of the self-attention / uniform / argmax share). */
   weights: Float64Array;
   /** Per instance contribution to z . wf (given wf). */
   contribution: (wf: Float32Array, off: number) => Float64Array;
@@ -93,6 +93,30 @@ function pool(agg: Aggregator, p: HeadParams, prefix: "g" | "l", h: Float64Array
         for (let k = 0; k < HIDDEN2; k++) for (const i of ties[k]) c[i] += (z[k] * wf[off + k]) / ties[k].length;
         return c;
       },
+    };
+  }
+  if (agg === "selfattn") {
+    // Q/K/V self-attention over the bag, then the mean of the attended rows:
+    // z = (1/n) sum_i sum_j A[i][j] v_j = sum_j w_j v_j with w_j = (1/n) sum_i A[i][j].
+    const qs = h.map((r) => linear8(r, p[`${prefix}qw`], p[`${prefix}qb`]));
+    const ks = h.map((r) => linear8(r, p[`${prefix}kw`], p[`${prefix}kb`]));
+    const vs = h.map((r) => linear8(r, p[`${prefix}vw`], p[`${prefix}vb`]));
+    for (let i = 0; i < n; i++) {
+      const row = ks.map((kj) => {
+        let d = 0;
+        for (let c = 0; c < HIDDEN2; c++) d += qs[i][c] * kj[c];
+        return d / Math.sqrt(HIDDEN2);
+      });
+      const m = Math.max(...row);
+      const e = row.map((x) => Math.exp(x - m));
+      const sum = e.reduce((a, b) => a + b, 0);
+      for (let j = 0; j < n; j++) weights[j] += e[j] / sum / n;
+    }
+    for (let j = 0; j < n; j++) for (let k = 0; k < HIDDEN2; k++) z[k] += weights[j] * vs[j][k];
+    return {
+      z,
+      weights,
+      contribution: (wf, off) => Float64Array.from(vs, (vj, j) => weights[j] * vj.reduce((a, x, k) => a + x * wf[off + k], 0)),
     };
   }
   const kw = p[`${prefix}kw`];

@@ -45,6 +45,16 @@ function pool(agg: Aggregator, h2: tf.Tensor3D, runs: number, bags: number, l: n
   if (agg === "mean") return tf.div(tf.sum(hp, 2), tf.reshape(tf.maximum(count, 1), [1, bags, 1])) as tf.Tensor3D;
   // Zero padding is neutral for max because h2 >= 0 after the ReLU (an empty bag pools to 0).
   if (agg === "max") return tf.max(hp, 2) as tf.Tensor3D;
+  if (agg === "selfattn") {
+    // Q/K/V self-attention within each bag ([R B, L, L], padded keys masked out), then the mean of
+    // the bag's attended rows (padded rows masked out; an empty bag pools to 0)
+    const proj = (w: string): tf.Tensor3D => tf.reshape(tf.add(tf.matMul(h2, p[`${prefix}${w}w`]), p[`${prefix}${w}b`]), [runs * bags, l, HIDDEN2]);
+    const s = tf.div(tf.matMul(proj("q"), proj("k"), false, true), Math.sqrt(HIDDEN2));
+    const sp = tf.add(tf.reshape(s, [runs, bags, l, l]), tf.mul(tf.sub(tf.reshape(mask, [1, bags, 1, l]), 1), 1e9));
+    const a = tf.reshape(tf.softmax(sp, -1), [runs * bags, l, l]);
+    const o = tf.mul(tf.reshape(tf.matMul(a, proj("v")), [runs, bags, l, HIDDEN2]), mask4);
+    return tf.div(tf.sum(o, 2), tf.reshape(tf.maximum(count, 1), [1, bags, 1])) as tf.Tensor3D;
+  }
   const k = tf.add(tf.matMul(h2, p[`${prefix}kw`]), p[`${prefix}kb`]);
   const v = tf.add(tf.matMul(h2, p[`${prefix}vw`]), p[`${prefix}vb`]);
   const s = tf.div(tf.sum(tf.mul(k, p[`${prefix}q`]), 2), Math.sqrt(HIDDEN2));
