@@ -29,6 +29,8 @@ export interface SharpGrid {
   iterations: number[];
   peakFraction: (number | null)[];
   momentK: (number | null)[];
+  /** Smallest box side at 4096 px (null = none); see SharpParams.minSideProtocolPx. */
+  minSideProtocolPx: (number | null)[];
   scoreBy: SharpParams["scoreBy"][];
   probabilityWeighted: boolean[];
   mapScale: number;
@@ -41,6 +43,7 @@ export const DEFAULT_SHARP_GRID: SharpGrid = {
   iterations: [1, 10, 30],
   peakFraction: [null, 0.3, 0.5, 0.7],
   momentK: [null, Math.sqrt(3), 2.5],
+  minSideProtocolPx: [null, 128, 192],
   scoreBy: ["mass", "peak"],
   probabilityWeighted: [false, true],
   mapScale: 0.25,
@@ -109,8 +112,8 @@ export function selectSharpParams(
         return img.tiles.length ? redistributedMap(img.workingSizePx, img.tiles, sharpSource({ source }, img.attention, img.contribution), { outSizePx: n, iterations }) : null;
       });
       for (const peakFraction of grid.peakFraction) {
-        for (const momentK of grid.momentK) for (const scoreBy of grid.scoreBy) {
-          const base: SharpParams = { ...PROTOCOL_LIKE, source, overlap, mapScale: grid.mapScale, iterations, peakFraction, momentK, scoreBy, probabilityWeighted: false };
+        for (const momentK of grid.momentK) for (const minSideProtocolPx of grid.minSideProtocolPx) for (const scoreBy of grid.scoreBy) {
+          const base: SharpParams = { ...PROTOCOL_LIKE, source, overlap, mapScale: grid.mapScale, iterations, peakFraction, momentK, minSideProtocolPx, scoreBy, probabilityWeighted: false };
           // boxes do not depend on the probability weighting, only their scores: extract once
           const unweighted = images.map((img, k) => {
             const m = maps[k];
@@ -149,9 +152,9 @@ export function selectSharpParams(
 
 /** Protocol-like start, each option alone (best value on the grid), the chosen combination. */
 function ablationRows(rows: readonly SelectionRow[], grid: SharpGrid, best: SelectionRow): (SelectionRow & { step: string })[] {
-  const start: SharpParams = { ...PROTOCOL_LIKE, source: grid.source[0], mapScale: grid.mapScale, overlap: grid.overlap[0], iterations: grid.iterations[0], peakFraction: grid.peakFraction[0], momentK: grid.momentK[0], scoreBy: grid.scoreBy[0], probabilityWeighted: grid.probabilityWeighted[0] };
+  const start: SharpParams = { ...PROTOCOL_LIKE, source: grid.source[0], mapScale: grid.mapScale, overlap: grid.overlap[0], iterations: grid.iterations[0], peakFraction: grid.peakFraction[0], momentK: grid.momentK[0], minSideProtocolPx: grid.minSideProtocolPx[0], scoreBy: grid.scoreBy[0], probabilityWeighted: grid.probabilityWeighted[0] };
   const same = (a: SharpParams, b: SharpParams, except: keyof SharpParams | null): boolean =>
-    (["source", "overlap", "iterations", "peakFraction", "momentK", "scoreBy", "probabilityWeighted"] as const).every((k) => k === except || a[k] === b[k]);
+    (["source", "overlap", "iterations", "peakFraction", "momentK", "minSideProtocolPx", "scoreBy", "probabilityWeighted"] as const).every((k) => k === except || a[k] === b[k]);
   const out: (SelectionRow & { step: string })[] = [];
   const startRow = rows.find((r) => same(r.params, start, null));
   if (startRow) out.push({ ...startRow, step: "protocol-like (grid start)" });
@@ -161,6 +164,7 @@ function ablationRows(rows: readonly SelectionRow[], grid: SharpGrid, best: Sele
     ["iterations", "per-tile normalisation only"],
     ["peakFraction", "peak-relative threshold only"],
     ["momentK", "moment boxes only"],
+    ["minSideProtocolPx", "minimum box side only"],
     ["scoreBy", "peak score only"],
     ["probabilityWeighted", "score x probability only"],
   ];

@@ -47,6 +47,16 @@ export interface SharpParams {
   iterations: number;
   peakFraction: number | null;
   momentK: number | null;
+  /**
+   * Smallest box side, in pixels at the protocol's 4096 px (scaled like the minimum area): a
+   * box narrower or lower is grown about its centre to this side (clipped to the image). null =
+   * no minimum. Why: where the head's attention saturates (a tile holding part of a large mass
+   * is as hot as one holding all of it), the tiles' attention says where a lesion is but not
+   * how large; the deconvolved map then collapses onto the lesion's centre and the box comes out
+   * smaller than the lesion (docs/EXPLAIN.md, "Box size"). A side chosen on validation is the
+   * size prior that remains.
+   */
+  minSideProtocolPx: number | null;
   /** Box score: the region's mass (sum of height above base; the protocol's summed attention) or its peak height above base. */
   scoreBy: "mass" | "peak";
   probabilityWeighted: boolean;
@@ -65,6 +75,7 @@ export const PROTOCOL_LIKE: SharpParams = {
   iterations: 1,
   peakFraction: null,
   momentK: null,
+  minSideProtocolPx: null,
   scoreBy: "mass",
   probabilityWeighted: false,
   quantile: 0.95,
@@ -95,6 +106,7 @@ export function describeSharp(p: SharpParams): string {
     p.iterations > 1 ? `per-tile normalisation x${p.iterations}` : "plain mean",
     p.peakFraction === null ? `global q${p.quantile}` : `peak-relative ${p.peakFraction}`,
     p.momentK === null ? "component box" : `moment box k=${p.momentK.toFixed(2)}`,
+    ...(p.minSideProtocolPx ? [`side >= ${p.minSideProtocolPx} px at 4096`] : []),
     `score = ${p.scoreBy}${p.probabilityWeighted ? " x probability" : ""}`,
   ].join(", ");
 }
@@ -281,6 +293,18 @@ export function momentBox(pixels: readonly number[], weights: readonly number[],
   return { x0: Math.max(0, cx - hx), y0: Math.max(0, cy - hy), x1: Math.min(n, cx + hx), y1: Math.min(n, cy + hy) };
 }
 
+/** Grow a box about its centre so that each side is at least `side` (clipped to [0, n]). */
+export function growToSide(b: BoxPx, side: number, n: number): BoxPx {
+  const grow = (lo: number, hi: number): [number, number] => {
+    if (hi - lo >= side) return [lo, hi];
+    const c = (lo + hi) / 2;
+    return [Math.max(0, c - side / 2), Math.min(n, c + side / 2)];
+  };
+  const [x0, x1] = grow(b.x0, b.x1);
+  const [y0, y1] = grow(b.y0, b.y1);
+  return { x0, y0, x1, y1 };
+}
+
 /**
  * Boxes from a map by the sharp options 3 and 4 (and the protocol's constants), in map pixels.
  * `probability` multiplies the scores when `probabilityWeighted`.
@@ -308,7 +332,8 @@ export function sharpBoxesFromMap(map: Float32Array, sizePx: number, mask: Array
     if (r.pixels.length < minArea) continue;
     const weights = r.pixels.map((q) => Math.max(0, map[q] - base));
     const mass = weights.reduce((a, b) => a + b, 0);
-    const b = p.momentK === null ? extentBox(r.pixels, n) : momentBox(r.pixels, weights, n, p.momentK);
+    const b0 = p.momentK === null ? extentBox(r.pixels, n) : momentBox(r.pixels, weights, n, p.momentK);
+    const b = p.minSideProtocolPx ? growToSide(b0, p.minSideProtocolPx * k, n) : b0;
     if (boxArea(b) < minArea) continue;
     const s = p.scoreBy === "peak" ? r.peak - base : mass;
     boxes.push({ ...b, score: s * (p.probabilityWeighted ? probability : 1) });

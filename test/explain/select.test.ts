@@ -45,9 +45,9 @@ describe("choosing the sharp parameters on a validation set", () => {
       const t = grid(128, s);
       byOverlap.set(o, [...lesions.map((l, k) => image(`p${k}`, t, l, k, 0.8)), image("n0", t, null, 7, 0.2), image("n1", t, null, 8, 0.3)]);
     }
-    const g = { ...DEFAULT_SHARP_GRID, iterations: [1, 20], peakFraction: [null, 0.5], momentK: [null, Math.sqrt(3)] };
+    const g = { ...DEFAULT_SHARP_GRID, iterations: [1, 20], peakFraction: [null, 0.5], momentK: [null, Math.sqrt(3)], minSideProtocolPx: [null, 128] };
     const sel = selectSharpParams(byOverlap, g);
-    expect(sel.rows).toHaveLength(2 * 2 * 2 * 2 * 2 * 2 * 2);
+    expect(sel.rows).toHaveLength(2 * 2 * 2 * 2 * 2 * 2 * 2 * 2);
     expect(sel.images).toBe(5);
     expect(sel.lesions).toBe(3);
     const best = Math.max(...sel.rows.map((r) => r.objective));
@@ -58,7 +58,7 @@ describe("choosing the sharp parameters on a validation set", () => {
     // on these lesions the sharp options beat the protocol-like start clearly
     const start = sel.ablation[0];
     expect(start.step).toBe("protocol-like (grid start)");
-    expect(start.params).toMatchObject({ source: "attention", overlap: 0.75, iterations: 1, peakFraction: null, momentK: null, scoreBy: "mass", probabilityWeighted: false });
+    expect(start.params).toMatchObject({ source: "attention", overlap: 0.75, iterations: 1, peakFraction: null, momentK: null, minSideProtocolPx: null, scoreBy: "mass", probabilityWeighted: false });
     expect(sel.chosenRow.ap).toBeGreaterThan(start.ap + 0.3);
     expect(sel.ablation[sel.ablation.length - 1].step).toBe("chosen (all options)");
   });

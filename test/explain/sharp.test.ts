@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { boxesFromHeatmap, iou } from "../../lib/explain/boxes";
 import { attentionHeatmap, attentionHeatmapWithCoverage, type TileRect } from "../../lib/explain/heatmap";
-import { momentBox, peakRegions, PROTOCOL_LIKE, redistributedMap, SHARP_DEFAULTS, sharpBoxes } from "../../lib/explain/sharp";
+import { growToSide, momentBox, peakRegions, PROTOCOL_LIKE, redistributedMap, SHARP_DEFAULTS, sharpBoxes } from "../../lib/explain/sharp";
 import { distinctTopTiles } from "../../lib/explain/runExplain";
 
 /** Tiles of side t at stride s over an n x n image (the 75 % overlap grid when s = t / 4). */
@@ -130,5 +130,34 @@ describe("top-tile gallery", () => {
       { view: 0, t: t(30, 30) },
     ];
     expect(distinctTopTiles(sorted, 3)).toEqual([sorted[0], sorted[2], sorted[3]]);
+  });
+});
+
+describe("minimum box side (the size prior)", () => {
+  it("grows a box about its centre to the side, clipped to the image, and leaves larger boxes alone", () => {
+    expect(growToSide({ x0: 40, y0: 10, x1: 50, y1: 90 }, 30, 100)).toEqual({ x0: 30, y0: 10, x1: 60, y1: 90 });
+    expect(growToSide({ x0: 0, y0: 95, x1: 4, y1: 99 }, 20, 100)).toEqual({ x0: 0, y0: 87, x1: 12, y1: 100 });
+    const big = { x0: 5, y0: 5, x1: 60, y1: 70 };
+    expect(growToSide(big, 30, 100)).toEqual(big);
+  });
+
+  it("is scaled from 4096 px: a lesion whose attention saturates gets a box near its size instead of its centre", () => {
+    // attention of a saturating head: a tile holding at least half of the 72 x 72 px lesion is as hot as one holding all of it
+    const n = 1024;
+    const fine = grid(n, 128, 16);
+    const lesion = { x0: 400, y0: 480, x1: 472, y1: 552 };
+    const area = 72 * 72;
+    const raw = fine.map((t) => {
+      const w = Math.max(0, Math.min(t.xPx + t.sizePx, lesion.x1) - Math.max(t.xPx, lesion.x0));
+      const h = Math.max(0, Math.min(t.yPx + t.sizePx, lesion.y1) - Math.max(t.yPx, lesion.y0));
+      return Math.exp(6 * Math.min(1, (2 * w * h) / area));
+    });
+    const sum = raw.reduce((a, b) => a + b, 0);
+    const a = Float32Array.from(raw, (v) => v / sum);
+    const plain = sharpBoxes(n, fine, a, SHARP_DEFAULTS, 1).boxes[0];
+    const sized = sharpBoxes(n, fine, a, { ...SHARP_DEFAULTS, minSideProtocolPx: 256 }, 1).boxes[0];
+    expect(iou(plain, lesion)).toBeLessThan(0.25); // collapsed onto the centre
+    expect(sized.x1 - sized.x0).toBeGreaterThanOrEqual(64); // 256 px at 4096 = 64 px at 1024
+    expect(iou(sized, lesion)).toBeGreaterThanOrEqual(0.5);
   });
 });
