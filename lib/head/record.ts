@@ -8,7 +8,7 @@ import type { HeadConfig } from "./config";
 import { HEAD_FILES, loadHead, type TrainedHead } from "./deploy";
 import type { TrainSettings } from "./train";
 import type { TrainWork } from "./run";
-import { storeContentId } from "./units";
+import { storeContentId, withoutFolder } from "./units";
 
 /** The record `runTraining` writes as `<out>/stage.json`. */
 export interface TrainStageRecord extends StageRecord {
@@ -77,10 +77,7 @@ export function loadTrainRunHead(run: TrainRun, config?: HeadConfig["name"]): Tr
 export function checkSameEncoder(store: EncoderInfo, got: Omit<EncoderInfo, "provider">, where: string): void {
   // The folder an encoder was loaded from is where it lives, not what it is: a store embedded in
   // one checkout and explained from another (or a moved model folder) is the same encoder.
-  const identity = (e: Omit<EncoderInfo, "provider">): Record<string, unknown> => {
-    const { folder: _folder, ...params } = (e.params ?? {}) as Record<string, unknown>;
-    return { name: e.name, dim: e.dim, inputSizePx: e.inputSizePx, ...params };
-  };
+  const identity = (e: Omit<EncoderInfo, "provider">): Record<string, unknown> => ({ name: e.name, dim: e.dim, inputSizePx: e.inputSizePx, ...(withoutFolder(e).params ?? {}) });
   const a = identity(store);
   const b = identity(got);
   const differ = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));

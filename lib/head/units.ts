@@ -49,7 +49,18 @@ export interface UnitRecord {
 
 /** The content identity of a store for training: its array checksums, bags, encoder and shape. */
 export function storeContentId(meta: StoreMeta): string {
-  return hashJson({ checksums: meta.checksums ?? null, bags: meta.bags, images: meta.images, dim: meta.dim, dtype: meta.dtype, encoder: meta.encoder, partial: meta.partial ?? null });
+  return hashJson({ checksums: meta.checksums ?? null, bags: meta.bags, images: meta.images, dim: meta.dim, dtype: meta.dtype, encoder: withoutFolder(meta.encoder), partial: meta.partial ?? null });
+}
+
+/**
+ * An encoder's record without the folder it was loaded from: where a model lives is not what it
+ * is, so a store embedded in one checkout (or with a moved model folder) has the same identity in
+ * another, and its trained units and heads stay usable there (see also checkSameEncoder).
+ */
+export function withoutFolder<E extends { params?: Record<string, unknown> }>(e: E): E {
+  if (!e.params || !("folder" in e.params)) return e;
+  const { folder: _folder, ...params } = e.params;
+  return { ...e, params };
 }
 
 /** Consecutive blocks of `size` seeds. */

@@ -82,3 +82,15 @@ describe("train: resumable units of seeds", () => {
     expect(read(out)).toEqual(read(ref));
   }, 300_000);
 });
+
+describe("train: a store's content identity", () => {
+  it("does not depend on the folder its encoder was loaded from, and does on what the embeddings are", async () => {
+    const { storeContentId } = await import("../../lib/head/units");
+    const meta = JSON.parse(fs.readFileSync(path.join(store, "store.json"), "utf8"));
+    const withEncoder = (folder: string, extra: Record<string, unknown> = {}) => ({ ...meta, encoder: { ...meta.encoder, params: { ...(meta.encoder.params ?? {}), folder, ...extra } } });
+    const here = storeContentId(withEncoder("/work/main/data/models/builtin"));
+    expect(storeContentId(withEncoder("/elsewhere/checkout/data/models/builtin"))).toBe(here);
+    expect(storeContentId(withEncoder("/work/main/data/models/builtin", { inputSizePx: 999 }))).not.toBe(here);
+    expect(storeContentId({ ...withEncoder("/work/main/data/models/builtin"), checksums: { ...meta.checksums, tiles: "0".repeat(64) } })).not.toBe(here);
+  });
+});
