@@ -2,7 +2,7 @@ import type { LesionBox } from "../types";
 import { averagePrecision, lesionType, matchPredictions, type DetectionImage } from "./detection";
 import { frocCurve, sensitivityAtFp } from "./froc";
 import type { TileRect } from "./heatmap";
-import { redistributedMap, sharpBoxesFromMap, sharpSource, describeSharp, PROTOCOL_LIKE, type SharpParams } from "./sharp";
+import { redistributedMap, sharpBoxesFromRegions, sharpRegions, sharpSource, describeSharp, PROTOCOL_LIKE, type SharpParams } from "./sharp";
 
 /**
  * Choosing the `sharp` parameters on the validation split, automatically: every combination of a
@@ -40,10 +40,10 @@ export interface SharpGrid {
 export const DEFAULT_SHARP_GRID: SharpGrid = {
   source: ["attention", "contribution"],
   overlap: [0.75, 0.875],
-  iterations: [1, 10, 30],
+  iterations: [1, 10, 30, 60],
   peakFraction: [null, 0.3, 0.5, 0.7],
   momentK: [null, Math.sqrt(3), 2.5],
-  minSideProtocolPx: [null, 128, 192],
+  minSideProtocolPx: [null, 128],
   scoreBy: ["mass", "peak"],
   probabilityWeighted: [false, true],
   mapScale: 0.25,
@@ -112,14 +112,17 @@ export function selectSharpParams(
         return img.tiles.length ? redistributedMap(img.workingSizePx, img.tiles, sharpSource({ source }, img.attention, img.contribution), { outSizePx: n, iterations }) : null;
       });
       for (const peakFraction of grid.peakFraction) {
+        // the regions depend only on the map and the peak fraction: grown once, boxed many ways
+        const regions = maps.map((m) => (m ? sharpRegions(m.values, m.sizePx, m.coverage, { peakFraction, quantile: PROTOCOL_LIKE.quantile }) : null));
         for (const momentK of grid.momentK) for (const minSideProtocolPx of grid.minSideProtocolPx) for (const scoreBy of grid.scoreBy) {
           const base: SharpParams = { ...PROTOCOL_LIKE, source, overlap, mapScale: grid.mapScale, iterations, peakFraction, momentK, minSideProtocolPx, scoreBy, probabilityWeighted: false };
           // boxes do not depend on the probability weighting, only their scores: extract once
           const unweighted = images.map((img, k) => {
             const m = maps[k];
-            if (!m) return [];
+            const r = regions[k];
+            if (!m || !r) return [];
             const back = img.workingSizePx / m.sizePx;
-            return sharpBoxesFromMap(m.values, m.sizePx, m.coverage, base).map((b) => ({ x0: b.x0 * back, y0: b.y0 * back, x1: b.x1 * back, y1: b.y1 * back, score: b.score }));
+            return sharpBoxesFromRegions(m.values, r, base).map((b) => ({ x0: b.x0 * back, y0: b.y0 * back, x1: b.x1 * back, y1: b.y1 * back, score: b.score }));
           });
           for (const probabilityWeighted of grid.probabilityWeighted) {
             const params: SharpParams = { ...base, probabilityWeighted };

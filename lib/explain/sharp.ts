@@ -86,15 +86,18 @@ export const PROTOCOL_LIKE: SharpParams = {
 
 /**
  * Defaults, used when no selection is possible (a validation split without lesions) and by the
- * single-lesion test: half the protocol's stride, 30 EM steps, half of each peak, sqrt(3) sigma.
+ * single-lesion test: half the protocol's stride, 60 EM steps, the global quantile, 2.5 sigma
+ * boxes scored by peak x probability (the best entry on 50 validation breasts of the `paper`
+ * preset, docs/EXPLAIN.md).
  */
 export const SHARP_DEFAULTS: SharpParams = {
   ...PROTOCOL_LIKE,
   overlap: 0.875,
   mapScale: 0.25,
-  iterations: 30,
-  peakFraction: 0.5,
-  momentK: Math.sqrt(3),
+  iterations: 60,
+  peakFraction: null,
+  momentK: 2.5,
+  scoreBy: "peak",
   probabilityWeighted: true,
 };
 
@@ -305,40 +308,53 @@ export function growToSide(b: BoxPx, side: number, n: number): BoxPx {
   return { x0, y0, x1, y1 };
 }
 
+/** The regions of a map by option 3 (peak-relative) or the protocol's global quantile, and the map's base (its median over the mask). */
+export interface MapRegions {
+  regions: MapRegion[];
+  base: number;
+  sizePx: number;
+}
+
+/** Option 3 of `sharpBoxesFromMap`: the regions, which depend only on the map and `peakFraction` (and `quantile`). */
+export function sharpRegions(map: Float32Array, sizePx: number, mask: ArrayLike<number>, p: Pick<SharpParams, "peakFraction" | "quantile">): MapRegions {
+  const n = sizePx;
+  const base = quantile(map, 0.5, mask);
+  if (!Number.isFinite(base)) return { regions: [], base, sizePx: n };
+  if (p.peakFraction !== null) return { regions: peakRegions(map, n, mask, p.peakFraction, base), base, sizePx: n };
+  const thr = quantile(map, p.quantile, mask);
+  const binary = new Uint8Array(n * n);
+  for (let i = 0; i < binary.length; i++) if (mask[i] && map[i] >= thr) binary[i] = 1;
+  const { labels, components } = labelComponents(binary, n, n);
+  const px: number[][] = components.map(() => []);
+  for (let i = 0; i < labels.length; i++) if (labels[i] > 0) px[labels[i] - 1].push(i);
+  return { regions: px.map((pixels) => ({ pixels, peak: pixels.reduce((m, q) => Math.max(m, map[q]), -Infinity) })), base, sizePx: n };
+}
+
+/** Option 4 and the scores of `sharpBoxesFromMap`: boxes of given regions, in map pixels. */
+export function sharpBoxesFromRegions(map: Float32Array, r: MapRegions, p: SharpParams, probability = 1): ScoredBox[] {
+  const n = r.sizePx;
+  const k = n / PROTOCOL_RESOLUTION_PX;
+  const minArea = p.minAreaProtocolPx * k * k;
+  const boxes: ScoredBox[] = [];
+  for (const region of r.regions) {
+    if (region.pixels.length < minArea) continue;
+    const weights = region.pixels.map((q) => Math.max(0, map[q] - r.base));
+    const mass = weights.reduce((a, b) => a + b, 0);
+    const b0 = p.momentK === null ? extentBox(region.pixels, n) : momentBox(region.pixels, weights, n, p.momentK);
+    const b = p.minSideProtocolPx ? growToSide(b0, p.minSideProtocolPx * k, n) : b0;
+    if (boxArea(b) < minArea) continue;
+    const s = p.scoreBy === "peak" ? region.peak - r.base : mass;
+    boxes.push({ ...b, score: s * (p.probabilityWeighted ? probability : 1) });
+  }
+  return nms(boxes, p.nmsIou).slice(0, p.maxBoxes);
+}
+
 /**
  * Boxes from a map by the sharp options 3 and 4 (and the protocol's constants), in map pixels.
  * `probability` multiplies the scores when `probabilityWeighted`.
  */
 export function sharpBoxesFromMap(map: Float32Array, sizePx: number, mask: ArrayLike<number>, p: SharpParams, probability = 1): ScoredBox[] {
-  const n = sizePx;
-  const k = n / PROTOCOL_RESOLUTION_PX;
-  const minArea = p.minAreaProtocolPx * k * k;
-  const base = quantile(map, 0.5, mask);
-  if (!Number.isFinite(base)) return [];
-  let regions: MapRegion[];
-  if (p.peakFraction === null) {
-    const thr = quantile(map, p.quantile, mask);
-    const binary = new Uint8Array(n * n);
-    for (let i = 0; i < binary.length; i++) if (mask[i] && map[i] >= thr) binary[i] = 1;
-    const { labels, components } = labelComponents(binary, n, n);
-    const px: number[][] = components.map(() => []);
-    for (let i = 0; i < labels.length; i++) if (labels[i] > 0) px[labels[i] - 1].push(i);
-    regions = px.map((pixels) => ({ pixels, peak: pixels.reduce((m, q) => Math.max(m, map[q]), -Infinity) }));
-  } else {
-    regions = peakRegions(map, n, mask, p.peakFraction, base);
-  }
-  const boxes: ScoredBox[] = [];
-  for (const r of regions) {
-    if (r.pixels.length < minArea) continue;
-    const weights = r.pixels.map((q) => Math.max(0, map[q] - base));
-    const mass = weights.reduce((a, b) => a + b, 0);
-    const b0 = p.momentK === null ? extentBox(r.pixels, n) : momentBox(r.pixels, weights, n, p.momentK);
-    const b = p.minSideProtocolPx ? growToSide(b0, p.minSideProtocolPx * k, n) : b0;
-    if (boxArea(b) < minArea) continue;
-    const s = p.scoreBy === "peak" ? r.peak - base : mass;
-    boxes.push({ ...b, score: s * (p.probabilityWeighted ? probability : 1) });
-  }
-  return nms(boxes, p.nmsIou).slice(0, p.maxBoxes);
+  return sharpBoxesFromRegions(map, sharpRegions(map, sizePx, mask, p), p, probability);
 }
 
 /** The per-tile values a SharpParams maps: attention, or max(0, contribution). */

@@ -34,9 +34,24 @@ describe("sharp boxes of a single synthetic lesion", () => {
   it("has IoU >= 0.5 with the truth (the protocol's box, the blob of all tiles around it, does not)", () => {
     expect(SHARP_DEFAULTS.overlap).toBe(0.875);
     const fine = grid(n, 128, 16);
-    const { boxes } = sharpBoxes(n, fine, lesionAttention(fine, lesion, 0.05), SHARP_DEFAULTS, 0.9);
+    // attention linear in the lesion share of a tile: the grid entry 30 EM steps, half of each peak, sqrt(3) sigma
+    const linearEntry = { ...SHARP_DEFAULTS, iterations: 30, peakFraction: 0.5, momentK: Math.sqrt(3), scoreBy: "mass" as const };
+    const { boxes } = sharpBoxes(n, fine, lesionAttention(fine, lesion, 0.05), linearEntry, 0.9);
     expect(boxes.length).toBeGreaterThan(0);
     expect(iou(boxes[0], lesion)).toBeGreaterThanOrEqual(0.5);
+    // attention that saturates (a softmax over scores that stop growing once a tile holds half the
+    // lesion, as the trained heads' do): the defaults (60 EM steps, 2.5 sigma, chosen on the paper preset)
+    const big = { x0: 400, y0: 480, x1: 464, y1: 544 };
+    const raw = fine.map((t) => {
+      const w = Math.max(0, Math.min(t.xPx + t.sizePx, big.x1) - Math.max(t.xPx, big.x0));
+      const h = Math.max(0, Math.min(t.yPx + t.sizePx, big.y1) - Math.max(t.yPx, big.y0));
+      return Math.exp(6 * Math.min(1, (2 * w * h) / (64 * 64)));
+    });
+    const z = raw.reduce((p, q) => p + q, 0);
+    const sat = sharpBoxes(n, fine, Float32Array.from(raw, (v) => v / z), SHARP_DEFAULTS, 0.9).boxes;
+    expect(iou(sat[0], big)).toBeGreaterThanOrEqual(0.5);
+    // ... where the linear entry collapses onto the lesion's centre
+    expect(iou(sharpBoxes(n, fine, Float32Array.from(raw, (v) => v / z), linearEntry, 0.9).boxes[0], big)).toBeLessThan(0.5);
     // the protocol on the same attention
     const m = attentionHeatmapWithCoverage(n, tiles, attention);
     const prot = boxesFromHeatmap(m.values, n, { quantile: 0.95, minAreaPx: 64, mask: m.coverage });
@@ -154,8 +169,9 @@ describe("minimum box side (the size prior)", () => {
     });
     const sum = raw.reduce((a, b) => a + b, 0);
     const a = Float32Array.from(raw, (v) => v / sum);
-    const plain = sharpBoxes(n, fine, a, SHARP_DEFAULTS, 1).boxes[0];
-    const sized = sharpBoxes(n, fine, a, { ...SHARP_DEFAULTS, minSideProtocolPx: 256 }, 1).boxes[0];
+    const collapsing = { ...SHARP_DEFAULTS, iterations: 30, peakFraction: 0.5, momentK: Math.sqrt(3) };
+    const plain = sharpBoxes(n, fine, a, collapsing, 1).boxes[0];
+    const sized = sharpBoxes(n, fine, a, { ...collapsing, minSideProtocolPx: 256 }, 1).boxes[0];
     expect(iou(plain, lesion)).toBeLessThan(0.25); // collapsed onto the centre
     expect(sized.x1 - sized.x0).toBeGreaterThanOrEqual(64); // 256 px at 4096 = 64 px at 1024
     expect(iou(sized, lesion)).toBeGreaterThanOrEqual(0.5);
