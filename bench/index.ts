@@ -7,13 +7,14 @@ import { embedBenchmark } from "./embed";
 import { trainBenchmarks } from "./train";
 import { dataBenchmark } from "./data";
 import { explainBenchmark } from "./explain";
+import { sharpGridBenchmark } from "./sharpGrid";
 import { speedBenchmarks } from "./speed";
 
 /**
  * `npm run bench [-- NAME ...]`: runs the project's benchmarks (all, or those named) and writes
  * bench/results/<name>.json. Each stage adds its benchmark module to the list below.
  */
-const benchmarks: Benchmark[] = [tileBenchmark, dicomBenchmark, embedBenchmark, ...trainBenchmarks, dataBenchmark, explainBenchmark, ...speedBenchmarks];
+const benchmarks: Benchmark[] = [tileBenchmark, dicomBenchmark, embedBenchmark, ...trainBenchmarks, dataBenchmark, explainBenchmark, sharpGridBenchmark, ...speedBenchmarks];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
