@@ -1,6 +1,6 @@
 import type { LesionBox } from "../types";
 import { Rng } from "../util/rng";
-import { type AnatomySpec, type MarginV3, alongSpicule, axillaryNodeCenter, drawAnatomy, drawCalcificationsV3, drawMassV3, emptyBox, forEllipsePixels, grow, sampleLesionV3, smoothstep, type Box, suspiciousFindingKinds } from "./physics";
+import { type AnatomySpec, type MarginV3, alongSpicule, axillaryNodeCenter, drawAnatomy, drawCalcificationsV3, drawMassV3, emptyBox, forEllipsePixels, grow, paintMass, sampleLesionV3, smoothstep, type Box, suspiciousFindingKinds } from "./physics";
 import { powerLawTexturePair } from "./texture";
 
 /**
@@ -277,32 +277,29 @@ function drawMass(img: Float32Array, mask: Uint8Array, w: number, h: number, cx:
       });
     }
   }
-  const reach = R * (lesion.shape === "spiculated" ? 2.8 : 1.3) + 2;
-  const box: Box = emptyBox();
-  const edgeSoft = Math.max(1.5 * scale, 0.12 * R);
-  forEllipsePixels(mask, w, h, cx, cy, reach, lesion.angleRad, aspect, (i, x, y, dx, dy, u, vv) => {
-    const dist = Math.sqrt(u * u + vv * vv);
-    const theta = Math.atan2(dy, dx);
-    const rEdge = R * (1 + lobes * Math.sin(k1 * theta + ph1));
-    let add = 0;
-    if (dist < rEdge + edgeSoft) {
-      const inner = Math.sqrt(Math.max(0, 1 - (dist / (rEdge + edgeSoft)) ** 2));
-      add = c * (0.55 + 0.45 * inner) * smoothstep(rEdge + edgeSoft, rEdge - edgeSoft, dist);
-    }
-    for (const sp of spicules) {
-      // distance from the spicule's segment starting at the mass border
-      const at = alongSpicule(dx, dy, sp.theta, R * 0.8, sp.len);
-      if (!at) continue;
-      const taper = 1 - at.along / sp.len;
-      const wdt = sp.width * (0.5 + taper);
-      if (at.across < wdt) add = Math.max(add, c * 0.7 * taper * (1 - at.across / wdt));
-    }
-    if (add > 0) {
-      img[i] += add;
-      if (add > 0.1 * c) grow(box, x, y);
-    }
+  return paintMass(img, mask, w, h, cx, cy, {
+    R,
+    aspect,
+    angleRad: lesion.angleRad,
+    contrast: c,
+    reach: R * (lesion.shape === "spiculated" ? 2.8 : 1.3) + 2,
+    edgeSoft: Math.max(1.5 * scale, 0.12 * R),
+    bodyReach: 1,
+    base: 0.55,
+    innerWeight: 0.45,
+    rEdge: (theta) => R * (1 + lobes * Math.sin(k1 * theta + ph1)),
+    margin: (dx, dy, add) => {
+      for (const sp of spicules) {
+        // distance from the spicule's segment starting at the mass border
+        const at = alongSpicule(dx, dy, sp.theta, R * 0.8, sp.len);
+        if (!at) continue;
+        const taper = 1 - at.along / sp.len;
+        const wdt = sp.width * (0.5 + taper);
+        if (at.across < wdt) add = Math.max(add, c * 0.7 * taper * (1 - at.across / wdt));
+      }
+      return add;
+    },
   });
-  return box;
 }
 
 /** Adds a cluster of tiny bright specks; returns their box (with a 2 px rim). */

@@ -359,6 +359,49 @@ export function drawAnatomy(
   }
 }
 
+/**
+ * One mass as `paintMass` draws it: a body of contrast `contrast` whose border radius `rEdge(theta)`
+ * is softened over `edgeSoft` px and drawn out to `bodyReach` x `edgeSoft` beyond the border
+ * (brightness `base + innerWeight * inner`, inner = the dome profile), then `margin` adds what
+ * lies outside the body (spicules, fingers), given the pixel's offset from the centre and the
+ * body's value there. Generators v2 (`phantom.ts`) and v3 differ only in these parameters.
+ */
+export interface MassPaint {
+  R: number;
+  aspect: number;
+  angleRad: number;
+  contrast: number;
+  /** how far from the centre pixels are visited (px) */
+  reach: number;
+  edgeSoft: number;
+  bodyReach: number;
+  base: number;
+  innerWeight: number;
+  rEdge: (theta: number) => number;
+  margin: (dx: number, dy: number, add: number) => number;
+}
+
+/** Adds one mass to `img` inside `mask`; returns the box of the pixels it changed noticeably (> 10 % of its contrast). */
+export function paintMass(img: Float32Array, mask: Uint8Array, w: number, h: number, cx: number, cy: number, m: MassPaint): Box {
+  const box = emptyBox();
+  const c = m.contrast;
+  forEllipsePixels(mask, w, h, cx, cy, m.reach, m.angleRad, m.aspect, (i, x, y, dx, dy, u, vv) => {
+    const dist = Math.sqrt(u * u + vv * vv);
+    const rEdge = m.rEdge(Math.atan2(dy, dx));
+    let add = 0;
+    if (dist < rEdge + m.bodyReach * m.edgeSoft) {
+      const inner = Math.sqrt(Math.max(0, 1 - (dist / (rEdge + m.edgeSoft)) ** 2));
+      add = c * (m.base + m.innerWeight * inner) * smoothstep(rEdge + m.edgeSoft, rEdge - m.edgeSoft, dist);
+    }
+    add = m.margin(dx, dy, add);
+    if (add > 0) {
+      img[i] += add;
+      if (add > 0.1 * c) grow(box, x, y);
+    }
+  });
+  return box;
+}
+
 /** Draws a v3 mass: a smooth body of modest contrast whose margin carries the malignancy. */
 export function drawMassV3(img: Float32Array, mask: Uint8Array, w: number, h: number, cx: number, cy: number, lesion: LesionSpec, scale: number): Box {
   const R = (lesion.size1024Px * scale) / 2;
@@ -387,36 +430,36 @@ export function drawMassV3(img: Float32Array, mask: Uint8Array, w: number, h: nu
     for (let s = 0; s < lesion.count; s++) fingers.push({ theta: detail.range(0, 2 * Math.PI), len: R * detail.range(0.15, 0.4), width: Math.max(0.8, 0.5 * scale * PX1024_PER_MM) });
   }
   const edgeSoft = margin === "circumscribed" ? Math.max(0.6, 0.5 * scale) : margin === "obscured" ? Math.max(1, 0.12 * R) : Math.max(0.8, 0.06 * R);
-  const reach = R * (margin === "spiculated" ? 2.9 : 1.5) + 3;
-  const box = emptyBox();
-  forEllipsePixels(mask, w, h, cx, cy, reach, lesion.angleRad, aspect, (i, x, y, dx, dy, u, vv) => {
-    const dist = Math.sqrt(u * u + vv * vv);
-    const theta = Math.atan2(dy, dx);
-    let mod = 1;
-    for (const hm of harmonics) mod += hm.amp * Math.sin(hm.k * theta + hm.ph);
-    const rEdge = R * mod;
-    let add = 0;
-    if (dist < rEdge + 2 * edgeSoft) {
-      const inner = Math.sqrt(Math.max(0, 1 - (dist / (rEdge + edgeSoft)) ** 2));
-      add = c * (0.7 + 0.3 * inner) * smoothstep(rEdge + edgeSoft, rEdge - edgeSoft, dist);
-    }
-    for (const sp of spicules) {
-      const at = alongSpicule(dx, dy, sp.theta, R * 0.85, sp.len);
-      if (!at) continue;
-      const taper = 1 - at.along / sp.len;
-      const wdt = sp.width * (0.6 + 0.6 * taper);
-      if (at.across < wdt + 0.7) add = Math.max(add, c * 0.9 * (0.4 + 0.6 * taper) * Math.min(1, wdt + 0.7 - at.across));
-    }
-    for (const f of fingers) {
-      const at = alongSpicule(dx, dy, f.theta, R * 0.9, f.len);
-      if (at && at.across < f.width + 0.7) add = Math.max(add, c * 0.6 * (1 - at.along / f.len) * Math.min(1, f.width + 0.7 - at.across));
-    }
-    if (add > 0) {
-      img[i] += add;
-      if (add > 0.1 * c) grow(box, x, y);
-    }
+  return paintMass(img, mask, w, h, cx, cy, {
+    R,
+    aspect,
+    angleRad: lesion.angleRad,
+    contrast: c,
+    reach: R * (margin === "spiculated" ? 2.9 : 1.5) + 3,
+    edgeSoft,
+    bodyReach: 2,
+    base: 0.7,
+    innerWeight: 0.3,
+    rEdge: (theta) => {
+      let mod = 1;
+      for (const hm of harmonics) mod += hm.amp * Math.sin(hm.k * theta + hm.ph);
+      return R * mod;
+    },
+    margin: (dx, dy, add) => {
+      for (const sp of spicules) {
+        const at = alongSpicule(dx, dy, sp.theta, R * 0.85, sp.len);
+        if (!at) continue;
+        const taper = 1 - at.along / sp.len;
+        const wdt = sp.width * (0.6 + 0.6 * taper);
+        if (at.across < wdt + 0.7) add = Math.max(add, c * 0.9 * (0.4 + 0.6 * taper) * Math.min(1, wdt + 0.7 - at.across));
+      }
+      for (const f of fingers) {
+        const at = alongSpicule(dx, dy, f.theta, R * 0.9, f.len);
+        if (at && at.across < f.width + 0.7) add = Math.max(add, c * 0.6 * (1 - at.along / f.len) * Math.min(1, f.width + 0.7 - at.across));
+      }
+      return add;
+    },
   });
-  return box;
 }
 
 /**
