@@ -1,3 +1,4 @@
+import { concatTyped } from "../util/arrays";
 import * as zlib from "node:zlib";
 import { writeFileAtomicAsync } from "../util/atomic";
 import { encodeRleFrame } from "./codecs/rle";
@@ -226,7 +227,7 @@ export async function encodeDicom(img: DicomWriteInput): Promise<Uint8Array> {
   if (encapsulated) {
     const head = encodeDataset(elements, enc);
     const pixelData = encodeEncapsulatedPixelData(await encodeFrames(img));
-    body = concat([head, pixelData]);
+    body = concatTyped([head, pixelData], Uint8Array);
   } else {
     const w = new ByteWriter();
     w.bytes(encodeDataset(elements, enc));
@@ -253,7 +254,7 @@ export async function encodeDicom(img: DicomWriteInput): Promise<Uint8Array> {
 
   const preamble = new Uint8Array(132);
   preamble.set([0x44, 0x49, 0x43, 0x4d], 128); // "DICM"
-  return concat([preamble, groupLength.result(), meta, body]);
+  return concatTyped([preamble, groupLength.result(), meta, body], Uint8Array);
 }
 
 /**
@@ -263,14 +264,4 @@ export async function encodeDicom(img: DicomWriteInput): Promise<Uint8Array> {
 export async function writeDicom(file: string, img: DicomWriteInput): Promise<void> {
   const bytes = await encodeDicom(img);
   await writeFileAtomicAsync(file, bytes);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

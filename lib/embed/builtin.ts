@@ -2,10 +2,10 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
-import { writeFileAtomic, writeJsonAtomic, readJson } from "../util/atomic";
+import { readJson } from "../util/atomic";
 import { Rng } from "../util/rng";
 import { OnnxGraphBuilder } from "../util/onnxGraph";
-import { createSession } from "./onnxEncoder";
+import { createSession, writeEncoderFolder } from "./onnxEncoder";
 import { renderBreast, sampleBreastShape } from "../data/phantom";
 import { sampleAnatomy } from "../data/physics";
 import { powerLawTexturePair } from "../data/texture";
@@ -348,33 +348,23 @@ export async function writeBuiltinEncoder(folder: string, opts: BuiltinEncoderOp
   const dim = opts.dim ?? 256;
   const seed = opts.seed ?? 0;
   const bytes = await buildBuiltinModel({ inputSizePx: S, dim, seed });
-  fs.mkdirSync(folder, { recursive: true });
-  writeFileAtomic(path.join(folder, "model.onnx"), bytes);
-  writeJsonAtomic(path.join(folder, "preprocessor_config.json"), {
-    image_processor_type: "MilpfBuiltinImageProcessor",
-    size: { height: S, width: S },
-    do_resize: true,
-    resample: 2,
-    do_rescale: true,
-    rescale_factor: 1 / 255,
-    do_normalize: true,
-    image_mean: [0, 0, 0],
-    image_std: [1, 1, 1],
-  });
-  // config.json last: loadEncoder("builtin") treats a folder with a matching config as complete.
-  writeJsonAtomic(path.join(folder, "config.json"), {
-    model_type: BUILTIN_MODEL_TYPE,
-    milpf_name: "milpf-builtin",
-    architectures: ["MilpfBuiltinFilterBank"],
-    builtin_version: BUILTIN_VERSION,
-    hidden_size: dim,
-    image_size: S,
-    seed,
-    graph_signature: builtinGraphSignature(S),
-    feature_count: builtinFeatureCount(),
-    description: "Fixed multi-scale filter bank (DoG + oriented edges), rectified, global mean+max pooled, standardised, seeded projection. No learned weights.",
-  });
-  return folder;
+  return writeEncoderFolder(
+    folder,
+    bytes,
+    { image_processor_type: "MilpfBuiltinImageProcessor", size: { height: S, width: S }, do_resize: true, resample: 2, mean: [0, 0, 0], std: [1, 1, 1] },
+    {
+      model_type: BUILTIN_MODEL_TYPE,
+      milpf_name: "milpf-builtin",
+      architectures: ["MilpfBuiltinFilterBank"],
+      builtin_version: BUILTIN_VERSION,
+      hidden_size: dim,
+      image_size: S,
+      seed,
+      graph_signature: builtinGraphSignature(S),
+      feature_count: builtinFeatureCount(),
+      description: "Fixed multi-scale filter bank (DoG + oriented edges), rectified, global mean+max pooled, standardised, seeded projection. No learned weights.",
+    },
+  );
 }
 
 /** A hash of the feature graph (pure code, no ORT run): a folder written by other code is rebuilt. */

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
-import { readJson } from "../util/atomic";
+import { readJson, writeFileAtomic, writeJsonAtomic } from "../util/atomic";
 import { l2NormalizeRows, type Encoder, type ExecutionProviderName, type OutputChoice } from "./encoder";
 import type { ResizeKernel } from "../preprocess/grey16";
 import { greyToPixelValues, parsePreprocessorConfig, resampleKernel, type PreprocessorConfig } from "./preprocess";
@@ -198,4 +198,23 @@ export async function loadOnnxEncoder(folder: string, opts: OnnxEncoderOptions =
     resample: resampleKernel(pre.resample),
   };
   return new OnnxEncoder(name, dim, sizePx, provider, resampleKernel(pre.resample), params, session, inputName, plan, pre, fixedBatch);
+}
+
+/**
+ * Writes an encoder folder as `loadOnnxEncoder` reads it: model.onnx, preprocessor_config.json
+ * (`preprocessor`, then the rescale to [0, 1] and the normalisation every export here uses), and
+ * config.json last, since a folder with a config counts as complete. Returns the folder.
+ */
+export function writeEncoderFolder(
+  folder: string,
+  model: Uint8Array,
+  preprocessor: Record<string, unknown> & { resample: number; mean: number[]; std: number[] },
+  config: Record<string, unknown>,
+): string {
+  const { resample, mean, std, ...head } = preprocessor;
+  fs.mkdirSync(folder, { recursive: true });
+  writeFileAtomic(path.join(folder, "model.onnx"), model);
+  writeJsonAtomic(path.join(folder, "preprocessor_config.json"), { ...head, resample, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: mean, image_std: std });
+  writeJsonAtomic(path.join(folder, "config.json"), config);
+  return folder;
 }

@@ -1,6 +1,4 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { writeFileAtomic, writeJsonAtomic } from "../util/atomic";
+import { writeEncoderFolder } from "./onnxEncoder";
 import { Rng } from "../util/rng";
 import { OnnxGraphBuilder } from "../util/onnxGraph";
 
@@ -78,29 +76,27 @@ export function buildTinyVit(opts: TinyVitOptions = {}): Uint8Array {
 /** Write the tiny ViT as a DINOv2-like HF export folder. */
 export function writeTinyVit(folder: string, opts: TinyVitOptions = {}): string {
   const S = opts.sizePx ?? 56;
-  fs.mkdirSync(folder, { recursive: true });
-  writeFileAtomic(path.join(folder, "model.onnx"), buildTinyVit(opts));
-  writeJsonAtomic(path.join(folder, "preprocessor_config.json"), {
-    image_processor_type: "BitImageProcessor",
-    do_resize: true,
-    size: { shortest_edge: S },
-    do_center_crop: true,
-    crop_size: { height: S, width: S },
-    resample: 3,
-    do_rescale: true,
-    rescale_factor: 1 / 255,
-    do_normalize: true,
-    image_mean: [0.485, 0.456, 0.406],
-    image_std: [0.229, 0.224, 0.225],
-  });
-  writeJsonAtomic(path.join(folder, "config.json"), {
-    model_type: "dinov2",
-    _name_or_path: "milpf/tiny-vit-dinov2-like",
-    hidden_size: opts.hidden ?? 32,
-    patch_size: opts.patchPx ?? 14,
-    image_size: S,
-    num_attention_heads: opts.heads ?? 2,
-    num_hidden_layers: 1,
-  });
-  return folder;
+  return writeEncoderFolder(
+    folder,
+    buildTinyVit(opts),
+    {
+      image_processor_type: "BitImageProcessor",
+      do_resize: true,
+      size: { shortest_edge: S },
+      do_center_crop: true,
+      crop_size: { height: S, width: S },
+      resample: 3,
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+    },
+    {
+      model_type: "dinov2",
+      _name_or_path: "milpf/tiny-vit-dinov2-like",
+      hidden_size: opts.hidden ?? 32,
+      patch_size: opts.patchPx ?? 14,
+      image_size: S,
+      num_attention_heads: opts.heads ?? 2,
+      num_hidden_layers: 1,
+    },
+  );
 }

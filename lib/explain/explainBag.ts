@@ -1,3 +1,4 @@
+import { concatTyped } from "../util/arrays";
 import type { ImageTransform, LesionBox, TileRecord, TilingParams } from "../types";
 import { selectTiles } from "../tiling/grid";
 import { writeTileEncoderInput, type EncoderInputSpec } from "../embed/input";
@@ -120,16 +121,6 @@ async function embedTiles(
   return out;
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const n = parts.reduce((s, p) => s + p.length, 0);
-  const out = new Float32Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** The tiles of every view of a bag with the head's attention and contribution (no maps yet). */
 export interface ScoredBagTiles {
@@ -186,7 +177,7 @@ export async function scoreBagTilesAt(
   const emb: Float32Array[] = [];
   let dim = 0;
   for (let i = 0; i < images.length; i++) {
-    const e = concat(await embedTiles(images[i], unionTiles[i], encoder, batchSize, params.onTiles));
+    const e = concatTyped(await embedTiles(images[i], unionTiles[i], encoder, batchSize, params.onTiles), Float32Array);
     if (unionTiles[i].length) dim = e.length / unionTiles[i].length;
     emb.push(e);
   }

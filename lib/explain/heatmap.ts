@@ -40,16 +40,11 @@ export interface Heatmap {
  * outSizePx / workingSizePx and rounded to the nearest output pixel. Pixels no tile covers get
  * `fill` (default 0). Tiles are clipped to the image.
  */
-export function attentionHeatmap(
-  workingSizePx: number,
-  tiles: readonly TileRect[],
-  values: Float32Array | readonly number[],
-  opts: HeatmapOptions = {},
-): Float32Array {
-  return attentionHeatmapWithCoverage(workingSizePx, tiles, values, opts).values;
+export function attentionHeatmap(...args: Parameters<typeof attentionHeatmapWithCoverage>): Float32Array {
+  return attentionHeatmapWithCoverage(...args).values;
 }
 
-/** As `attentionHeatmap`, also returning how many tiles cover each pixel. */
+/** `attentionHeatmap` (`workingSizePx`, the tiles, one value per tile, options), also returning how many tiles cover each pixel. */
 export function attentionHeatmapWithCoverage(
   workingSizePx: number,
   tiles: readonly TileRect[],

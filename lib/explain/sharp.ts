@@ -268,29 +268,24 @@ function extentBox(pixels: readonly number[], n: number): BoxPx {
  * weights sum to 0.
  */
 export function momentBox(pixels: readonly number[], weights: readonly number[], n: number, k: number): BoxPx {
+  // sum of weights[i] * (x - cx)^power and the same in y, over the pixels' centres
+  const moment = (power: number, cx: number, cy: number): [number, number] => {
+    let mx = 0;
+    let my = 0;
+    for (let i = 0; i < pixels.length; i++) {
+      const p = pixels[i];
+      mx += weights[i] * ((p % n) + 0.5 - cx) ** power;
+      my += weights[i] * (Math.floor(p / n) + 0.5 - cy) ** power;
+    }
+    return [mx, my];
+  };
   let sw = 0;
-  let sx = 0;
-  let sy = 0;
-  for (let i = 0; i < pixels.length; i++) {
-    const p = pixels[i];
-    const x = (p % n) + 0.5;
-    const y = Math.floor(p / n) + 0.5;
-    sw += weights[i];
-    sx += weights[i] * x;
-    sy += weights[i] * y;
-  }
+  for (const w of weights) sw += w;
   if (!(sw > 0)) return extentBox(pixels, n);
+  const [sx, sy] = moment(1, 0, 0);
   const cx = sx / sw;
   const cy = sy / sw;
-  let vx = 0;
-  let vy = 0;
-  for (let i = 0; i < pixels.length; i++) {
-    const p = pixels[i];
-    const x = (p % n) + 0.5;
-    const y = Math.floor(p / n) + 0.5;
-    vx += weights[i] * (x - cx) ** 2;
-    vy += weights[i] * (y - cy) ** 2;
-  }
+  const [vx, vy] = moment(2, cx, cy);
   const hx = k * Math.sqrt(vx / sw + 1 / 12);
   const hy = k * Math.sqrt(vy / sw + 1 / 12);
   return { x0: Math.max(0, cx - hx), y0: Math.max(0, cy - hy), x1: Math.min(n, cx + hx), y1: Math.min(n, cy + hy) };

@@ -1,3 +1,4 @@
+import { concatTyped } from "../util/arrays";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { StoreMeta } from "../store/format";
@@ -95,13 +96,7 @@ export function writeUnit(dir: string, identity: WorkIdentity, seeds: number[], 
     }
     parts.push(r.scores);
   }
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const all = new Float32Array(total);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
+  const all = concatTyped(parts, Float32Array);
   const bytes = new Uint8Array(all.buffer);
   const base = path.join(dir, UNITS_DIR, unitName(seeds));
   writeFileAtomic(`${base}.bin`, bytes);

@@ -1,3 +1,4 @@
+import { concatTyped } from "../util/arrays";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BinaryLabel, EncoderInfo, Split, StoreBag } from "../types";
@@ -242,15 +243,6 @@ async function importOpened(mod: H5Module, file: string, storeDir: string, opts:
       for (let k = 0; k < tiles.rows; k++) tRows.push(bagIndex, base + tileImage[k], coords[k * 3], coords[k * 3 + 1], coords[k * 3 + 2]);
     }
     if (D === null) throw new Error(`${file}: no groups (nothing to import)`);
-    const cat = (parts: Float32Array[]): Float32Array => {
-      const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-      let o = 0;
-      for (const p of parts) {
-        out.set(p, o);
-        o += p.length;
-      }
-      return out;
-    };
     const encoder: EncoderInfo = saved?.encoder ?? { name: "hdf5-import", dim: D, inputSizePx: 0, provider: "unknown", params: { source: path.resolve(file) }, ...opts.encoder };
     const data: StoreData = {
       encoder: { ...encoder, dim: D },
@@ -258,8 +250,8 @@ async function importOpened(mod: H5Module, file: string, storeDir: string, opts:
       bags,
       images,
       params: saved?.params ?? { importedFrom: path.resolve(file) },
-      globals: cat(g),
-      tiles: cat(t),
+      globals: concatTyped(g, Float32Array),
+      tiles: concatTyped(t, Float32Array),
       globalRows: Int32Array.from(gRows),
       tileRows: Int32Array.from(tRows),
     };

@@ -24,10 +24,9 @@ export interface StageSummary {
   skipped?: number;
 }
 
-export interface StageRecord {
+/** What a stage hands to `writeStageRecord`; the record adds the code version and the time. */
+export interface StageRecordInput {
   stage: StageName;
-  code: number;
-  finishedAt: string;
   config: Record<string, unknown>;
   inputs: Record<string, unknown>;
   upstream: Record<string, unknown>;
@@ -36,13 +35,9 @@ export interface StageRecord {
   [extra: string]: unknown;
 }
 
-export interface StageRecordInput {
-  stage: StageName;
-  config: Record<string, unknown>;
-  inputs: Record<string, unknown>;
-  upstream: Record<string, unknown>;
-  summary: StageSummary;
-  [extra: string]: unknown;
+export interface StageRecord extends StageRecordInput {
+  code: number;
+  finishedAt: string;
 }
 
 export function writeStageRecord(dir: string, rec: StageRecordInput): StageRecord {

@@ -1,5 +1,5 @@
 import { EMBED_STAGE } from "../../lib/embed/stageConfig";
-import { cliPath, addConfigOptions, configValue, numberOption, resolvePathOptions } from "./options";
+import { cliPath, addConfigOptions, configValue, numberOption, resolvePathOptions, writeRedone } from "./options";
 import type { Command } from "commander";
 import * as path from "node:path";
 import { parseShard, runEmbedding, type EmbeddingRunResult, type Shard } from "../../lib/embed/run";
@@ -64,11 +64,7 @@ export async function runEmbedCommand(o: EmbedCommandOptions, write: (t: string)
       `embed: ${s.embeddedImages} images embedded, ${s.reusedImages} reused from an earlier run, ${s.tilesPerSecond.toFixed(1)} tiles/s, ${s.seconds.toFixed(1)} s\n` +
       `embed: store ${res.storeDir} (${res.meta.dtype})\n`,
   );
-  if (s.redone.length > 0) {
-    write(`embed: redone ${s.redone.length} image(s): ${s.redoneSummary}\n`);
-    for (const r of s.redone.filter((x) => x.reason !== "new").slice(0, 50)) write(`embed: redone ${r.imageId}: ${r.reason}\n`);
-  }
-  for (const n of s.notes) write(`embed: ${n}\n`);
+  writeRedone(write, "embed", s);
   for (const k of s.skipped) write(`embed: skipped ${k.imageId}: ${k.error}\n`);
   if (s.images === 0 && s.skipped.length > 0) throw new Error(`embed: every image was skipped (${s.skipped.length}); nothing embedded`);
   return res;

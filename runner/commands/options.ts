@@ -77,3 +77,15 @@ export function configValue<T extends string | number | boolean = number>(comman
   const flag = f.cli ? f.cli.split(/\s/)[0] : `--${field}`;
   return parseFieldText(command, flag, f, text) as T;
 }
+
+/**
+ * Prints what a stage redid and why (the first 50 images redone for another reason than being
+ * new) and its notes, each line prefixed with the command's name.
+ */
+export function writeRedone(write: (s: string) => void, command: string, s: { redone: { imageId: string; reason: string }[]; redoneSummary: string; notes: string[] }): void {
+  if (s.redone.length > 0) {
+    write(`${command}: redone ${s.redone.length} image(s): ${s.redoneSummary}\n`);
+    for (const r of s.redone.filter((x) => x.reason !== "new").slice(0, 50)) write(`${command}: redone ${r.imageId}: ${r.reason}\n`);
+  }
+  for (const n of s.notes) write(`${command}: ${n}\n`);
+}

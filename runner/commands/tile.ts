@@ -1,4 +1,4 @@
-import { addConfigOptions, configValue, resolvePathOptions } from "./options";
+import { addConfigOptions, configValue, resolvePathOptions, writeRedone } from "./options";
 import type { AdapterName } from "../../lib/data/adapters";
 import { TILE_STAGE } from "../../lib/tiling/stageConfig";
 import type { Command } from "commander";
@@ -67,11 +67,7 @@ export async function runTileCommand(
       `${stats.skipped} skipped, ${stats.seconds.toFixed(1)} s on ${stats.workers || "no"} worker(s)\n` +
       `tile: manifest ${path.join(outDir, "manifest.json")}\n`,
   );
-  if (stats.redone.length > 0) {
-    write(`tile: redone ${stats.redone.length} image(s): ${stats.redoneSummary}\n`);
-    for (const r of stats.redone.filter((x) => x.reason !== "new").slice(0, 50)) write(`tile: redone ${r.imageId}: ${r.reason}\n`);
-  }
-  for (const n of stats.notes) write(`tile: ${n}\n`);
+  writeRedone(write, "tile", stats);
   for (const s of manifest.skipped) write(`tile: skipped ${s.file}: ${s.error}\n`);
   if (stats.images === 0) throw new Error(`tile: no image was tiled (${manifest.skipped.length} skipped); see the lines above`);
   return res;
@@ -79,14 +75,10 @@ export async function runTileCommand(
 
 /** Registers `milpf tile`. */
 export function register(program: Command): void {
-  const tileCommand = program
-    .command("tile")
-    .description(
-      "Stage 1: orient, mask, crop and resize every labelled image with a split, write 16-bit working images, " +
-        "global views and the tile manifest. Parallel (worker threads), resumable, bad images skipped and reported.",
-    );
-  addConfigOptions(tileCommand, TILE_STAGE);
-  tileCommand
+  const about =
+    "Stage 1: orient, mask, crop and resize every labelled image with a split, write 16-bit working images, " +
+    "global views and the tile manifest. Parallel (worker threads), resumable, bad images skipped and reported.";
+  addConfigOptions(program.command("tile").description(about), TILE_STAGE)
     .option("--no-progress", "no progress output")
     .action(async (o: TileCommandOptions, cmd: Command) => {
       await runTileCommand(resolvePathOptions(cmd, o, ["dataset", "out", "splits"]));

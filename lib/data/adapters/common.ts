@@ -61,3 +61,44 @@ export function applyBreastLevelLabels(records: ImageRecord[], labelFrom: "birad
 export function isLaterality(s: string): s is "L" | "R" {
   return s === "L" || s === "R";
 }
+
+/** A table cell, trimmed ("" when the column is missing or empty). */
+export function cell(row: Record<string, string | undefined>, column: string): string {
+  return (row[column] ?? "").trim();
+}
+
+/**
+ * One image's record; its bag (breast) is `${studyId}_${laterality}`. Label, split and lesions
+ * default to unknown and none; `applyBreastLevelLabels` fills the label afterwards.
+ */
+export function imageRecord(
+  r: Omit<ImageRecord, "breastId" | "label" | "split" | "lesions"> & Partial<Pick<ImageRecord, "label" | "split" | "lesions">>,
+): ImageRecord {
+  const { label = null, split = null, lesions = [], ...rest } = r;
+  return {
+    patientId: rest.patientId,
+    studyId: rest.studyId,
+    imageId: rest.imageId,
+    breastId: `${rest.studyId}_${rest.laterality}`,
+    laterality: rest.laterality,
+    view: rest.view,
+    filePath: rest.filePath,
+    birads: rest.birads,
+    label,
+    density: rest.density,
+    split,
+    lesions,
+  };
+}
+
+/**
+ * Visits a table's rows; `visit` gets the row and its line in the file (the header is line 1)
+ * and returns the reason to skip the row, which is added to `skipped` with the file and line,
+ * or nothing to keep it.
+ */
+export function forEachRow<R>(rows: readonly R[], file: string, skipped: SkippedRow[], visit: (r: R, row: number) => string | void): void {
+  rows.forEach((r, i) => {
+    const reason = visit(r, i + 2);
+    if (reason) skipped.push({ file, row: i + 2, reason });
+  });
+}

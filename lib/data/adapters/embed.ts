@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { ImageRecord } from "../../types";
 import { embedAssessmentToBirads, parseDensity } from "../labels";
 import { loadTable } from "./table";
-import { type AdapterResult, type SkippedRow, applyBreastLevelLabels, fileExists, isLaterality } from "./common";
+import { type AdapterResult, type SkippedRow, applyBreastLevelLabels, cell, forEachRow, fileExists, imageRecord, isLaterality } from "./common";
 
 /**
  * EMBED Open Data: a clinical table (one row per finding/assessment: empi_anon = patient,
@@ -53,21 +53,18 @@ export async function loadEmbed(opts: EmbedOptions): Promise<AdapterResult> {
   // (empi, acc, side) -> highest BI-RADS; density per exam
   const assess = new Map<string, number>();
   const density = new Map<string, string>();
-  clinical.rows.forEach((r, i) => {
-    const exam = `${(r.empi_anon ?? "").trim()}|${(r.acc_anon ?? "").trim()}`;
-    const side = (r.side ?? "").trim().toUpperCase();
+  forEachRow(clinical.rows, clinicalFile, skipped, (r) => {
+    const exam = `${cell(r, "empi_anon")}|${cell(r, "acc_anon")}`;
+    const side = cell(r, "side").toUpperCase();
     const b = embedAssessmentToBirads(r.asses);
     const d = parseDensity(r.tissueden ?? "");
     if (d) density.set(exam, d);
-    if (b === null) return skipped.push({ file: clinicalFile, row: i + 2, reason: `assessment "${r.asses}" is not one of A N B P S M K` });
+    if (b === null) return `assessment "${r.asses}" is not one of A N B P S M K`;
     // A blank side is read as the whole exam when the assessment localises nothing (A, N, B:
     // BI-RADS 0-2); a blank side with P/S/M/K cannot be placed on a breast and is skipped.
     const blankWhole = side === "" && b <= 2;
     const sides = side === "B" || blankWhole ? ["L", "R"] : side === "L" || side === "R" ? [side] : [];
-    if (sides.length === 0) {
-      const why = side === "" ? `no side for assessment "${r.asses}"` : `side "${r.side}" is not L, R or B`;
-      return skipped.push({ file: clinicalFile, row: i + 2, reason: why });
-    }
+    if (sides.length === 0) return side === "" ? `no side for assessment "${r.asses}"` : `side "${r.side}" is not L, R or B`;
     for (const s of sides) {
       const key = `${exam}|${s}`;
       assess.set(key, Math.max(assess.get(key) ?? -1, b));
@@ -75,38 +72,24 @@ export async function loadEmbed(opts: EmbedOptions): Promise<AdapterResult> {
   });
   const records: ImageRecord[] = [];
   const seen = new Set<string>();
-  meta.rows.forEach((r, i) => {
-    const row = i + 2;
-    const type = (r.FinalImageType ?? "").trim();
+  forEachRow(meta.rows, metadataFile, skipped, (r) => {
+    const type = cell(r, "FinalImageType");
     if (type.toUpperCase() !== "2D") return; // C-view and others are not used (not a skip)
-    const empi = (r.empi_anon ?? "").trim();
-    const acc = (r.acc_anon ?? "").trim();
-    const lat = (r.ImageLateralityFinal ?? "").trim().toUpperCase();
-    let p = (r.anon_dicom_path ?? "").trim();
-    if (!empi || !acc || !p) return skipped.push({ file: metadataFile, row, reason: "empty empi_anon, acc_anon or anon_dicom_path" });
-    if (!isLaterality(lat)) return skipped.push({ file: metadataFile, row, reason: `ImageLateralityFinal "${r.ImageLateralityFinal}" is not L or R` });
+    const empi = cell(r, "empi_anon");
+    const acc = cell(r, "acc_anon");
+    const lat = cell(r, "ImageLateralityFinal").toUpperCase();
+    let p = cell(r, "anon_dicom_path");
+    if (!empi || !acc || !p) return "empty empi_anon, acc_anon or anon_dicom_path";
+    if (!isLaterality(lat)) return `ImageLateralityFinal "${r.ImageLateralityFinal}" is not L or R`;
     const birads = assess.get(`${empi}|${acc}|${lat}`);
-    if (birads === undefined) return skipped.push({ file: metadataFile, row, reason: `no clinical assessment for exam ${acc} side ${lat}` });
+    if (birads === undefined) return `no clinical assessment for exam ${acc} side ${lat}`;
     if (opts.stripPathPrefix && p.startsWith(opts.stripPathPrefix)) p = p.slice(opts.stripPathPrefix.length).replace(/^[/\\]+/, "");
     const filePath = path.isAbsolute(p) ? p : path.join(dir, p);
-    if (seen.has(filePath)) return skipped.push({ file: metadataFile, row, reason: `image ${filePath} listed twice` });
-    if (opts.checkFiles !== false && !fileExists(filePath)) return skipped.push({ file: metadataFile, row, reason: `missing image file ${filePath}` });
+    if (seen.has(filePath)) return `image ${filePath} listed twice`;
+    if (opts.checkFiles !== false && !fileExists(filePath)) return `missing image file ${filePath}`;
     seen.add(filePath);
     const imageId = path.basename(filePath).replace(/\.(dcm|dicom)$/i, "");
-    records.push({
-      patientId: empi,
-      studyId: acc,
-      imageId,
-      breastId: `${acc}_${lat}`,
-      laterality: lat,
-      view: (r.ViewPosition ?? "").trim().toUpperCase(),
-      filePath,
-      birads,
-      label: null,
-      density: density.get(`${empi}|${acc}`) ?? null,
-      split: null,
-      lesions: [],
-    });
+    records.push(imageRecord({ patientId: empi, studyId: acc, imageId, laterality: lat, view: cell(r, "ViewPosition").toUpperCase(), filePath, birads, density: density.get(`${empi}|${acc}`) ?? null }));
   });
   applyBreastLevelLabels(records, "birads");
   return {

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import type { ImageRecord } from "../../types";
 import { parseBirads, parseCancer, parseDensity } from "../labels";
 import { loadTable } from "./table";
-import { type AdapterResult, type SkippedRow, applyBreastLevelLabels, fileExists, isLaterality } from "./common";
+import { type AdapterResult, type SkippedRow, applyBreastLevelLabels, cell, forEachRow, fileExists, imageRecord, isLaterality } from "./common";
 
 /**
  * RSNA Screening Mammography Breast Cancer Detection:
@@ -32,33 +32,21 @@ export async function loadRsna(opts: RsnaOptions): Promise<AdapterResult> {
   const skipped: SkippedRow[] = [];
   const records: ImageRecord[] = [];
   const seen = new Set<string>();
-  t.rows.forEach((r, i) => {
-    const row = i + 2;
-    const patientId = (r.patient_id ?? "").trim();
-    const imageId = (r.image_id ?? "").trim();
-    const lat = (r.laterality ?? "").trim().toUpperCase();
-    if (!patientId || !imageId) return skipped.push({ file, row, reason: "empty patient_id or image_id" });
-    if (!isLaterality(lat)) return skipped.push({ file, row, reason: `laterality "${r.laterality}" is not L or R` });
+  forEachRow(t.rows, file, skipped, (r) => {
+    const patientId = cell(r, "patient_id");
+    const imageId = cell(r, "image_id");
+    const lat = cell(r, "laterality").toUpperCase();
+    if (!patientId || !imageId) return "empty patient_id or image_id";
+    if (!isLaterality(lat)) return `laterality "${r.laterality}" is not L or R`;
     const label = parseCancer(r.cancer);
-    if (label === null) return skipped.push({ file, row, reason: `cancer "${r.cancer}" is not 0 or 1` });
-    if (seen.has(`${patientId}/${imageId}`)) return skipped.push({ file, row, reason: `image ${imageId} listed twice` });
+    if (label === null) return `cancer "${r.cancer}" is not 0 or 1`;
+    if (seen.has(`${patientId}/${imageId}`)) return `image ${imageId} listed twice`;
     const filePath = path.join(imagesDir, patientId, `${imageId}${ext}`);
-    if (opts.checkFiles !== false && !fileExists(filePath)) return skipped.push({ file, row, reason: `missing image file ${filePath}` });
+    if (opts.checkFiles !== false && !fileExists(filePath)) return `missing image file ${filePath}`;
     seen.add(`${patientId}/${imageId}`);
-    records.push({
-      patientId,
-      studyId: patientId,
-      imageId,
-      breastId: `${patientId}_${lat}`,
-      laterality: lat,
-      view: (r.view ?? "").trim().toUpperCase(),
-      filePath,
-      birads: parseBirads(r.BIRADS ?? ""),
-      label,
-      density: parseDensity(r.density ?? ""),
-      split: null,
-      lesions: [],
-    });
+    records.push(
+      imageRecord({ patientId, studyId: patientId, imageId, laterality: lat, view: cell(r, "view").toUpperCase(), filePath, birads: parseBirads(r.BIRADS ?? ""), label, density: parseDensity(r.density ?? "") }),
+    );
   });
   applyBreastLevelLabels(records, "given");
   return { records, skipped, tables: [{ file, loader: t.loader, rows: t.rows.length }] };

@@ -3,7 +3,7 @@ import type { ImageRecord, LesionBox } from "../../types";
 import { parseBirads, parseDensity } from "../labels";
 import { parseSplitName } from "../splits";
 import { loadTable } from "./table";
-import { type AdapterResult, type SkippedRow, applyBreastLevelLabels, fileExists, isLaterality } from "./common";
+import { type AdapterResult, type SkippedRow, applyBreastLevelLabels, cell, forEachRow, fileExists, imageRecord, isLaterality } from "./common";
 
 /**
  * VinDr-Mammo (and the synthetic set, which uses its layout):
@@ -61,65 +61,47 @@ export async function loadVindr(opts: VindrOptions): Promise<AdapterResult> {
   const breast = await loadTable(breastFile, VINDR_BREAST_COLUMNS);
   const tables = [{ file: breastFile, loader: breast.loader, rows: breast.rows.length }];
   const skipped: SkippedRow[] = [];
+  const records: ImageRecord[] = [];
+  const seen = new Set<string>();
   const lesionsByImage = new Map<string, LesionBox[]>();
   if (fileExists(findingFile)) {
     const findings = await loadTable(findingFile, VINDR_FINDING_COLUMNS);
     tables.push({ file: findingFile, loader: findings.loader, rows: findings.rows.length });
-    findings.rows.forEach((r, i) => {
+    forEachRow(findings.rows, findingFile, skipped, (r) => {
       const cats = parseCategoryList(r.finding_categories ?? "");
       const coords = [r.xmin, r.ymin, r.xmax, r.ymax].map((s) => num(s ?? ""));
       if (coords.every((c) => c === null)) return; // "No Finding" rows carry no box
-      if (coords.some((c) => c === null) || !r.image_id) {
-        skipped.push({ file: findingFile, row: i + 2, reason: "finding row with an incomplete box or no image_id" });
-        return;
-      }
+      if (coords.some((c) => c === null) || !r.image_id) return "finding row with an incomplete box or no image_id";
       const [x0, y0, x1, y1] = coords as number[];
-      if (!(x1 > x0 && y1 > y0)) {
-        skipped.push({ file: findingFile, row: i + 2, reason: `empty box (${x0}, ${y0}, ${x1}, ${y1})` });
-        return;
-      }
+      if (!(x1 > x0 && y1 > y0)) return `empty box (${x0}, ${y0}, ${x1}, ${y1})`;
       const box: LesionBox = { kind: lesionKind(cats), birads: parseBirads(r.finding_birads ?? ""), x0, y0, x1, y1 };
       const list = lesionsByImage.get(r.image_id);
       if (list) list.push(box);
       else lesionsByImage.set(r.image_id, [box]);
     });
   }
-  const records: ImageRecord[] = [];
-  const seen = new Set<string>();
-  breast.rows.forEach((r, i) => {
-    const row = i + 2;
-    const studyId = (r.study_id ?? "").trim();
-    const imageId = (r.image_id ?? "").trim();
-    const lat = (r.laterality ?? "").trim().toUpperCase();
-    const view = (r.view_position ?? "").trim().toUpperCase();
-    if (!studyId || !imageId) return skipped.push({ file: breastFile, row, reason: "empty study_id or image_id" });
-    if (!isLaterality(lat)) return skipped.push({ file: breastFile, row, reason: `laterality "${r.laterality}" is not L or R` });
-    if (!view) return skipped.push({ file: breastFile, row, reason: "empty view_position" });
-    if (seen.has(imageId)) return skipped.push({ file: breastFile, row, reason: `image_id ${imageId} listed twice` });
+  forEachRow(breast.rows, breastFile, skipped, (r) => {
+    const studyId = cell(r, "study_id");
+    const imageId = cell(r, "image_id");
+    const lat = cell(r, "laterality").toUpperCase();
+    const view = cell(r, "view_position").toUpperCase();
+    if (!studyId || !imageId) return "empty study_id or image_id";
+    if (!isLaterality(lat)) return `laterality "${r.laterality}" is not L or R`;
+    if (!view) return "empty view_position";
+    if (seen.has(imageId)) return `image_id ${imageId} listed twice`;
     // A label or split that cannot be read is a bad row, reported (not an image silently left out).
-    const biradsText = (r.breast_birads ?? "").trim();
-    if (biradsText === "") return skipped.push({ file: breastFile, row, reason: "empty breast_birads" });
-    if (parseBirads(biradsText) === null) return skipped.push({ file: breastFile, row, reason: `breast_birads "${biradsText}" is not BI-RADS 0-6` });
-    const splitText = (r.split ?? "").trim();
-    if (splitText !== "" && parseSplitName(splitText) === null) return skipped.push({ file: breastFile, row, reason: `split "${splitText}" is not a known split name (training/train, validation/val, test)` });
+    const biradsText = cell(r, "breast_birads");
+    if (biradsText === "") return "empty breast_birads";
+    if (parseBirads(biradsText) === null) return `breast_birads "${biradsText}" is not BI-RADS 0-6`;
+    const splitText = cell(r, "split");
+    if (splitText !== "" && parseSplitName(splitText) === null) return `split "${splitText}" is not a known split name (training/train, validation/val, test)`;
     const filePath = path.join(imagesDir, studyId, `${imageId}${ext}`);
-    if (opts.checkFiles !== false && !fileExists(filePath)) return skipped.push({ file: breastFile, row, reason: `missing image file ${filePath}` });
+    if (opts.checkFiles !== false && !fileExists(filePath)) return `missing image file ${filePath}`;
     seen.add(imageId);
     const birads = parseBirads(r.breast_birads ?? "");
-    records.push({
-      patientId: studyId,
-      studyId,
-      imageId,
-      breastId: `${studyId}_${lat}`,
-      laterality: lat,
-      view,
-      filePath,
-      birads,
-      label: null,
-      density: parseDensity(r.breast_density ?? ""),
-      split: parseSplitName(r.split),
-      lesions: lesionsByImage.get(imageId) ?? [],
-    });
+    records.push(
+      imageRecord({ patientId: studyId, studyId, imageId, laterality: lat, view, filePath, birads, density: parseDensity(r.breast_density ?? ""), split: parseSplitName(r.split), lesions: lesionsByImage.get(imageId) ?? [] }),
+    );
   });
   applyBreastLevelLabels(records, "birads");
   return { records, skipped, tables };

@@ -72,42 +72,40 @@ function copyOut(buf: Uint8Array): Uint8Array {
   return Uint8Array.from(buf);
 }
 
-function runEncoder(enc: WasmEncoder, info: FrameInfo, samplesLe: Uint8Array): Uint8Array {
-  const input = enc.getDecodedBuffer(info);
-  if (input.length !== samplesLe.length) throw new Error(`encoder expected ${input.length} bytes, got ${samplesLe.length}`);
-  input.set(samplesLe);
-  enc.encode();
-  return copyOut(enc.getEncodedBuffer());
+/**
+ * Encodes one frame with `enc` (after `setup`, if any) and frees it. A codec error is rethrown as
+ * `what: ...`, and `forget` drops the cached module, since a wasm module that threw may be left
+ * in a bad state.
+ */
+function runEncoder<E extends WasmEncoder>(enc: E, info: FrameInfo, samplesLe: Uint8Array, what: string, forget: () => void, setup?: (enc: E) => void): Uint8Array {
+  try {
+    setup?.(enc);
+    const input = enc.getDecodedBuffer(info);
+    if (input.length !== samplesLe.length) throw new Error(`encoder expected ${input.length} bytes, got ${samplesLe.length}`);
+    input.set(samplesLe);
+    enc.encode();
+    return copyOut(enc.getEncodedBuffer());
+  } catch (e) {
+    forget();
+    throw new Error(codecMessage(e, what));
+  } finally {
+    safeDelete(enc);
+  }
 }
 
 /** Lossless JPEG 2000 codestream (.j2k, no JP2 box) of one frame. */
 export async function encodeJpeg2000(samplesLe: Uint8Array, info: FrameInfo): Promise<Uint8Array> {
   const m = await loadOpenJpeg();
-  const enc = new m.J2KEncoder();
-  try {
+  return runEncoder(new m.J2KEncoder(), info, samplesLe, "JPEG 2000 encode", () => (openjpeg = null), (enc) => {
     // OpenJPEG needs 2^decompositions <= the smaller image side.
     const minSide = Math.max(1, Math.min(info.width, info.height));
     enc.setDecompositions?.(Math.min(5, Math.floor(Math.log2(minSide))));
-    return runEncoder(enc, info, samplesLe);
-  } catch (e) {
-    openjpeg = null;
-    throw new Error(codecMessage(e, "JPEG 2000 encode"));
-  } finally {
-    safeDelete(enc);
-  }
+  });
 }
 
 export async function encodeJpegLs(samplesLe: Uint8Array, info: FrameInfo): Promise<Uint8Array> {
   const m = await loadCharls();
-  const enc = new m.JpegLSEncoder();
-  try {
-    return runEncoder(enc, info, samplesLe);
-  } catch (e) {
-    charls = null;
-    throw new Error(codecMessage(e, "JPEG-LS encode"));
-  } finally {
-    safeDelete(enc);
-  }
+  return runEncoder(new m.JpegLSEncoder(), info, samplesLe, "JPEG-LS encode", () => (charls = null));
 }
 
 export interface DecodedFrame {
