@@ -64,6 +64,10 @@ class BagScratch {
   dpre2 = new Float64Array(HIDDEN2);
   acc = new Float64Array(HIDDEN2);
   vacc = new Float64Array(HIDDEN2);
+  /** One row's query / key / value output gradients in the backward pass of the attention kinds. */
+  dqRow = new Float64Array(HIDDEN2);
+  dkRow = new Float64Array(HIDDEN2);
+  dvRow = new Float64Array(HIDDEN2);
   /** "selfattn" only (allocated on first use): Q, K, V and dQ, dK [L, 8], the attention A [L, L]. */
   self: { q: Float64Array; k: Float64Array; v: Float64Array; dq: Float64Array; dk: Float64Array; A: Float64Array } | null = null;
   constructor(readonly L: number) {
@@ -86,90 +90,137 @@ class BagScratch {
 }
 
 /**
+ * One row through an affine layer with 8 outputs, weights stored [nIn, 8] (y = x W + b):
+ * out[oo + c] = b[bo + c] + sum_j x[xo + j] w[wo + 8 j + c], summed in float64 in j order.
+ * Zero inputs (ReLU zeros, about half) are skipped: they contribute nothing.
+ */
+function affine8(x: Float32Array, xo: number, nIn: number, w: Float32Array, wo: number, b: Float32Array, bo: number, out: Float64Array, oo: number): void {
+  for (let c = 0; c < HIDDEN2; c++) out[oo + c] = b[bo + c];
+  for (let j = 0; j < nIn; j++) {
+    const h = x[xo + j];
+    if (h === 0) continue;
+    const wr = wo + j * HIDDEN2;
+    for (let c = 0; c < HIDDEN2; c++) out[oo + c] += h * w[wr + c];
+  }
+}
+
+/**
+ * The key and value projections of one row of 8, shared by both attention kinds: k = x Wk + bk into
+ * outK[oo, oo + 8) and v = x Wv + bv into outV[oo, oo + 8) (the stream's [8, 8] weights at o.k8,
+ * biases at o.b8), each as affine8 computes it, in one pass over x.
+ */
+function keyValue8(x: Float32Array, xo: number, sp: StreamParams, outK: Float64Array, outV: Float64Array, oo: number): void {
+  const { kw, kb, vw, vb } = sp as Required<StreamParams>;
+  const { k8, b8 } = sp.o;
+  for (let c = 0; c < HIDDEN2; c++) {
+    outK[oo + c] = kb[b8 + c];
+    outV[oo + c] = vb[b8 + c];
+  }
+  for (let j = 0; j < HIDDEN2; j++) {
+    const h = x[xo + j];
+    if (h === 0) continue;
+    const wr = k8 + j * HIDDEN2;
+    for (let c = 0; c < HIDDEN2; c++) {
+      outK[oo + c] += h * kw[wr + c];
+      outV[oo + c] += h * vw[wr + c];
+    }
+  }
+}
+
+/**
+ * Backward of the attention projections (keyValue8, and with `query` the "selfattn" query affine8)
+ * of the row s.h2[ho, ho + 8), given their output gradients in s.dkRow, s.dvRow (and s.dqRow): adds
+ * the weight and bias gradients, and s.dh2[ho + j] += sum_c (dq_c Wq[j, c] + dk_c Wk[j, c] + dv_c Wv[j, c])
+ * in c order (without the dq term when not `query`), in one pass over the weights.
+ */
+function projections8Backward(s: BagScratch, ho: number, sp: StreamParams, sg: StreamGrads, query: boolean): void {
+  // qw, qb and their gradients exist only for "selfattn", and are read only when `query`
+  const { qw, kw, vw } = sp as Required<StreamParams>;
+  const { qw: gqw, qb: gqb, kw: gkw, kb: gkb, vw: gvw, vb: gvb } = sg as Required<StreamGrads>;
+  const { k8, b8 } = sp.o;
+  const { h2, dh2, dqRow, dkRow, dvRow } = s;
+  for (let c = 0; c < HIDDEN2; c++) {
+    const dq = dqRow[c];
+    const dk = dkRow[c];
+    const dv = dvRow[c];
+    if (query) gqb[b8 + c] += dq;
+    gkb[b8 + c] += dk;
+    gvb[b8 + c] += dv;
+    for (let j = 0; j < HIDDEN2; j++) {
+      const h = h2[ho + j];
+      const w = k8 + j * HIDDEN2 + c;
+      gkw[w] += h * dk;
+      gvw[w] += h * dv;
+      if (query) {
+        gqw[w] += h * dq;
+        dh2[ho + j] += dq * qw[w] + dk * kw[w] + dv * vw[w];
+      } else {
+        dh2[ho + j] += dk * kw[w] + dv * vw[w];
+      }
+    }
+  }
+}
+
+/** x[o, o + n) <- its softmax: shifted by the maximum, exponentiated, then divided by the sum (taken in order). */
+function softmaxInPlace(x: Float64Array, o: number, n: number): void {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) if (x[o + j] > m) m = x[o + j];
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    const e = Math.exp(x[o + j] - m);
+    x[o + j] = e;
+    sum += e;
+  }
+  for (let j = 0; j < n; j++) x[o + j] /= sum;
+}
+
+/** z[c] += sum_i w_i rows[8 i + c] over rows i < n, in order: the pooled output of an attention-weighted bag. */
+function addWeightedRows(z: Float64Array, w: Float64Array, rows: Float32Array | Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const wi = w[i];
+    const ro = i * HIDDEN2;
+    for (let c = 0; c < HIDDEN2; c++) z[c] += wi * rows[ro + c];
+  }
+}
+
+/**
  * "selfattn" pooling of the bag's rows s.h2[0, n): Q, K, V = h2 W + b, A = softmax(Q K^T / sqrt 8)
  * row-wise (A[i, j] at i n + j), z = mean_i (A V)_i = sum_j a_j V_j with a_j = mean_i A[i, j]
  * (kept in s.a for the backward pass). Float64 throughout.
  */
 function selfAttnForward(n: number, sp: StreamParams, s: BagScratch): void {
-  const qw = sp.qw as Float32Array;
-  const qb = sp.qb as Float32Array;
-  const kw = sp.kw as Float32Array;
-  const kb = sp.kb as Float32Array;
-  const vw = sp.vw as Float32Array;
-  const vb = sp.vb as Float32Array;
-  const ok8 = sp.o.k8;
-  const ob8 = sp.o.b8;
+  const { qw, qb } = sp as Required<StreamParams>;
+  const { k8, b8 } = sp.o;
   const h2s = s.h2;
   const { q: Q, k: K, v: V, A } = s.selfScratch();
   for (let i = 0; i < n; i++) {
     const ho = i * HIDDEN2;
-    for (let c = 0; c < HIDDEN2; c++) {
-      Q[ho + c] = qb[ob8 + c];
-      K[ho + c] = kb[ob8 + c];
-      V[ho + c] = vb[ob8 + c];
-    }
-    for (let j = 0; j < HIDDEN2; j++) {
-      const h = h2s[ho + j];
-      if (h === 0) continue;
-      const wo = ok8 + j * HIDDEN2;
-      for (let c = 0; c < HIDDEN2; c++) {
-        Q[ho + c] += h * qw[wo + c];
-        K[ho + c] += h * kw[wo + c];
-        V[ho + c] += h * vw[wo + c];
-      }
-    }
+    affine8(h2s, ho, HIDDEN2, qw, k8, qb, b8, Q, ho);
+    keyValue8(h2s, ho, sp, K, V, ho);
   }
   const a = s.a;
   a.fill(0, 0, n);
   for (let i = 0; i < n; i++) {
     const qo = i * HIDDEN2;
     const ro = i * n;
-    let m = -Infinity;
     for (let j = 0; j < n; j++) {
       const ko = j * HIDDEN2;
       let d = 0;
       for (let c = 0; c < HIDDEN2; c++) d += Q[qo + c] * K[ko + c];
-      d /= S8;
-      A[ro + j] = d;
-      if (d > m) m = d;
+      A[ro + j] = d / S8;
     }
-    let sum = 0;
-    for (let j = 0; j < n; j++) {
-      const e = Math.exp(A[ro + j] - m);
-      A[ro + j] = e;
-      sum += e;
-    }
-    for (let j = 0; j < n; j++) {
-      A[ro + j] /= sum;
-      a[j] += A[ro + j] / n;
-    }
+    softmaxInPlace(A, ro, n);
+    for (let j = 0; j < n; j++) a[j] += A[ro + j] / n;
   }
-  const z = s.z;
-  for (let j = 0; j < n; j++) {
-    const aj = a[j];
-    const vo = j * HIDDEN2;
-    for (let c = 0; c < HIDDEN2; c++) z[c] += aj * V[vo + c];
-  }
+  addWeightedRows(s.z, a, V, n);
 }
 
 /** Backward of selfAttnForward given dz: adds the Q/K/V parameter gradients and sets s.dh2 (zeroed by the caller). */
 function selfAttnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float64Array, sg: StreamGrads): void {
-  const qw = sp.qw as Float32Array;
-  const kw = sp.kw as Float32Array;
-  const vw = sp.vw as Float32Array;
-  const gqw = sg.qw as Float32Array;
-  const gqb = sg.qb as Float32Array;
-  const gkw = sg.kw as Float32Array;
-  const gkb = sg.kb as Float32Array;
-  const gvw = sg.vw as Float32Array;
-  const gvb = sg.vb as Float32Array;
-  const ok8 = sp.o.k8;
-  const ob8 = sp.o.b8;
   const { q: Q, k: K, v: V, dq: dQ, dk: dK, A } = s.selfScratch();
-  const a = s.a;
+  const { a, da, dqRow, dkRow, dvRow } = s;
   // z = sum_j a_j V_j: da_j = dz . V_j, dV_j = a_j dz; a_j = mean_i A[i, j]: dA[i, j] = da_j / n;
   // softmax rows: dS[i, j] = A[i, j] (dA[i, j] - sum_l A[i, l] dA[i, l]); S = Q K^T / sqrt 8.
-  const da = s.da;
   for (let j = 0; j < n; j++) {
     let d = 0;
     for (let c = 0; c < HIDDEN2; c++) d += dz[c] * V[j * HIDDEN2 + c];
@@ -195,36 +246,69 @@ function selfAttnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float6
     const ho = i * HIDDEN2;
     const ai = a[i];
     for (let c = 0; c < HIDDEN2; c++) {
-      const dq = dQ[ho + c];
-      const dk = dK[ho + c];
-      const dv = ai * dz[c];
-      gqb[ob8 + c] += dq;
-      gkb[ob8 + c] += dk;
-      gvb[ob8 + c] += dv;
-      for (let j = 0; j < HIDDEN2; j++) {
-        const h = s.h2[ho + j];
-        const w = ok8 + j * HIDDEN2 + c;
-        gqw[w] += h * dq;
-        gkw[w] += h * dk;
-        gvw[w] += h * dv;
-        s.dh2[ho + j] += dq * qw[w] + dk * kw[w] + dv * vw[w];
-      }
+      dqRow[c] = dQ[ho + c];
+      dkRow[c] = dK[ho + c];
+      dvRow[c] = ai * dz[c];
     }
+    projections8Backward(s, ho, sp, sg, true);
+  }
+}
+
+/**
+ * "attn" (latent-query) pooling of the bag's rows s.h2[0, n): k, v = h2 W + b (float64, kept in
+ * s.k, s.v as float32), a = softmax(k q / sqrt 8) in s.a, z = sum_i a_i v_i.
+ */
+function attnForward(n: number, sp: StreamParams, s: BagScratch): void {
+  const q = sp.q as Float32Array;
+  const b8 = sp.o.b8;
+  const { h2, k: ks, v: vs, a, acc: kacc, vacc, z } = s;
+  for (let i = 0; i < n; i++) {
+    const ho = i * HIDDEN2;
+    keyValue8(h2, ho, sp, kacc, vacc, 0);
+    let sc = 0;
+    for (let c = 0; c < HIDDEN2; c++) {
+      ks[ho + c] = kacc[c];
+      vs[ho + c] = vacc[c];
+      sc += kacc[c] * q[b8 + c];
+    }
+    a[i] = sc / S8;
+  }
+  softmaxInPlace(a, 0, n);
+  addWeightedRows(z, a, vs, n);
+}
+
+/** Backward of attnForward given dz: adds the key / value / query gradients and sets s.dh2 (zeroed by the caller). */
+function attnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float64Array, sg: StreamGrads): void {
+  const q = sp.q as Float32Array;
+  const gq = sg.q as Float32Array;
+  const b8 = sp.o.b8;
+  const { a, da, h2, dh2, k: ks, v: vs, dkRow: dk, dvRow: dv } = s;
+  // da_i = dz . v_i ; ds_i = a_i (da_i - sum_j a_j da_j)
+  let abar = 0;
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    for (let c = 0; c < HIDDEN2; c++) d += dz[c] * vs[i * HIDDEN2 + c];
+    da[i] = d;
+    abar += a[i] * d;
+  }
+  for (let i = 0; i < n; i++) {
+    const ho = i * HIDDEN2;
+    const ds = (a[i] * (da[i] - abar)) / S8;
+    for (let c = 0; c < HIDDEN2; c++) {
+      dk[c] = ds * q[b8 + c];
+      dv[c] = a[i] * dz[c];
+      gq[b8 + c] += ds * ks[ho + c];
+    }
+    projections8Backward(s, ho, sp, sg, false);
   }
 }
 
 /** Rows i < count of bag b of run r: h1, h2 (and k, v for attention); then pool into s.z. */
 function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamParams, agg: Aggregator | null, s: BagScratch): void {
   // Offsets and arrays hoisted into locals: V8 does not hoist property loads out of these loops.
-  const b1 = sp.b1;
-  const w2 = sp.w2;
-  const b2 = sp.b2;
-  const ob1 = sp.o.b1;
-  const ow2 = sp.o.w2;
-  const ob2 = sp.o.b2;
-  const h1s = s.h1;
-  const h2s = s.h2;
-  const acc = s.acc;
+  const { b1, w2, b2 } = sp;
+  const { b1: ob1, w2: ow2, b2: ob2 } = sp.o;
+  const { h1: h1s, h2: h2s, acc } = s;
   for (let i = 0; i < count; i++) {
     const hr = (rowBase + i) * HIDDEN1;
     const h1o = i * HIDDEN1;
@@ -232,14 +316,8 @@ function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamP
       const x = H[hr + j] + b1[ob1 + j];
       h1s[h1o + j] = x > 0 ? x : 0;
     }
+    affine8(h1s, h1o, HIDDEN1, w2, ow2, b2, ob2, acc, 0);
     const h2o = i * HIDDEN2;
-    for (let k = 0; k < HIDDEN2; k++) acc[k] = b2[ob2 + k];
-    for (let j = 0; j < HIDDEN1; j++) {
-      const h = h1s[h1o + j];
-      if (h === 0) continue; // ReLU zeros (about half) contribute nothing
-      const wo = ow2 + j * HIDDEN2;
-      for (let k = 0; k < HIDDEN2; k++) acc[k] += h * w2[wo + k];
-    }
     for (let k = 0; k < HIDDEN2; k++) h2s[h2o + k] = acc[k] > 0 ? acc[k] : 0;
   }
   const z = s.z;
@@ -258,54 +336,7 @@ function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamP
   } else if (agg === "selfattn") {
     selfAttnForward(count, sp, s);
   } else {
-    const kw = sp.kw as Float32Array;
-    const kb = sp.kb as Float32Array;
-    const vw = sp.vw as Float32Array;
-    const vb = sp.vb as Float32Array;
-    const q = sp.q as Float32Array;
-    const ok8 = sp.o.k8;
-    const ob8 = sp.o.b8;
-    const ks = s.k;
-    const vs = s.v;
-    const a = s.a;
-    const kacc = s.acc;
-    const vacc = s.vacc;
-    let m = -Infinity;
-    for (let i = 0; i < count; i++) {
-      const ho = i * HIDDEN2;
-      for (let c = 0; c < HIDDEN2; c++) {
-        kacc[c] = kb[ob8 + c];
-        vacc[c] = vb[ob8 + c];
-      }
-      for (let j = 0; j < HIDDEN2; j++) {
-        const h = h2s[ho + j];
-        if (h === 0) continue;
-        const wo = ok8 + j * HIDDEN2;
-        for (let c = 0; c < HIDDEN2; c++) {
-          kacc[c] += h * kw[wo + c];
-          vacc[c] += h * vw[wo + c];
-        }
-      }
-      let sc = 0;
-      for (let c = 0; c < HIDDEN2; c++) {
-        ks[ho + c] = kacc[c];
-        vs[ho + c] = vacc[c];
-        sc += kacc[c] * q[ob8 + c];
-      }
-      a[i] = sc / S8;
-      if (a[i] > m) m = a[i];
-    }
-    let sum = 0;
-    for (let i = 0; i < count; i++) {
-      a[i] = Math.exp(a[i] - m);
-      sum += a[i];
-    }
-    for (let i = 0; i < count; i++) {
-      a[i] /= sum;
-      const ai = a[i];
-      const ho = i * HIDDEN2;
-      for (let c = 0; c < HIDDEN2; c++) z[c] += ai * vs[ho + c];
-    }
+    attnForward(count, sp, s);
   }
 }
 
@@ -332,40 +363,7 @@ function backwardBag(
     } else if (agg === "selfattn") {
       selfAttnBackward(count, sp, s, dz, sg);
     } else {
-      const kw = sp.kw as Float32Array;
-      const vw = sp.vw as Float32Array;
-      const q = sp.q as Float32Array;
-      const gkw = sg.kw as Float32Array;
-      const gkb = sg.kb as Float32Array;
-      const gvw = sg.vw as Float32Array;
-      const gvb = sg.vb as Float32Array;
-      const gq = sg.q as Float32Array;
-      // da_i = dz . v_i ; ds_i = a_i (da_i - sum_j a_j da_j)
-      let abar = 0;
-      const da = s.da;
-      for (let i = 0; i < count; i++) {
-        let d = 0;
-        for (let c = 0; c < HIDDEN2; c++) d += dz[c] * s.v[i * HIDDEN2 + c];
-        da[i] = d;
-        abar += s.a[i] * d;
-      }
-      for (let i = 0; i < count; i++) {
-        const ho = i * HIDDEN2;
-        const ds = (s.a[i] * (da[i] - abar)) / S8;
-        for (let c = 0; c < HIDDEN2; c++) {
-          const dk = ds * q[o.b8 + c];
-          const dv = s.a[i] * dz[c];
-          gq[o.b8 + c] += ds * s.k[ho + c];
-          gkb[o.b8 + c] += dk;
-          gvb[o.b8 + c] += dv;
-          for (let j = 0; j < HIDDEN2; j++) {
-            const h = s.h2[ho + j];
-            gkw[o.k8 + j * HIDDEN2 + c] += h * dk;
-            gvw[o.k8 + j * HIDDEN2 + c] += h * dv;
-            s.dh2[ho + j] += dk * kw[o.k8 + j * HIDDEN2 + c] + dv * vw[o.k8 + j * HIDDEN2 + c];
-          }
-        }
-      }
+      attnBackward(count, sp, s, dz, sg);
     }
   }
   const gw2 = sg.w2;
@@ -517,42 +515,39 @@ export function groupsLogitsJs(layout: ChunkLayout, groups: GroupArrays[]): Floa
 }
 
 /**
+ * Copy the 16-column blocks of R runs between packed rows (columns [c0, c0 + 16 R) of n x C) and
+ * the padded, run-major layout [R, bags x L, 16] (bag b at rows [b L, b L + count)): into `padded`
+ * when `toPadded`, else back into `packed`.
+ */
+function copyPadded(packed: Float32Array, padded: Float32Array, toPadded: boolean, C: number, c0: number, runs: number, starts: Int32Array, L: number): void {
+  const B = starts.length - 1;
+  const rowsPadded = B * L;
+  for (let b = 0; b < B; b++) {
+    for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
+      const row = b * L + k;
+      for (let q = 0; q < runs; q++) {
+        const pk = r * C + c0 + q * HIDDEN1;
+        const pd = (q * rowsPadded + row) * HIDDEN1;
+        if (toPadded) for (let j = 0; j < HIDDEN1; j++) padded[pd + j] = packed[pk + j];
+        else for (let j = 0; j < HIDDEN1; j++) packed[pk + j] = padded[pd + j];
+      }
+    }
+  }
+}
+
+/**
  * Copy the 16-column blocks of R runs (columns [c0, c0 + 16 R) of packed rows, n x C) into the
  * padded, run-major layout the head after H takes: [R, bags x L, 16], bag b at rows [b L, b L + count).
  */
 export function padColumns(h: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number): Float32Array {
-  const B = starts.length - 1;
-  const rowsPadded = B * L;
-  const out = new Float32Array(runs * rowsPadded * HIDDEN1);
-  for (let b = 0; b < B; b++) {
-    for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
-      const src = r * C + c0;
-      const row = b * L + k;
-      for (let q = 0; q < runs; q++) {
-        const s0 = src + q * HIDDEN1;
-        const d0 = (q * rowsPadded + row) * HIDDEN1;
-        for (let j = 0; j < HIDDEN1; j++) out[d0 + j] = h[s0 + j];
-      }
-    }
-  }
+  const out = new Float32Array(runs * (starts.length - 1) * L * HIDDEN1);
+  copyPadded(h, out, true, C, c0, runs, starts, L);
   return out;
 }
 
 /** The inverse of padColumns: write [R, bags x L, 16] back into columns [c0, c0 + 16 R) of packed n x C. */
 export function unpadColumns(p: Float32Array, into: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number): void {
-  const B = starts.length - 1;
-  const rowsPadded = B * L;
-  for (let b = 0; b < B; b++) {
-    for (let r = starts[b], k = 0; r < starts[b + 1]; r++, k++) {
-      const dst = r * C + c0;
-      const row = b * L + k;
-      for (let q = 0; q < runs; q++) {
-        const d0 = dst + q * HIDDEN1;
-        const s0 = (q * rowsPadded + row) * HIDDEN1;
-        for (let j = 0; j < HIDDEN1; j++) into[d0 + j] = p[s0 + j];
-      }
-    }
-  }
+  copyPadded(into, p, false, C, c0, runs, starts, L);
 }
 
 /**
