@@ -1,4 +1,3 @@
-import { concatTyped } from "../util/arrays";
 import * as zlib from "node:zlib";
 import { writeFileAtomicAsync } from "../util/atomic";
 import { encodeRleFrame } from "./codecs/rle";
@@ -20,6 +19,7 @@ import {
   TRANSFER_SYNTAX_UIDS,
   type WritableTransferSyntax,
 } from "./uids";
+import { concatTyped } from "../util/arrays";
 
 /** Tags writeDicom fills in. Optional ones are left out of the file when absent. */
 export interface DicomWriteTags {

@@ -1,4 +1,3 @@
-import { concatTyped } from "../util/arrays";
 import type { ImageTransform, LesionBox, TileRecord, TilingParams } from "../types";
 import { selectTiles } from "../tiling/grid";
 import { writeTileEncoderInput, type EncoderInputSpec } from "../embed/input";
@@ -7,6 +6,7 @@ import { boxesFromHeatmap, type ScoredBox } from "./boxes";
 import { PROTOCOL_RESOLUTION_PX } from "./detection";
 import { workingBoxToOriginal } from "./frames";
 import { attentionHeatmapWithCoverage } from "./heatmap";
+import { concatTyped } from "../util/arrays";
 
 /**
  * The explanation of one bag (breast): every view tiled at the explanation overlap (75 % by
@@ -120,7 +120,6 @@ async function embedTiles(
   }
   return out;
 }
-
 
 /** The tiles of every view of a bag with the head's attention and contribution (no maps yet). */
 export interface ScoredBagTiles {

@@ -1,4 +1,3 @@
-import { concatTyped } from "../util/arrays";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { StoreMeta } from "../store/format";
@@ -7,6 +6,7 @@ import { hashBytes, hashJson, staleReason, workIdentity, type WorkIdentity } fro
 import { validateConfig, type HeadConfig } from "./config";
 import { paramSpecs } from "./params";
 import type { CurvePoint, GridResult, RunResult, TrainSettings, TrainTiming } from "./train";
+import { concatTyped } from "../util/arrays";
 
 /**
  * Resumable training (CLAM/TRIDENT-style per-item state): the grid of (config, seed) runs is

@@ -1,4 +1,3 @@
-import { concatTyped } from "../util/arrays";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BinaryLabel, EncoderInfo, Split, StoreBag } from "../types";
@@ -7,6 +6,7 @@ import { openStore } from "./read";
 import { writeStore } from "./write";
 import { cleanTempFiles } from "../util/atomic";
 import { acquireLock } from "../util/lock";
+import { concatTyped } from "../util/arrays";
 
 type H5Module = typeof import("h5wasm");
 type H5Group = InstanceType<H5Module["Group"]>;

@@ -75,6 +75,8 @@ export function imageRecord(
   r: Omit<ImageRecord, "breastId" | "label" | "split" | "lesions"> & Partial<Pick<ImageRecord, "label" | "split" | "lesions">>,
 ): ImageRecord {
   const { label = null, split = null, lesions = [], ...rest } = r;
+  // Fields in ImageRecord's order, as the adapters wrote them before, so that any JSON written
+  // from a record keeps its bytes.
   return {
     patientId: rest.patientId,
     studyId: rest.studyId,
