@@ -199,10 +199,23 @@ const grid: Benchmark = {
     const load0 = loadavg();
     const src = openEmbeddingSource(store.dir);
     const active: number[] = [];
+    const epochSeconds: number[] = [];
     const t0 = performance.now();
     let res;
     try {
-      res = await trainGrid({ source: src, configs, seeds: Array.from({ length: nSeeds }, (_, i) => i), epochs, progress: true, onEpoch: (e) => active.push(e.activeRuns) });
+      res = await trainGrid({
+        source: src,
+        configs,
+        seeds: Array.from({ length: nSeeds }, (_, i) => i),
+        epochs,
+        progress: false,
+        onEpoch: (e) => {
+          active.push(e.activeRuns);
+          epochSeconds.push(e.seconds);
+          // one line per epoch: the whole grid runs for an hour or more
+          console.error(`grid: epoch ${e.epoch}: ${e.activeRuns} active runs, ${e.seconds.toFixed(1)} s (X passes ${e.xPassSeconds.toFixed(1)} s), load ${loadavg()}`);
+        },
+      });
     } finally {
       src.close();
     }
@@ -233,6 +246,7 @@ const grid: Benchmark = {
       notes: [
         full ? "the full paper-scale grid" : "REDUCED grid (set MILPF_BENCH_GRID_* for the full one: 10000x60, 9 configs, 36 seeds, 700 epochs)",
         `authors' early stopping (patience 20, min delta 0.001, from epoch 0); active runs per epoch: ${active.join(",")}`,
+        `seconds per epoch: ${epochSeconds.map((s) => s.toFixed(1)).join(",")}`,
         `load average at start ${load0}, at end ${loadavg()}; store generated ${store.generatedSeconds === null ? "before" : `now in ${store.generatedSeconds.toFixed(0)} s (peak RSS includes it)`}`,
       ],
       context: { ...machine(), storeBytes: store.bytes, store: store.dir },
