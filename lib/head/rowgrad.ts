@@ -61,7 +61,6 @@ class BagScratch {
   z = new Float64Array(HIDDEN2);
   dh2: Float64Array;
   da: Float64Array;
-  dpre2 = new Float64Array(HIDDEN2);
   acc = new Float64Array(HIDDEN2);
   vacc = new Float64Array(HIDDEN2);
   /** One row's query / key / value output gradients in the backward pass of the attention kinds. */
@@ -260,17 +259,62 @@ function selfAttnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float6
  */
 function attnForward(n: number, sp: StreamParams, s: BagScratch): void {
   const q = sp.q as Float32Array;
-  const b8 = sp.o.b8;
-  const { h2, k: ks, v: vs, a, acc: kacc, vacc, z } = s;
+  const { kw, kb, vw, vb } = sp as Required<StreamParams>;
+  const { k8, b8 } = sp.o;
+  const { h2, k: ks, v: vs, a, z } = s;
+  // keyValue8 and the score written out for the 8 columns (locals stay in registers; V8 neither
+  // unrolls nor hoists these): the same operations in the same order, so the same bits
+  const q0 = q[b8], q1 = q[b8 + 1], q2 = q[b8 + 2], q3 = q[b8 + 3], q4 = q[b8 + 4], q5 = q[b8 + 5], q6 = q[b8 + 6], q7 = q[b8 + 7];
   for (let i = 0; i < n; i++) {
     const ho = i * HIDDEN2;
-    keyValue8(h2, ho, sp, kacc, vacc, 0);
-    let sc = 0;
-    for (let c = 0; c < HIDDEN2; c++) {
-      ks[ho + c] = kacc[c];
-      vs[ho + c] = vacc[c];
-      sc += kacc[c] * q[b8 + c];
+    let k0 = kb[b8], k1 = kb[b8 + 1], k2 = kb[b8 + 2], k3 = kb[b8 + 3], k4 = kb[b8 + 4], k5 = kb[b8 + 5], k6 = kb[b8 + 6], k7 = kb[b8 + 7];
+    let v0 = vb[b8], v1 = vb[b8 + 1], v2 = vb[b8 + 2], v3 = vb[b8 + 3], v4 = vb[b8 + 4], v5 = vb[b8 + 5], v6 = vb[b8 + 6], v7 = vb[b8 + 7];
+    for (let j = 0; j < HIDDEN2; j++) {
+      const h = h2[ho + j];
+      if (h === 0) continue;
+      const w = k8 + j * HIDDEN2;
+      k0 += h * kw[w];
+      v0 += h * vw[w];
+      k1 += h * kw[w + 1];
+      v1 += h * vw[w + 1];
+      k2 += h * kw[w + 2];
+      v2 += h * vw[w + 2];
+      k3 += h * kw[w + 3];
+      v3 += h * vw[w + 3];
+      k4 += h * kw[w + 4];
+      v4 += h * vw[w + 4];
+      k5 += h * kw[w + 5];
+      v5 += h * vw[w + 5];
+      k6 += h * kw[w + 6];
+      v6 += h * vw[w + 6];
+      k7 += h * kw[w + 7];
+      v7 += h * vw[w + 7];
     }
+    ks[ho] = k0;
+    ks[ho + 1] = k1;
+    ks[ho + 2] = k2;
+    ks[ho + 3] = k3;
+    ks[ho + 4] = k4;
+    ks[ho + 5] = k5;
+    ks[ho + 6] = k6;
+    ks[ho + 7] = k7;
+    vs[ho] = v0;
+    vs[ho + 1] = v1;
+    vs[ho + 2] = v2;
+    vs[ho + 3] = v3;
+    vs[ho + 4] = v4;
+    vs[ho + 5] = v5;
+    vs[ho + 6] = v6;
+    vs[ho + 7] = v7;
+    let sc = 0;
+    sc += k0 * q0;
+    sc += k1 * q1;
+    sc += k2 * q2;
+    sc += k3 * q3;
+    sc += k4 * q4;
+    sc += k5 * q5;
+    sc += k6 * q6;
+    sc += k7 * q7;
     a[i] = sc / S8;
   }
   softmaxInPlace(a, 0, n);
@@ -281,8 +325,10 @@ function attnForward(n: number, sp: StreamParams, s: BagScratch): void {
 function attnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float64Array, sg: StreamGrads): void {
   const q = sp.q as Float32Array;
   const gq = sg.q as Float32Array;
-  const b8 = sp.o.b8;
-  const { a, da, h2, dh2, k: ks, v: vs, dkRow: dk, dvRow: dv } = s;
+  const { kw, vw } = sp as Required<StreamParams>;
+  const { kw: gkw, kb: gkb, vw: gvw, vb: gvb } = sg as Required<StreamGrads>;
+  const { k8, b8 } = sp.o;
+  const { a, da, h2, dh2, k: ks, v: vs } = s;
   // da_i = dz . v_i ; ds_i = a_i (da_i - sum_j a_j da_j)
   let abar = 0;
   for (let i = 0; i < n; i++) {
@@ -291,15 +337,70 @@ function attnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float64Arr
     da[i] = d;
     abar += a[i] * d;
   }
+  const q0 = q[b8], q1 = q[b8 + 1], q2 = q[b8 + 2], q3 = q[b8 + 3], q4 = q[b8 + 4], q5 = q[b8 + 5], q6 = q[b8 + 6], q7 = q[b8 + 7];
+  const z0 = dz[0], z1 = dz[1], z2 = dz[2], z3 = dz[3], z4 = dz[4], z5 = dz[5], z6 = dz[6], z7 = dz[7];
   for (let i = 0; i < n; i++) {
     const ho = i * HIDDEN2;
     const ds = (a[i] * (da[i] - abar)) / S8;
-    for (let c = 0; c < HIDDEN2; c++) {
-      dk[c] = ds * q[b8 + c];
-      dv[c] = a[i] * dz[c];
-      gq[b8 + c] += ds * ks[ho + c];
+    const ai = a[i];
+    // dk_c = ds q_c, dv_c = a_i dz_c, and the query gradient, as projections8Backward(query = false)
+    // does it, written out: each gradient element gets the same additions in the same order
+    const dk0 = ds * q0, dk1 = ds * q1, dk2 = ds * q2, dk3 = ds * q3, dk4 = ds * q4, dk5 = ds * q5, dk6 = ds * q6, dk7 = ds * q7;
+    const dv0 = ai * z0, dv1 = ai * z1, dv2 = ai * z2, dv3 = ai * z3, dv4 = ai * z4, dv5 = ai * z5, dv6 = ai * z6, dv7 = ai * z7;
+    gq[b8] += ds * ks[ho];
+    gq[b8 + 1] += ds * ks[ho + 1];
+    gq[b8 + 2] += ds * ks[ho + 2];
+    gq[b8 + 3] += ds * ks[ho + 3];
+    gq[b8 + 4] += ds * ks[ho + 4];
+    gq[b8 + 5] += ds * ks[ho + 5];
+    gq[b8 + 6] += ds * ks[ho + 6];
+    gq[b8 + 7] += ds * ks[ho + 7];
+    gkb[b8] += dk0;
+    gvb[b8] += dv0;
+    gkb[b8 + 1] += dk1;
+    gvb[b8 + 1] += dv1;
+    gkb[b8 + 2] += dk2;
+    gvb[b8 + 2] += dv2;
+    gkb[b8 + 3] += dk3;
+    gvb[b8 + 3] += dv3;
+    gkb[b8 + 4] += dk4;
+    gvb[b8 + 4] += dv4;
+    gkb[b8 + 5] += dk5;
+    gvb[b8 + 5] += dv5;
+    gkb[b8 + 6] += dk6;
+    gvb[b8 + 6] += dv6;
+    gkb[b8 + 7] += dk7;
+    gvb[b8 + 7] += dv7;
+    for (let j = 0; j < HIDDEN2; j++) {
+      const h = h2[ho + j];
+      const w = k8 + j * HIDDEN2;
+      gkw[w] += h * dk0;
+      gvw[w] += h * dv0;
+      gkw[w + 1] += h * dk1;
+      gvw[w + 1] += h * dv1;
+      gkw[w + 2] += h * dk2;
+      gvw[w + 2] += h * dv2;
+      gkw[w + 3] += h * dk3;
+      gvw[w + 3] += h * dv3;
+      gkw[w + 4] += h * dk4;
+      gvw[w + 4] += h * dv4;
+      gkw[w + 5] += h * dk5;
+      gvw[w + 5] += h * dv5;
+      gkw[w + 6] += h * dk6;
+      gvw[w + 6] += h * dv6;
+      gkw[w + 7] += h * dk7;
+      gvw[w + 7] += h * dv7;
+      let d = dh2[ho + j];
+      d += dk0 * kw[w] + dv0 * vw[w];
+      d += dk1 * kw[w + 1] + dv1 * vw[w + 1];
+      d += dk2 * kw[w + 2] + dv2 * vw[w + 2];
+      d += dk3 * kw[w + 3] + dv3 * vw[w + 3];
+      d += dk4 * kw[w + 4] + dv4 * vw[w + 4];
+      d += dk5 * kw[w + 5] + dv5 * vw[w + 5];
+      d += dk6 * kw[w + 6] + dv6 * vw[w + 6];
+      d += dk7 * kw[w + 7] + dv7 * vw[w + 7];
+      dh2[ho + j] = d;
     }
-    projections8Backward(s, ho, sp, sg, false);
   }
 }
 
@@ -308,17 +409,40 @@ function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamP
   // Offsets and arrays hoisted into locals: V8 does not hoist property loads out of these loops.
   const { b1, w2, b2 } = sp;
   const { b1: ob1, w2: ow2, b2: ob2 } = sp.o;
-  const { h1: h1s, h2: h2s, acc } = s;
+  const { h1: h1s, h2: h2s } = s;
+  // affine8 of the 16 -> 8 layer written out with its 8 outputs in locals (same operations, same
+  // order, so the same bits as affine8; ~2x faster in V8, which neither unrolls nor keeps them in registers)
   for (let i = 0; i < count; i++) {
     const hr = (rowBase + i) * HIDDEN1;
     const h1o = i * HIDDEN1;
+    let a0 = b2[ob2], a1 = b2[ob2 + 1], a2 = b2[ob2 + 2], a3 = b2[ob2 + 3], a4 = b2[ob2 + 4], a5 = b2[ob2 + 5], a6 = b2[ob2 + 6], a7 = b2[ob2 + 7];
     for (let j = 0; j < HIDDEN1; j++) {
       const x = H[hr + j] + b1[ob1 + j];
-      h1s[h1o + j] = x > 0 ? x : 0;
+      if (!(x > 0)) {
+        h1s[h1o + j] = 0;
+        continue;
+      }
+      h1s[h1o + j] = x;
+      const h = h1s[h1o + j]; // rounded to float32, as affine8 reads it back
+      const w = ow2 + j * HIDDEN2;
+      a0 += h * w2[w];
+      a1 += h * w2[w + 1];
+      a2 += h * w2[w + 2];
+      a3 += h * w2[w + 3];
+      a4 += h * w2[w + 4];
+      a5 += h * w2[w + 5];
+      a6 += h * w2[w + 6];
+      a7 += h * w2[w + 7];
     }
-    affine8(h1s, h1o, HIDDEN1, w2, ow2, b2, ob2, acc, 0);
     const h2o = i * HIDDEN2;
-    for (let k = 0; k < HIDDEN2; k++) h2s[h2o + k] = acc[k] > 0 ? acc[k] : 0;
+    h2s[h2o] = a0 > 0 ? a0 : 0;
+    h2s[h2o + 1] = a1 > 0 ? a1 : 0;
+    h2s[h2o + 2] = a2 > 0 ? a2 : 0;
+    h2s[h2o + 3] = a3 > 0 ? a3 : 0;
+    h2s[h2o + 4] = a4 > 0 ? a4 : 0;
+    h2s[h2o + 5] = a5 > 0 ? a5 : 0;
+    h2s[h2o + 6] = a6 > 0 ? a6 : 0;
+    h2s[h2o + 7] = a7 > 0 ? a7 : 0;
   }
   const z = s.z;
   z.fill(0);
@@ -369,32 +493,59 @@ function backwardBag(
   const gw2 = sg.w2;
   const gb2 = sg.b2;
   const gb1 = sg.b1;
-  const dpre2 = s.dpre2;
+  const { h1: h1s, h2: h2s, dh2 } = s;
+  const ob1 = o.b1;
+  const ob2 = o.b2;
+  const ow2 = o.w2;
+  // written out over the 8 outputs of the 16 -> 8 layer (as forwardBag): the same additions in the same order
   for (let i = 0; i < count; i++) {
     const h1o = i * HIDDEN1;
     const h2o = i * HIDDEN2;
-    for (let k = 0; k < HIDDEN2; k++) {
-      const d = s.h2[h2o + k] > 0 ? s.dh2[h2o + k] : 0;
-      dpre2[k] = d;
-      gb2[o.b2 + k] += d;
-    }
+    const d0 = h2s[h2o] > 0 ? dh2[h2o] : 0;
+    const d1 = h2s[h2o + 1] > 0 ? dh2[h2o + 1] : 0;
+    const d2 = h2s[h2o + 2] > 0 ? dh2[h2o + 2] : 0;
+    const d3 = h2s[h2o + 3] > 0 ? dh2[h2o + 3] : 0;
+    const d4 = h2s[h2o + 4] > 0 ? dh2[h2o + 4] : 0;
+    const d5 = h2s[h2o + 5] > 0 ? dh2[h2o + 5] : 0;
+    const d6 = h2s[h2o + 6] > 0 ? dh2[h2o + 6] : 0;
+    const d7 = h2s[h2o + 7] > 0 ? dh2[h2o + 7] : 0;
+    gb2[ob2] += d0;
+    gb2[ob2 + 1] += d1;
+    gb2[ob2 + 2] += d2;
+    gb2[ob2 + 3] += d3;
+    gb2[ob2 + 4] += d4;
+    gb2[ob2 + 5] += d5;
+    gb2[ob2 + 6] += d6;
+    gb2[ob2 + 7] += d7;
     const hr = (rowBase + i) * HIDDEN1;
     for (let j = 0; j < HIDDEN1; j++) {
-      const h1 = s.h1[h1o + j];
       // ReLU'(H + b1) is 0 where h1 is 0: nothing flows back through those units, and their
       // contribution to dW2 (h1 x dpre2) is 0 as well
-      if (!(H[hr + j] + b1[o.b1 + j] > 0)) {
+      if (!(H[hr + j] + b1[ob1 + j] > 0)) {
         dH[hr + j] = 0;
         continue;
       }
-      const wo = o.w2 + j * HIDDEN2;
-      let d1 = 0;
-      for (let k = 0; k < HIDDEN2; k++) {
-        gw2[wo + k] += h1 * dpre2[k];
-        d1 += dpre2[k] * w2[wo + k];
-      }
-      gb1[o.b1 + j] += d1;
-      dH[hr + j] = d1;
+      const h1 = h1s[h1o + j];
+      const wo = ow2 + j * HIDDEN2;
+      gw2[wo] += h1 * d0;
+      gw2[wo + 1] += h1 * d1;
+      gw2[wo + 2] += h1 * d2;
+      gw2[wo + 3] += h1 * d3;
+      gw2[wo + 4] += h1 * d4;
+      gw2[wo + 5] += h1 * d5;
+      gw2[wo + 6] += h1 * d6;
+      gw2[wo + 7] += h1 * d7;
+      let g = 0;
+      g += d0 * w2[wo];
+      g += d1 * w2[wo + 1];
+      g += d2 * w2[wo + 2];
+      g += d3 * w2[wo + 3];
+      g += d4 * w2[wo + 4];
+      g += d5 * w2[wo + 5];
+      g += d6 * w2[wo + 6];
+      g += d7 * w2[wo + 7];
+      gb1[ob1 + j] += g;
+      dH[hr + j] = g;
     }
   }
 }
