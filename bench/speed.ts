@@ -91,16 +91,23 @@ const float16: Benchmark = {
   },
 };
 
-/** s/epoch of trainGrid (median of epochs 2..E: epoch 1 creates the ORT sessions and fills the X kept in memory). */
-async function oursPerEpoch(dir: string, runs: number, epochs: number): Promise<number> {
-  const src = openEmbeddingSource(dir);
-  const per: number[] = [];
-  try {
-    await trainGrid({ source: src, configs: [FULL_CONFIG], seeds: Array.from({ length: runs }, (_, i) => i), epochs, patience: 10_000, progress: false, onEpoch: (e) => per.push(e.seconds) });
-  } finally {
-    src.close();
-  }
-  return median(per.slice(1));
+/** One side's measurement of a case: s/epoch (median of epochs 2..E: epoch 1 creates the sessions and fills the X kept in memory) and the process's peak RSS. */
+interface SideResult {
+  secPerEpoch: number;
+  peakRssMiB: number;
+}
+
+/** Run a bench child process and parse its last stdout line (JSON with secPerEpoch[] and peakRssMiB). */
+function child(cmd: string, args: string[]): SideResult {
+  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const out = JSON.parse(r.stdout.trim().split("\n").pop() as string) as { secPerEpoch: number[]; peakRssMiB: number };
+  return { secPerEpoch: median(out.secPerEpoch.slice(1)), peakRssMiB: out.peakRssMiB };
+}
+
+/** trainGrid in a child process (bench/oursHead.ts), so that its peak RSS is this case's alone. */
+function ours(dir: string, runs: number, epochs: number): SideResult {
+  return child(process.execPath, [path.join(__dirname, "oursHead.js"), "--store", dir, "--runs", String(runs), "--epochs", String(epochs)]);
 }
 
 const PYTHON = "/usr/bin/python3";
@@ -110,13 +117,9 @@ function torchAvailable(): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-/** s/epoch of the PyTorch port (median of epochs 2..E), in a child process. */
-function torchPerEpoch(dir: string, runs: number, epochs: number, mode: "stacked" | "loop"): number {
-  const script = path.join(projectRoot(), "bench", "torch_head.py");
-  const r = spawnSync(PYTHON, [script, "--store", dir, "--runs", String(runs), "--epochs", String(epochs), "--mode", mode], { encoding: "utf8", maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`${script} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  const out = JSON.parse(r.stdout.trim().split("\n").pop() as string) as { secPerEpoch: number[] };
-  return median(out.secPerEpoch.slice(1));
+/** The PyTorch port (bench/torch_head.py) in a child process. */
+function torch(dir: string, runs: number, epochs: number, mode: "stacked" | "loop"): SideResult {
+  return child(PYTHON, [path.join(projectRoot(), "bench", "torch_head.py"), "--store", dir, "--runs", String(runs), "--epochs", String(epochs), "--mode", mode]);
 }
 
 const vsTorch: Benchmark = {
@@ -140,27 +143,32 @@ const vsTorch: Benchmark = {
     if (loopRuns > 0) cases.push({ size: sizes[0], runs: loopRuns, mode: "loop" });
     for (const c of cases) {
       const store = benchStore(c.size.bags, c.size.tiles);
-      const ours: number[] = [];
-      const theirs: number[] = [];
+      const mine: SideResult[] = [];
+      const theirs: SideResult[] = [];
       for (let r = 0; r < rounds; r++) {
         // alternate the order between rounds so that drifting load hits both sides alike
         if (r % 2 === 0) {
-          ours.push(await oursPerEpoch(store.dir, c.runs, epochs));
-          theirs.push(torchPerEpoch(store.dir, c.runs, epochs, c.mode));
+          mine.push(ours(store.dir, c.runs, epochs));
+          theirs.push(torch(store.dir, c.runs, epochs, c.mode));
         } else {
-          theirs.push(torchPerEpoch(store.dir, c.runs, epochs, c.mode));
-          ours.push(await oursPerEpoch(store.dir, c.runs, epochs));
+          theirs.push(torch(store.dir, c.runs, epochs, c.mode));
+          mine.push(ours(store.dir, c.runs, epochs));
         }
       }
-      const ratios = ours.map((o, i) => o / theirs[i]);
+      const ratios = mine.map((o, i) => o.secPerEpoch / theirs[i].secPerEpoch);
+      const storeMiB = store.bytes / 2 ** 20;
+      const rss = (a: SideResult[]): number => Math.max(...a.map((x) => x.peakRssMiB));
       rows.push({
         workload: `${c.size.bags} x ${c.size.tiles} x ${DIM}`,
         runs: c.runs,
         torch: c.mode === "stacked" ? "stacked (einsum)" : "looping over runs",
-        "ours s/epoch": median(ours),
-        "torch s/epoch": median(theirs),
+        "ours s/epoch": median(mine.map((x) => x.secPerEpoch)),
+        "torch s/epoch": median(theirs.map((x) => x.secPerEpoch)),
         "ratio ours/torch (per round)": ratios.map((x) => x.toFixed(2)).join(" "),
         "median ratio": median(ratios),
+        "store MiB": storeMiB,
+        "ours peak RSS / store": rss(mine) / storeMiB,
+        "torch peak RSS / store": rss(theirs) / storeMiB,
         load: loadavg(),
       });
     }
@@ -168,7 +176,7 @@ const vsTorch: Benchmark = {
       name: "train-vs-torch",
       rows,
       notes: [
-        "full head (max+attn); s/epoch = median of epochs 2..E of each process (epoch 1 creates sessions / fills memory); ratio < 1: ours faster",
+        "full head (max+attn); s/epoch = median of epochs 2..E of each process (epoch 1 creates sessions / fills memory); ratio < 1: ours faster; each side runs in its own process (peak RSS = that process's)",
         `ours: trainGrid (ORT X passes, float16 X kept in memory, head after H on worker threads); torch ${torchVersion}: bench/torch_head.py, ${os.cpus().length} threads, X as float32 in memory`,
         `rounds alternate the order; load average at start ${load0}, end ${loadavg()} (the machine is shared: compare ratios, not absolute times)`,
       ],

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch-CPU port of the MIL-PF full head (global max + local attention), for the side-by-side
-benchmark in bench/torch.ts (`npm run bench -- train-vs-torch`). Not part of the toolkit.
+benchmark in bench/speed.ts (`npm run bench -- train-vs-torch`). Not part of the toolkit.
 
 Same maths as lib/head (first layers Linear(D,16)+ReLU, Linear(16,8)+ReLU per stream, global max
 pooling, local attention with one learned query, fusion Linear(16,1), class-weighted BCE,
@@ -12,13 +12,14 @@ float16 on the CPU far slower than it multiplies), the training and validation b
 (one X pass per chunk for all runs); --mode loop: R independent models, one after the other
 (what a user without the stacking would write).
 
-Prints one JSON line: {"secPerEpoch": [...], "threads": n, "torch": version}.
+Prints one JSON line: {"secPerEpoch": [...], "peakRssMiB": m, "threads": n, "torch": version}.
 Needs equal tile / view counts per bag (the generated benchmark stores).
 """
 import argparse
 import json
 import math
 import os
+import resource
 import time
 
 import numpy as np
@@ -129,7 +130,7 @@ def main():
                 for r in range(R):
                     auc(zs[:, r], yva)
         times.append(time.perf_counter() - t0)
-    print(json.dumps({"secPerEpoch": times, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+    print(json.dumps({"secPerEpoch": times, "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "threads": torch.get_num_threads(), "torch": torch.__version__}))
 
 
 if __name__ == "__main__":
