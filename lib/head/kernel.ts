@@ -40,12 +40,21 @@ function xPassModel(kind: "project" | "gradient", dtype: XDtype, dim: number): U
 export interface OrtKernelOptions {
   /** onnxruntime intra-op threads (0 = one per core). */
   threads?: number;
+  /**
+   * Let onnxruntime's idle intra-op threads spin (busy-wait) for the next work item (its default).
+   * Off by default here: between two X passes the head after H runs on worker threads on the same
+   * cores, and spinning threads take their time (MILPF_ORT_SPIN=1 turns it back on for a comparison).
+   */
+  spinning?: boolean;
 }
 
 class OrtKernel implements XKernel {
   readonly name = "ort";
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
-  constructor(private readonly opts: OrtKernelOptions) {}
+  private readonly spinning: boolean;
+  constructor(private readonly opts: OrtKernelOptions) {
+    this.spinning = opts.spinning ?? process.env.MILPF_ORT_SPIN === "1";
+  }
 
   private session(kind: "project" | "gradient", dtype: XDtype, dim: number): Promise<ort.InferenceSession> {
     const key = `${kind}:${dtype}:${dim}`;
@@ -56,6 +65,8 @@ class OrtKernel implements XKernel {
         interOpNumThreads: 1,
         graphOptimizationLevel: "all",
         executionProviders: ["cpu"],
+        // session config entries (onnxruntime_session_options_config_keys.h)
+        extra: { session: { intra_op: { allow_spinning: this.spinning ? "1" : "0" } } },
       });
       this.sessions.set(key, s);
     }
