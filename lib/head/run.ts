@@ -85,7 +85,7 @@ function copyUnits(shardDirs: string[], outDir: string): { units: number; empty:
       writeFileAtomic(path.join(outDir, UNITS_DIR, name), fs.readFileSync(path.join(from, name)));
       if (name.endsWith(".json")) units++;
     }
-    if (!names.some((name) => name.endsWith(".json"))) empty.push(fs.existsSync(dir) ? `${dir} (no units)` : `${dir} (no such folder)`);
+    if (!names.some((name) => name.endsWith(".json"))) empty.push(fs.existsSync(dir) ? `${dir} (empty)` : `${dir} (no such folder)`);
   }
   return { units, empty };
 }
@@ -164,7 +164,7 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
       const work: TrainWork = { units: blocks.length, reused: w.reused, trained: w.done, reasons: w.reasons, cleaned: ctx.cleaned.length };
       if (shard) return { value: { result, summaries: [], outDir, peakRssBytes: peak, work, shard }, record: null };
       work.merged = merged;
-      if (mergeEmpty.length) console.error(`train: merge: no units in ${mergeEmpty.join(", ")}; every unit was in the other folders`);
+      if (mergeEmpty.length) console.error(`train: merge: shard folder(s) without units: ${mergeEmpty.join(", ")}; every unit was in the other folders`);
       // config-major, then seed: the order trainGrid gives for the whole grid
       runs.sort((a, b) => configs.findIndex((c) => c.name === a.config.name) - configs.findIndex((c) => c.name === b.config.name) || a.seed - b.seed);
       const summaries = summarizeGrid(result, { sensitivity: o.sensitivity, bootstrap: o.bootstrap });
