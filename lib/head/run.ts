@@ -19,7 +19,7 @@ import { PREDICTION_COLUMNS, predictionRow, summarizeGrid, writeTrainOutputs, ty
 import { asFloat32, openEmbeddingSource, type EmbeddingSource } from "./source";
 import type { PostH } from "./postH";
 import { resolveTrainSettings, trainGrid, type GridResult, type TrainSettings, type TrainTiming } from "./train";
-import { loadUnit, seedBlocks, unitParamsDiff, storeContentId, UNITS_DIR, unitIdentity, unitName, writeUnit, type LoadedUnit } from "./units";
+import { loadUnit, seedBlocks, storeContentId, UNITS_DIR, unitIdentity, unitName, unitParamsDiff, writeUnit, type LoadedUnit } from "./units";
 
 export interface RunTrainingOptions extends Partial<TrainSettings> {
   /** Embedding store folder (project-relative or absolute). */
@@ -48,8 +48,9 @@ export interface RunTrainingOptions extends Partial<TrainSettings> {
   shard?: { index: number; count: number };
   /**
    * Training run folders (shards) whose finished units are copied in first; the run must then
-   * reuse every unit (a missing one is an error naming it), so the merged run trains nothing
-   * and writes what one unsharded run would.
+   * reuse every unit (a missing one is an error naming it and the given folders that held no
+   * unit; a unit trained with other settings is an error saying what differs), so the merged
+   * run trains nothing and writes what one unsharded run would.
    */
   mergeUnits?: string[];
   sensitivity?: number;
