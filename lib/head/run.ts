@@ -19,7 +19,7 @@ import { PREDICTION_COLUMNS, predictionRow, summarizeGrid, writeTrainOutputs, ty
 import { asFloat32, openEmbeddingSource, type EmbeddingSource } from "./source";
 import type { PostH } from "./postH";
 import { resolveTrainSettings, trainGrid, type GridResult, type TrainSettings, type TrainTiming } from "./train";
-import { loadUnit, seedBlocks, storeContentId, UNITS_DIR, unitIdentity, unitName, writeUnit, type LoadedUnit } from "./units";
+import { loadUnit, seedBlocks, storeContentId, UNITS_DIR, unitIdentity, unitName, unitParamsDiff, writeUnit, type LoadedUnit } from "./units";
 
 export interface RunTrainingOptions extends Partial<TrainSettings> {
   /** Embedding store folder (project-relative or absolute). */
@@ -48,8 +48,9 @@ export interface RunTrainingOptions extends Partial<TrainSettings> {
   shard?: { index: number; count: number };
   /**
    * Training run folders (shards) whose finished units are copied in first; the run must then
-   * reuse every unit (a missing one is an error naming it), so the merged run trains nothing
-   * and writes what one unsharded run would.
+   * reuse every unit (a missing one is an error naming it and the given folders that held no
+   * unit; a unit trained with other settings is an error saying what differs), so the merged
+   * run trains nothing and writes what one unsharded run would.
    */
   mergeUnits?: string[];
   sensitivity?: number;
@@ -71,20 +72,23 @@ export interface TrainingRun {
 /**
  * Copy the unit files of shard folders into `<out>/units/` (atomic writes; an existing file of
  * the same name is replaced). They are verified on load like any unit (checksum and identity).
- * Returns the number of units copied.
+ * A folder with no unit (not there, or a shard that got no unit: more shards than units) is not
+ * an error here: the merge needs every unit of the grid, and a missing one is reported with
+ * these folders. Returns the number of units copied and the folders without units.
  */
-function copyUnits(shardDirs: string[], outDir: string): number {
-  let n = 0;
+function copyUnits(shardDirs: string[], outDir: string): { units: number; empty: string[] } {
+  let units = 0;
+  const empty: string[] = [];
   for (const dir of shardDirs) {
     const from = path.join(dir, UNITS_DIR);
-    if (!fs.existsSync(from)) throw new Error(`train merge: ${dir}: no ${UNITS_DIR}/ folder (not a training run or shard)`);
-    for (const name of fs.readdirSync(from)) {
-      if (!/^seeds-\d+-\d+\.(json|bin)$/.test(name)) continue;
+    const names = fs.existsSync(from) ? fs.readdirSync(from).filter((name) => /^seeds-\d+-\d+\.(json|bin)$/.test(name)) : [];
+    for (const name of names) {
       writeFileAtomic(path.join(outDir, UNITS_DIR, name), fs.readFileSync(path.join(from, name)));
-      if (name.endsWith(".json")) n++;
+      if (name.endsWith(".json")) units++;
     }
+    if (!names.some((name) => name.endsWith(".json"))) empty.push(fs.existsSync(dir) ? `${dir} (empty)` : `${dir} (no such folder)`);
   }
-  return n;
+  return { units, empty };
 }
 
 /** `milpf train` and the notebook: train the grid on a store, summarise, write all outputs. */
@@ -114,10 +118,10 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
     say: (line) => console.error(`train: ${line}`),
     unit: "unit(s) of seeds",
     open: async () => {
-      const merged = merge ? copyUnits((o.mergeUnits ?? []).map((d) => resolveProjectPath(d)), outDir) : 0;
+      const copied = merge ? copyUnits((o.mergeUnits ?? []).map((d) => resolveProjectPath(d)), outDir) : { units: 0, empty: [] };
       const backend = await selectTfBackend();
       const meta = readJson<StoreMeta>(path.join(storeDir, STORE_FILES.meta));
-      return { merged, backend, meta, storeId: storeContentId(meta), source: openEmbeddingSource(storeDir) };
+      return { merged: copied.units, mergeEmpty: copied.empty, backend, meta, storeId: storeContentId(meta), source: openEmbeddingSource(storeDir) };
     },
     close: ({ source }) => source.close(),
     items: () => ({ items: blocks }),
@@ -125,7 +129,13 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
     check: (block, s) => {
       const have = loadUnit(outDir, block, unitOf(s, block), s.source.dim, s.source.bags.length);
       if ("runs" in have) return { reuse: have };
-      if (merge) throw new Error(`train merge: unit ${unitName(block)} (seeds ${block[0]}-${block[block.length - 1]}) is not in the shards given (${have.reason}); run its shard, or train without --merge-units to train it here`);
+      if (merge) {
+        const differs = have.reason === "parameters changed" ? unitParamsDiff(outDir, block, { configs, settings, kernel: kernelName, postH }) : "";
+        const empty = s.mergeEmpty.length ? `; shard folder(s) without units: ${s.mergeEmpty.join(", ")}` : "";
+        throw new Error(
+          `train merge: unit ${unitName(block)} (seeds ${block[0]}-${block[block.length - 1]}) is not in the shards given (${have.reason}${differs ? `: ${differs}` : ""})${empty}; run its shard, or train without --merge-units to train it here`,
+        );
+      }
       return have;
     },
     compute: async (block, s) => {
@@ -148,13 +158,14 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
     onItemError: "stop",
     // trainGrid shows its own progress (epochs)
     progress: null,
-    finish: ({ source, meta, storeId, backend, merged }, w, ctx) => {
+    finish: ({ source, meta, storeId, backend, merged, mergeEmpty }, w, ctx) => {
       const units = w.results.filter((u): u is LoadedUnit => u !== undefined);
       const runs = units.flatMap((u) => u.runs);
       const result: GridResult = { dim: source.dim, bags: source.bags, settings, kernel: kernelName, postH, runs, timing: sumTimings(units.map((u) => u.timing)) };
       const work: TrainWork = { units: blocks.length, reused: w.reused, trained: w.done, reasons: w.reasons, cleaned: ctx.cleaned.length };
       if (shard) return { value: { result, summaries: [], outDir, peakRssBytes: peak, work, shard }, record: null };
       work.merged = merged;
+      if (mergeEmpty.length) console.error(`train: merge: shard folder(s) without units: ${mergeEmpty.join(", ")}; every unit was in the other folders`);
       // config-major, then seed: the order trainGrid gives for the whole grid
       runs.sort((a, b) => configs.findIndex((c) => c.name === a.config.name) - configs.findIndex((c) => c.name === b.config.name) || a.seed - b.seed);
       const summaries = summarizeGrid(result, { sensitivity: o.sensitivity, bootstrap: o.bootstrap });
@@ -178,6 +189,8 @@ export async function runTraining(o: RunTrainingOptions): Promise<TrainingRun> {
 interface TrainState {
   /** Units copied in from shard folders. */
   merged: number;
+  /** Shard folders given that held no unit. */
+  mergeEmpty: string[];
   backend: Awaited<ReturnType<typeof selectTfBackend>>;
   meta: StoreMeta;
   storeId: string;

@@ -126,6 +126,28 @@ export function writeUnit(dir: string, identity: WorkIdentity, seeds: number[], 
   writeJsonAtomic(`${base}.json`, rec);
 }
 
+/**
+ * What differs between the settings a finished unit was trained with and `want` (its record's
+ * configs, settings, kernel and head after H), e.g. "configs global-max, this run
+ * global-max,max+attn"; "" when the record cannot be read or nothing listed differs.
+ */
+export function unitParamsDiff(dir: string, seeds: number[], want: { configs: HeadConfig[]; settings: TrainSettings; kernel: string; postH: string }): string {
+  let rec: UnitRecord;
+  try {
+    rec = readJson<UnitRecord>(path.join(dir, UNITS_DIR, `${unitName(seeds)}.json`));
+  } catch {
+    return "";
+  }
+  const out: string[] = [];
+  const names = (cs: HeadConfig[]): string => cs.map((c) => c.name).join(",");
+  if (hashJson(rec.configs) !== hashJson(want.configs)) out.push(`configs ${names(rec.configs)}, this run ${names(want.configs)}`);
+  const settings = Object.keys(want.settings).filter((k) => hashJson(rec.settings?.[k as keyof TrainSettings]) !== hashJson(want.settings[k as keyof TrainSettings]));
+  for (const k of settings) out.push(`${k} ${String(rec.settings?.[k as keyof TrainSettings])}, this run ${String(want.settings[k as keyof TrainSettings])}`);
+  if (rec.kernel !== want.kernel) out.push(`kernel ${rec.kernel}, this run ${want.kernel}`);
+  if (rec.postH !== want.postH) out.push(`head after H ${rec.postH}, this run ${want.postH}`);
+  return out.join("; ");
+}
+
 export interface LoadedUnit {
   runs: RunResult[];
   timing: TrainTiming;
