@@ -1,7 +1,8 @@
 #!/bin/bash
 # Slurm array job: N shards of `milpf embed`, one GPU each.
-#   N=8; jid=$(sbatch --parsable --array=0-$((N-1)) docs/cluster/slurm-embed.sh)
-#   sbatch --dependency=afterok:$jid --wrap "node bin/milpf.js embed merge $(seq -f /work/embeddings/shard-%g 0 $((N-1))) --out /work/embeddings/merged"
+#   export SHARDS=8; jid=$(sbatch --parsable --array=0-$((SHARDS-1)) docs/cluster/slurm-embed.sh)
+#   sbatch --dependency=afterok:$jid --wrap "node bin/milpf.js embed merge $(seq -f /work/embeddings/shard-%g 0 $((SHARDS-1))) --out /work/embeddings/merged"
+# (sbatch passes the exported SHARDS to every task, so the array and the shard count agree.)
 # (bash does not expand {0..$((N-1))}: brace expansion comes before arithmetic, hence seq.)
 # The merge refuses a set with a shard missing (a failed task) unless --allow-partial.
 # A requeued / re-submitted task resumes from its chunk files.

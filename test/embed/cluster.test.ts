@@ -73,7 +73,7 @@ describe("docs/cluster commands run as written", () => {
     }
     const wrap = /--wrap "([^"]+)"/.exec(script);
     if (!wrap) throw new Error("no merge command in slurm-embed.sh");
-    const m = bash(localize(wrap[1]), { N: String(N) });
+    const m = bash(localize(wrap[1]), { SHARDS: String(N) });
     expect(m.status, m.stderr).toBe(0);
     expect(storeFingerprint(`${work}/embeddings/merged`)).toEqual(storeFingerprint(`${work}/single`));
   });
