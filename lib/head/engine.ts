@@ -28,6 +28,29 @@ interface Group {
   tCol: number;
 }
 
+/**
+ * Buffers reused from chunk to chunk: the packed H and dH of the two chunks in flight (slots 0
+ * and 1: chunk i uses slot i mod 2), onnxruntime's outputs and the plain copy of dH it reads. A
+ * chunk's buffers are free again two chunks later, when its head and its backward pass are done.
+ * Without this each chunk left ~4 x rows x 16R floats of garbage (300 MB per chunk at 324 runs),
+ * which the collector let pile up: the grid's peak RSS was 1.8x the float16 store.
+ */
+class Scratch {
+  private readonly bufs = new Map<string, Float32Array>();
+  constructor(private readonly pool: RowgradPool) {}
+
+  /** n floats of buffer `key` (grown when too small; shared memory when `shared` and the pool's jobs cross threads). */
+  get(key: string, n: number, shared: boolean): Float32Array {
+    let b = this.bufs.get(key);
+    if (!b || b.length < n) {
+      this.bufs.delete(key); // let the smaller one go before allocating
+      b = shared ? this.pool.shared(n) : new Float32Array(n);
+      this.bufs.set(key, b);
+    }
+    return b.subarray(0, n);
+  }
+}
+
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
@@ -43,13 +66,16 @@ export class Engine {
   private readonly xCache = new Map<Chunk, { g?: XChunk; t?: XChunk }>();
   /** Chunks whose X may be kept (those read every epoch); others are always streamed. */
   readonly keepable = new Set<Chunk>();
+  private readonly scratch: Scratch;
   constructor(
     private readonly src: EmbeddingSource,
     private readonly kernel: XKernel,
     private readonly postH: PostH = "js",
     private readonly pool: RowgradPool = new RowgradPool(1),
     private readonly xMemoryBytes = 0,
-  ) {}
+  ) {
+    this.scratch = new Scratch(pool);
+  }
 
   private groups(runs: RunState[]): { groups: Group[]; gRuns: RunState[]; tRuns: RunState[] } {
     const byName = new Map<string, Group>();
@@ -74,10 +100,10 @@ export class Engine {
     return { groups, gRuns, tRuns };
   }
 
-  private async project(x: XChunk | null, w: Float32Array, cols: number): Promise<Float32Array | null> {
+  private async project(x: XChunk | null, w: Float32Array, cols: number, out?: Float32Array): Promise<Float32Array | null> {
     if (!x || cols === 0) return null;
     const t0 = performance.now();
-    const h = await this.kernel.project(x, w, cols);
+    const h = await this.kernel.project(x, w, cols, out);
     this.timing.xPassSeconds += (performance.now() - t0) / 1000;
     this.timing.xPassFlops += 2 * x.rows * x.dim * cols;
     return h;
@@ -206,13 +232,26 @@ export class Engine {
     );
   }
 
-  /** Read a chunk's X and run the forward X pass (H = X W1 for all runs); H in shared memory for the pool. */
-  private async forward(chunk: Chunk, wg: Float32Array, wt: Float32Array, Cg: number, Ct: number): Promise<{ chunk: Chunk; xg: XChunk | null; xt: XChunk | null; hg: Float32Array | null; ht: Float32Array | null }> {
+  /**
+   * Read a chunk's X and run the forward X pass (H = X W1 for all runs) into the chunk's slot; H in
+   * shared memory for the pool (onnxruntime refuses to write into a SharedArrayBuffer: one memcpy).
+   */
+  private async forward(chunk: Chunk, slot: number, wg: Float32Array, wt: Float32Array, Cg: number, Ct: number): Promise<{ chunk: Chunk; slot: number; xg: XChunk | null; xt: XChunk | null; hg: Float32Array | null; ht: Float32Array | null }> {
     const { xg, xt } = this.read(chunk, Cg > 0, Ct > 0);
-    const hg = await this.project(xg, wg, Cg);
-    const ht = await this.project(xt, wt, Ct);
-    const share = (a: Float32Array | null): Float32Array | null => (a && this.postH === "js" ? this.pool.share(a) : a);
-    return { chunk, xg, xt, hg: share(hg), ht: share(ht) };
+    const h = async (x: XChunk | null, w: Float32Array, C: number, key: string): Promise<Float32Array | null> => {
+      if (!x || C === 0) return null;
+      // the tfjs head after H keeps no reference past the chunk either, but it is the oracle: fresh arrays
+      if (this.postH !== "js") return this.project(x, w, C);
+      const n = x.rows * C;
+      if (!this.pool.sharesMemory) return this.project(x, w, C, this.scratch.get(`${key}${slot}`, n, false));
+      const plain = (await this.project(x, w, C, this.scratch.get("h-out", n, false))) as Float32Array;
+      const shared = this.scratch.get(`${key}${slot}`, n, true);
+      shared.set(plain);
+      return shared;
+    };
+    const hg = await h(xg, wg, Cg, "hg");
+    const ht = await h(xt, wt, Ct, "ht");
+    return { chunk, slot, xg, xt, hg, ht };
   }
 
   /**
@@ -234,14 +273,15 @@ export class Engine {
       r.loss = 0;
       for (const k of Object.keys(r.grad)) r.grad[k].fill(0);
     }
+    const dH = (x: XChunk | null, C: number, key: string): Float32Array | null => (x ? this.scratch.get(key, x.rows * C, this.postH === "js").fill(0) : null);
     const start = (f: Awaited<ReturnType<Engine["forward"]>>) => {
-      const dHg = f.xg ? this.pool.shared(f.xg.rows * Cg) : null;
-      const dHt = f.xt ? this.pool.shared(f.xt.rows * Ct) : null;
+      const dHg = dH(f.xg, Cg, `dHg${f.slot}`);
+      const dHt = dH(f.xt, Ct, `dHt${f.slot}`);
       return { f, dHg, dHt, head: this.startHead(groups, f.chunk, true, { hg: f.hg, ht: f.ht, Cg, Ct, dHg, dHt }) };
     };
-    let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct)) : null;
+    let cur = chunks.length ? start(await this.forward(chunks[0], 0, wg, wt, Cg, Ct)) : null;
     for (let i = 0; cur; i++) {
-      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], wg, wt, Cg, Ct) : null;
+      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], (i + 1) % 2, wg, wt, Cg, Ct) : null;
       const t0 = performance.now();
       const results = await cur.head;
       for (const { group, from, r } of results) {
@@ -268,7 +308,12 @@ export class Engine {
         if (!x || !dH || C === 0) continue;
         const t1 = performance.now();
         // onnxruntime-node refuses SharedArrayBuffer-backed inputs: one memcpy to plain memory
-        const d = await this.kernel.gradient(x, dH.buffer instanceof SharedArrayBuffer ? new Float32Array(dH) : dH, C);
+        let plain = dH;
+        if (dH.buffer instanceof SharedArrayBuffer) {
+          plain = this.scratch.get("dH-plain", dH.length, false);
+          plain.set(dH);
+        }
+        const d = await this.kernel.gradient(x, plain, C, this.scratch.get("dW-out", x.dim * C, false));
         this.timing.xPassSeconds += (performance.now() - t1) / 1000;
         this.timing.xPassFlops += 2 * x.rows * x.dim * C;
         for (let k = 0; k < d.length; k++) acc[k] += d[k];
@@ -298,9 +343,9 @@ export class Engine {
     const out = new Map<RunState, Float32Array>();
     for (const r of view) out.set(r, new Float32Array(nBags).fill(NaN));
     const start = (f: Awaited<ReturnType<Engine["forward"]>>) => ({ chunk: f.chunk, head: this.startHead(groups, f.chunk, false, { hg: f.hg, ht: f.ht, Cg, Ct, dHg: null, dHt: null }) });
-    let cur = chunks.length ? start(await this.forward(chunks[0], wg, wt, Cg, Ct)) : null;
+    let cur = chunks.length ? start(await this.forward(chunks[0], 0, wg, wt, Cg, Ct)) : null;
     for (let i = 0; cur; i++) {
-      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], wg, wt, Cg, Ct) : null;
+      const next = i + 1 < chunks.length ? await this.forward(chunks[i + 1], (i + 1) % 2, wg, wt, Cg, Ct) : null;
       const t0 = performance.now();
       const results = await cur.head;
       const chunk = cur.chunk;

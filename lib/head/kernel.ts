@@ -17,10 +17,10 @@ import type { XChunk, XDtype } from "./source";
 
 export interface XKernel {
   readonly name: string;
-  /** H = X W; W is dim x cols row-major; returns rows x cols. */
-  project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array>;
-  /** X^T dH; dH is rows x cols; returns dim x cols. */
-  gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array>;
+  /** H = X W; W is dim x cols row-major; returns rows x cols (written into `out` when given: reused buffers, no garbage per chunk). */
+  project(x: XChunk, w: Float32Array, cols: number, out?: Float32Array): Promise<Float32Array>;
+  /** X^T dH; dH is rows x cols; returns dim x cols (into `out` when given). */
+  gradient(x: XChunk, dH: Float32Array, cols: number, out?: Float32Array): Promise<Float32Array>;
 }
 
 export type KernelName = "ort" | "tfjs" | "js";
@@ -91,8 +91,9 @@ class OrtKernel implements XKernel {
    * 2.08 s vs 2.52 s). Each row of H depends on its row of X alone, and MLAS sums every element in
    * the same order whatever the number of rows: the result is bitwise the same.
    */
-  async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
-    const out = new Float32Array(x.rows * cols);
+  async project(x: XChunk, w: Float32Array, cols: number, given?: Float32Array): Promise<Float32Array> {
+    const out = given ?? new Float32Array(x.rows * cols);
+    if (out.length !== x.rows * cols) throw new Error(`X kernel: output of ${out.length} floats given for ${x.rows * cols}`);
     if (x.rows === 0 || cols === 0) return out;
     const s = await this.session("project", x.dtype, x.dim);
     const wt = new ort.Tensor("float32", w, [x.dim, cols]);
@@ -104,11 +105,13 @@ class OrtKernel implements XKernel {
     return out;
   }
 
-  async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
-    if (x.rows === 0 || cols === 0) return new Float32Array(x.dim * cols);
+  async gradient(x: XChunk, dH: Float32Array, cols: number, given?: Float32Array): Promise<Float32Array> {
+    const out = given ?? new Float32Array(x.dim * cols);
+    if (out.length !== x.dim * cols) throw new Error(`X kernel: output of ${out.length} floats given for ${x.dim * cols}`);
+    if (x.rows === 0 || cols === 0) return out.fill(0);
     const s = await this.session("gradient", x.dtype, x.dim);
-    const out = await s.run({ x: this.xTensor(x), w: new ort.Tensor("float32", dH, [x.rows, cols]) });
-    return out.y.data as Float32Array;
+    await s.run({ x: this.xTensor(x), w: new ort.Tensor("float32", dH, [x.rows, cols]) }, { y: new ort.Tensor("float32", out, [x.dim, cols]) });
+    return out;
   }
 }
 

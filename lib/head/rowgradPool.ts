@@ -42,6 +42,11 @@ export class RowgradPool {
     return Math.max(1, this.workers.length);
   }
 
+  /** Whether jobs cross threads (so H and dH must live in shared memory). */
+  get sharesMemory(): boolean {
+    return this.workers.length > 0;
+  }
+
   /** A zeroed float32 array the workers can read and write without copies (plain memory without workers). */
   shared(n: number): Float32Array {
     return this.workers.length ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);

@@ -11,13 +11,21 @@ import * as tf from "@tensorflow/tfjs";
 import type { XKernel } from "../kernel";
 import { asFloat32, type XChunk } from "../source";
 
+/** `r` in `out` when one is given (these kernels compute into new arrays, then copy). */
+function into(out: Float32Array | undefined, r: Float32Array): Float32Array {
+  if (!out) return r;
+  if (out.length !== r.length) throw new Error(`X kernel: output of ${out.length} floats given for ${r.length}`);
+  out.set(r);
+  return out;
+}
+
 export class TfjsKernel implements XKernel {
   readonly name = "tfjs";
-  async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
-    return tfjsMatMul(x, w, [x.dim, cols], false);
+  async project(x: XChunk, w: Float32Array, cols: number, out?: Float32Array): Promise<Float32Array> {
+    return into(out, await tfjsMatMul(x, w, [x.dim, cols], false));
   }
-  async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
-    return tfjsMatMul(x, dH, [x.rows, cols], true);
+  async gradient(x: XChunk, dH: Float32Array, cols: number, out?: Float32Array): Promise<Float32Array> {
+    return into(out, await tfjsMatMul(x, dH, [x.rows, cols], true));
   }
 }
 
@@ -35,11 +43,11 @@ async function tfjsMatMul(x: XChunk, b: Float32Array, bShape: [number, number], 
  */
 export class JsKernel implements XKernel {
   readonly name = "js";
-  async project(x: XChunk, w: Float32Array, cols: number): Promise<Float32Array> {
-    return accumulateRows(x, w, cols, false);
+  async project(x: XChunk, w: Float32Array, cols: number, out?: Float32Array): Promise<Float32Array> {
+    return into(out, accumulateRows(x, w, cols, false));
   }
-  async gradient(x: XChunk, dH: Float32Array, cols: number): Promise<Float32Array> {
-    return accumulateRows(x, dH, cols, true);
+  async gradient(x: XChunk, dH: Float32Array, cols: number, out?: Float32Array): Promise<Float32Array> {
+    return into(out, accumulateRows(x, dH, cols, true));
   }
 }
 
