@@ -1,4 +1,5 @@
 import type { ImageTransform, Laterality } from "../types";
+import { presentationToUint16 } from "../dicom/voi";
 import { resizeGrey16, type ResizeKernel } from "./grey16";
 import { breastMask, DEFAULT_MASK_PARAMS, type MaskParams } from "./mask";
 import { maskBoundingBox } from "./morphology";
@@ -76,10 +77,7 @@ export interface PreprocessResult {
 function toUint16(pixels: Float32Array | Uint16Array): Uint16Array {
   if (pixels instanceof Uint16Array) return pixels;
   const out = new Uint16Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) {
-    const v = pixels[i];
-    out[i] = v >= 1 ? 65535 : v > 0 ? Math.round(v * 65535) : 0; // NaN -> 0
-  }
+  for (let i = 0; i < pixels.length; i++) out[i] = presentationToUint16(pixels[i]); // NaN -> 0
   return out;
 }
 
