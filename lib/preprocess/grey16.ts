@@ -17,8 +17,9 @@ export interface Grey16Image {
 export type ResizeKernel = "nearest" | "linear" | "cubic" | "lanczos3";
 
 function toUint16(buf: Buffer): Uint16Array {
-  // sharp's Buffer may sit at an odd byte offset in a pooled ArrayBuffer: copy to be safe.
-  if (buf.byteOffset % 2 === 0) return new Uint16Array(buf.buffer, buf.byteOffset, buf.length / 2).slice();
+  // A view of sharp's output when it is 2-byte aligned (the Buffer is ours alone: sharp makes a
+  // new one per call); a Buffer at an odd byte offset (a pooled one) is copied value by value.
+  if (buf.byteOffset % 2 === 0) return new Uint16Array(buf.buffer, buf.byteOffset, buf.length / 2);
   const out = new Uint16Array(buf.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = buf.readUInt16LE(i * 2);
   return out;
