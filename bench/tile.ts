@@ -6,6 +6,7 @@ import type { Benchmark, BenchResult } from "./harness";
 import { loadavg, machine, median } from "./speed";
 import type { ImageRecord } from "../lib/types";
 import { projectRoot } from "../lib/util/paths";
+import { opjDecompressPath } from "../lib/dicom/codecs/native";
 
 /**
  * Stage 1 throughput: full-size (3328 x 4096) synthetic DICOMs, uncompressed and JPEG 2000,
@@ -195,7 +196,7 @@ export const tileVsPythonBenchmark: Benchmark = {
       rows,
       notes: [
         "3328 x 4096 14-bit DICOMs (bench/tileData.ts); working 4096 px, global 518 px, tiles 518 px, overlap 0, maskFraction rule; ratio > 1: ours faster",
-        `ours: runTilingWithStats, ${workers} worker threads, fresh output folder each round (nothing reused); its seconds include hashing, done-records, atomic writes and the manifest`,
+        `ours: runTilingWithStats, ${workers} worker threads, fresh output folder each round (nothing reused); its seconds include hashing, done-records, atomic writes and the manifest; JPEG 2000 decoded by ${opjDecompressPath() ?? "the OpenJPEG wasm build (no opj_decompress on the PATH)"}`,
         `python: bench/tile_python.py (${py.versions}), ${workers} processes; seconds measured inside the script (after imports); wall s includes the interpreter start and imports`,
         `rounds alternate the order; load average at start ${load0}, end ${loadavg()} (the machine may be shared: compare ratios, not absolute rates)`,
         ...notes,
