@@ -183,23 +183,31 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
 
   // 8. Mask in the working frame: each working pixel centre mapped back to the small copy and
   // sampled bilinearly there (>= 0.5 is inside). The mapping is separable: the taps of every
-  // column are worked out once.
+  // column are worked out once, and columns are grouped in runs that share their two taps, so
+  // that a run whose four taps agree (inside or outside the breast: most of them) is set at once.
   const mask = new Uint8Array(N * N);
   let inside = 0;
   const inv = 1 / transform.scale;
-  const colIn = new Uint8Array(N);
   const colX0 = new Int32Array(N);
   const colX1 = new Int32Array(N);
   const colA = new Float64Array(N);
+  // runs [runStart[k], runEnd[k]) of in-crop columns with the same (x0, x1)
+  const runStart: number[] = [];
+  const runEnd: number[] = [];
   for (let xw = 0; xw < N; xw++) {
     const xf = (xw + 0.5) * inv - transform.padXPx + crop.x0;
     if (xf < crop.x0 || xf >= crop.x1) continue;
     const xOrig = flipped ? W - xf : xf;
     const t = bilinearTaps(xOrig / sx, lw);
-    colIn[xw] = 1;
     colX0[xw] = t.i0;
     colX1[xw] = t.i1;
     colA[xw] = t.a;
+    const k = runStart.length - 1;
+    if (k >= 0 && runEnd[k] === xw && colX0[xw - 1] === t.i0 && colX1[xw - 1] === t.i1) runEnd[k] = xw + 1;
+    else {
+      runStart.push(xw);
+      runEnd.push(xw + 1);
+    }
   }
   for (let yw = 0; yw < N; yw++) {
     const yOrig = (yw + 0.5) * inv - transform.padYPx + crop.y0;
@@ -208,26 +216,31 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
     const r0 = y0 * lw;
     const r1 = y1 * lw;
     const out = yw * N;
-    for (let xw = 0; xw < N; xw++) {
-      if (!colIn[xw]) continue;
-      const x0 = colX0[xw];
-      const x1 = colX1[xw];
+    for (let k = 0; k < runStart.length; k++) {
+      const a = runStart[k];
+      const b = runEnd[k];
+      const x0 = colX0[a];
+      const x1 = colX1[a];
       const m00 = lowMask[r0 + x0];
       const m01 = lowMask[r0 + x1];
       const m10 = lowMask[r1 + x0];
       const m11 = lowMask[r1 + x1];
-      let set: boolean;
-      // four equal taps: the sample is that value (0, or 1 up to rounding), whichever the weights
-      if (m00 === m01 && m10 === m11 && m00 === m10) set = m00 !== 0;
-      else {
+      // four equal taps: every sample of the run is that value (0, or 1 up to rounding), whichever the weights
+      if (m00 === m01 && m10 === m11 && m00 === m10) {
+        if (m00 !== 0) {
+          mask.fill(1, out + a, out + b);
+          inside += b - a;
+        }
+        continue;
+      }
+      for (let xw = a; xw < b; xw++) {
         const ax = colA[xw];
         const top = m00 * (1 - ax) + m01 * ax;
         const bot = m10 * (1 - ax) + m11 * ax;
-        set = top * (1 - ay) + bot * ay >= 0.5;
-      }
-      if (set) {
-        mask[out + xw] = 1;
-        inside++;
+        if (top * (1 - ay) + bot * ay >= 0.5) {
+          mask[out + xw] = 1;
+          inside++;
+        }
       }
     }
   }
