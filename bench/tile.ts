@@ -83,23 +83,44 @@ function pythonReady(): { missing: string | null; j2k: boolean; versions: string
   return { missing: null, j2k: j2k === "True", versions: `pydicom ${pydicom}, cv2 ${cv2}, numpy ${numpy}` };
 }
 
-/** One run of the Python pipeline on `files` into a fresh folder; its own timing (after imports) and the process's wall time. */
-function pythonRun(files: string[], outDir: string, workers: number): { seconds: number; wallS: number; tiles: number; steps: Record<string, number> } {
+/**
+ * CPU seconds used so far by this process (all its threads) and, separately, by its waited-for
+ * child processes and theirs (Linux /proc/self/stat utime+stime, cutime+cstime); null elsewhere.
+ * On a shared machine CPU seconds per image move less with the load than wall time does.
+ */
+function cpuSeconds(): { self: number; children: number } | null {
+  try {
+    const stat = fs.readFileSync("/proc/self/stat", "utf8");
+    // fields after the ")" that closes the command name: state is field 3, utime 14 ... cstime 17
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const tick = 100; // USER_HZ on Linux
+    return { self: (Number(f[11]) + Number(f[12])) / tick, children: (Number(f[13]) + Number(f[14])) / tick };
+  } catch {
+    return null;
+  }
+}
+
+/** One run of the Python pipeline on `files` into a fresh folder; its own timing (after imports), the process's wall time and CPU seconds. */
+function pythonRun(files: string[], outDir: string, workers: number): { seconds: number; wallS: number; cpuS: number; tiles: number; steps: Record<string, number> } {
   fs.rmSync(outDir, { recursive: true, force: true });
   const script = path.join(projectRoot(), "bench", "tile_python.py");
+  const c0 = cpuSeconds();
   const t0 = performance.now();
   const r = spawnSync(PYTHON, [script, "--out", outDir, "--workers", String(workers), ...files], { encoding: "utf8", maxBuffer: 1 << 24 });
   const wallS = (performance.now() - t0) / 1000;
+  const c1 = cpuSeconds();
+  const cpuS = c0 && c1 ? c1.children - c0.children : NaN;
   if (r.status !== 0) throw new Error(`${script} failed (${r.status}): ${r.stderr.slice(-2000)}`);
   const out = JSON.parse(r.stdout.trim().split("\n").pop() as string) as { seconds: number; images: number; tiles: number; stepSeconds: Record<string, number> };
   if (out.images !== files.length) throw new Error(`${script}: ${out.images} of ${files.length} images done`);
-  return { seconds: out.seconds, wallS, tiles: out.tiles, steps: out.stepSeconds };
+  return { seconds: out.seconds, wallS, cpuS, tiles: out.tiles, steps: out.stepSeconds };
 }
 
 /** One run of ours (runTilingWithStats, worker threads) into a fresh folder, so that nothing is reused. */
-async function oursRun(records: ImageRecord[], dir: string, outDir: string, workers: number): Promise<{ seconds: number; wallS: number; tiles: number }> {
+async function oursRun(records: ImageRecord[], dir: string, outDir: string, workers: number): Promise<{ seconds: number; wallS: number; cpuS: number; tiles: number }> {
   const { runTilingWithStats } = await import("../lib/tiling");
   fs.rmSync(outDir, { recursive: true, force: true });
+  const c0 = cpuSeconds();
   const t0 = performance.now();
   const { stats } = await runTilingWithStats({
     datasetDir: dir,
@@ -112,8 +133,11 @@ async function oursRun(records: ImageRecord[], dir: string, outDir: string, work
     progress: false,
   });
   const wallS = (performance.now() - t0) / 1000;
+  const c1 = cpuSeconds();
+  // this process's threads (main, workers, libuv/libvips) and the decoders it ran (opj_decompress)
+  const cpuS = c0 && c1 ? c1.self - c0.self + (c1.children - c0.children) : NaN;
   if (stats.processed !== records.length) throw new Error(`tile-vs-python: ours processed ${stats.processed} of ${records.length} images (skipped ${stats.skipped})`);
-  return { seconds: stats.seconds, wallS, tiles: stats.tiles };
+  return { seconds: stats.seconds, wallS, cpuS, tiles: stats.tiles };
 }
 
 /**
@@ -152,8 +176,8 @@ export const tileVsPythonBenchmark: Benchmark = {
         const dir = path.join(root, syntax);
         const records = await writeBenchDicoms(dir, nImages[syntax], syntax);
         const files = records.map((r) => r.filePath);
-        const ours: { seconds: number; wallS: number; tiles: number }[] = [];
-        const theirs: { seconds: number; wallS: number; tiles: number; steps: Record<string, number> }[] = [];
+        const ours: { seconds: number; wallS: number; cpuS: number; tiles: number }[] = [];
+        const theirs: { seconds: number; wallS: number; cpuS: number; tiles: number; steps: Record<string, number> }[] = [];
         for (let r = 0; r < rounds; r++) {
           // alternate the order between rounds so that drifting load hits both sides alike
           const runOurs = async (): Promise<void> => void ours.push(await oursRun(records, dir, path.join(dir, "ours"), workers));
@@ -179,6 +203,8 @@ export const tileVsPythonBenchmark: Benchmark = {
           "python images/s": median(theirRate),
           "ratio ours/python (per round)": ratios.map((x) => x.toFixed(2)).join(" "),
           "median ratio": median(ratios),
+          "ours CPU s/image": median(ours.map((o) => o.cpuS / n)),
+          "python CPU s/image": median(theirs.map((t) => t.cpuS / n)),
           "ours wall s (per round)": ours.map((o) => o.wallS.toFixed(1)).join(" "),
           "python wall s (per round)": theirs.map((t) => t.wallS.toFixed(1)).join(" "),
           "tiles ours/python": `${ours[0].tiles}/${theirs[0].tiles}`,
@@ -198,6 +224,7 @@ export const tileVsPythonBenchmark: Benchmark = {
         "3328 x 4096 14-bit DICOMs (bench/tileData.ts); working 4096 px, global 518 px, tiles 518 px, overlap 0, maskFraction rule; ratio > 1: ours faster",
         `ours: runTilingWithStats, ${workers} worker threads, fresh output folder each round (nothing reused); its seconds include hashing, done-records, atomic writes and the manifest; JPEG 2000 decoded by ${opjDecompressPath() ?? "the OpenJPEG wasm build (no opj_decompress on the PATH)"}`,
         `python: bench/tile_python.py (${py.versions}), ${workers} processes; seconds measured inside the script (after imports); wall s includes the interpreter start and imports`,
+        "CPU s/image: user + system seconds of all threads and child processes over the run (ours: the whole run; python: the interpreter with its imports), median over rounds; less moved by other load than images/s",
         `rounds alternate the order; load average at start ${load0}, end ${loadavg()} (the machine may be shared: compare ratios, not absolute rates)`,
         ...notes,
       ],
