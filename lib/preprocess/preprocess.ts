@@ -1,6 +1,6 @@
 import type { ImageTransform, Laterality } from "../types";
 import { presentationToUint16 } from "../dicom/voi";
-import { resizeGrey16, type ResizeKernel } from "./grey16";
+import { resizeGrey16, resizeGrey16Window, type ResizeKernel } from "./grey16";
 import { breastMask, DEFAULT_MASK_PARAMS, type MaskParams } from "./mask";
 import { maskBoundingBox } from "./morphology";
 import { decideOrientation, type OrientationDecision } from "./orient";
@@ -178,8 +178,21 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
     }
   }
 
-  // 7. Working image (sharp).
-  const working = await resizeGrey16({ pixels: square, widthPx: S, heightPx: S }, N, N, kernel);
+  // 7. Working image (sharp). When enlarging with the linear kernel (two taps per axis), output
+  // pixels whose taps fall in the square's zero padding are 0: only the window around the crop
+  // (with a margin of a few pixels beyond the taps' reach) is computed.
+  let working: Uint16Array;
+  if (S < N && kernel === "linear") {
+    const scale = N / S;
+    const margin = Math.ceil(2 * scale) + 2;
+    const window = {
+      x0: transform.padXPx * scale - margin,
+      y0: transform.padYPx * scale - margin,
+      x1: (transform.padXPx + cw) * scale + margin,
+      y1: (transform.padYPx + ch) * scale + margin,
+    };
+    working = await resizeGrey16Window({ pixels: square, widthPx: S, heightPx: S }, N, N, window, kernel);
+  } else working = await resizeGrey16({ pixels: square, widthPx: S, heightPx: S }, N, N, kernel);
 
   // 8. Mask in the working frame: each working pixel centre mapped back to the small copy and
   // sampled bilinearly there (>= 0.5 is inside). The mapping is separable: the taps of every
