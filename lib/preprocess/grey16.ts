@@ -83,16 +83,17 @@ export async function resizeGrey16Window(
 }
 
 /**
- * Encode a 16-bit grey PNG. zlib level 1, no row filter (sharp's default): on 16-bit
- * mammograms the noise in the low bits leaves little to compress (a 4096 px working image:
- * ~22 MB at level 1, ~20 MB at level 3, 33.6 MB raw), and level 1 encodes in about 60% of
- * level 3's time. The pixels are the same at any level (PNG is lossless).
+ * Encode a 16-bit grey PNG, no row filter (sharp's default), zlib level `compressionLevel`
+ * (default 1). On 16-bit mammograms the noise in the low bits leaves little to compress: a
+ * 4096 px working image is ~22 MB at level 1, ~20 MB at level 3 and 33.6 MB at level 0 (stored),
+ * and level 1 encodes in about 60% of level 3's time, level 0 in about a fifth of level 1's.
+ * The pixels are the same at any level (PNG is lossless).
  */
-export async function encodeGrey16Png(img: Grey16Image): Promise<Buffer> {
+export async function encodeGrey16Png(img: Grey16Image, opts: { compressionLevel?: number } = {}): Promise<Buffer> {
   checkSize(img.pixels, img.widthPx, img.heightPx, "encodeGrey16Png");
   return sharp(img.pixels, { raw: { width: img.widthPx, height: img.heightPx, channels: 1 } })
     .toColourspace("grey16")
-    .png({ compressionLevel: 1 })
+    .png({ compressionLevel: opts.compressionLevel ?? 1 })
     .toBuffer();
 }
 
