@@ -1,7 +1,7 @@
 import type { Benchmark } from "./harness";
 import { report } from "./harness";
 import { selectTfBackend } from "../lib/util/backend";
-import { tileBenchmark } from "./tile";
+import { tileBenchmark, tileVsPythonBenchmark } from "./tile";
 import { dicomBenchmark } from "./dicom";
 import { embedBenchmark } from "./embed";
 import { trainBenchmarks } from "./train";
@@ -14,7 +14,7 @@ import { speedBenchmarks } from "./speed";
  * `npm run bench [-- NAME ...]`: runs the project's benchmarks (all, or those named) and writes
  * bench/results/<name>.json. Each stage adds its benchmark module to the list below.
  */
-const benchmarks: Benchmark[] = [tileBenchmark, dicomBenchmark, embedBenchmark, ...trainBenchmarks, dataBenchmark, explainBenchmark, sharpGridBenchmark, ...speedBenchmarks];
+const benchmarks: Benchmark[] = [tileBenchmark, tileVsPythonBenchmark, dicomBenchmark, embedBenchmark, ...trainBenchmarks, dataBenchmark, explainBenchmark, sharpGridBenchmark, ...speedBenchmarks];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

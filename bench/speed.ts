@@ -56,8 +56,8 @@ export function machine(): Record<string, unknown> {
   return { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version, commit };
 }
 
-const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(" ");
-const median = (a: number[]): number => {
+export const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(" ");
+export const median = (a: number[]): number => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };

@@ -4,6 +4,7 @@ import * as dicomParser from "dicom-parser";
 import { decodeRleFrame } from "./codecs/rle";
 import { isHostLittleEndian } from "./elements";
 import { decodeJpeg2000, decodeJpegLs } from "./codecs/wasm";
+import { decodeJpeg2000Native } from "./codecs/native";
 import { decodeJpegLossless } from "./codecs/jpegLossless";
 import { DicomError } from "./errors";
 import type { DicomImage } from "./types";
@@ -215,7 +216,8 @@ async function decodePixels(ds: dicomParser.DataSet, g: Geometry, tsUid: string,
       const frame = encapsulatedFrame(ds, el, file, tsUid);
       try {
         const isJ2k = tsUid === TS["jpeg2000-lossless"] || tsUid === TS.jpeg2000;
-        const dec = isJ2k ? await decodeJpeg2000(frame, expect) : await decodeJpegLs(frame, expect);
+        // JPEG 2000: the native OpenJPEG tool when it is installed (codecs/native.ts), else (or when it fails) the wasm build
+        const dec = isJ2k ? ((await decodeJpeg2000Native(frame, expect)) ?? (await decodeJpeg2000(frame, expect))) : await decodeJpegLs(frame, expect);
         const bps = dec.info.bitsPerSample > 8 ? 2 : 1;
         if (dec.bytes.length < n * bps) throw new Error(`decoded ${dec.bytes.length} bytes, expected ${n * bps}`);
         const raw = samplesFromLeBytes(dec.bytes, n, bps);

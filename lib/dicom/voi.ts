@@ -86,7 +86,8 @@ export function modalityValues(img: DicomImage): Float32Array {
   return out;
 }
 
-export function chooseVoi(img: DicomImage, opts: PresentationOptions = {}, modality?: Float32Array, mask?: Uint8Array): VoiChoice {
+/** The VOI LUT or window that `opts` selects, or null when it comes down to min-max (which needs the pixels). */
+function lutOrWindow(img: DicomImage, opts: PresentationOptions): VoiChoice | null {
   const fn = opts.voiLutFunction ?? img.voiLutFunction;
   if (opts.window) {
     if (!isValidWindow(opts.window, fn)) throw new DicomError(img.file, `window width ${opts.window.width} is not valid for ${fn}`);
@@ -104,6 +105,12 @@ export function chooseVoi(img: DicomImage, opts: PresentationOptions = {}, modal
     if (w) return { kind: "window", window: w, fn };
     if (mode === "window") throw new DicomError(img.file, `no valid window ${idx} for ${fn} (the file has ${img.windows.length})`);
   }
+  return null;
+}
+
+export function chooseVoi(img: DicomImage, opts: PresentationOptions = {}, modality?: Float32Array, mask?: Uint8Array): VoiChoice {
+  const fixed = lutOrWindow(img, opts);
+  if (fixed) return fixed;
   const pad = mask ?? paddingMask(img);
   let min = Infinity;
   let max = -Infinity;
@@ -128,19 +135,105 @@ export function toPresentation(img: DicomImage, opts: PresentationOptions = {}):
   const mask = paddingMask(img);
   const voi = chooseVoi(img, opts, undefined, mask);
   const out = new Float32Array(img.pixels.length);
-  const invert = img.photometric === "MONOCHROME1";
   const zeroPadding = (opts.padding ?? "zero") === "zero";
-  const slope = img.rescaleSlope;
-  const intercept = img.rescaleIntercept;
-  for (let i = 0; i < out.length; i++) {
-    const x = img.pixels[i] * slope + intercept; // modality LUT, in double precision
-    let y: number;
-    if (voi.kind === "window") y = applyWindow(x, voi.window.center, voi.window.width, voi.fn);
-    else if (voi.kind === "lut") y = applyVoiLut(x, voi.lut);
-    else y = voi.max > voi.min ? (x - voi.min) / (voi.max - voi.min) : 0;
-    if (invert) y = 1 - y;
-    out[i] = zeroPadding && mask[i] ? 0 : y;
+  for (let i = 0; i < out.length; i++) out[i] = zeroPadding && mask[i] ? 0 : presentValue(img, voi, img.pixels[i]);
+  return out;
+}
+
+/** One stored value through the modality LUT, the VOI transform and the MONOCHROME1 inversion. */
+function presentValue(img: DicomImage, voi: VoiChoice, stored: number): number {
+  const x = stored * img.rescaleSlope + img.rescaleIntercept; // modality LUT, in double precision
+  let y: number;
+  if (voi.kind === "window") y = applyWindow(x, voi.window.center, voi.window.width, voi.fn);
+  else if (voi.kind === "lut") y = applyVoiLut(x, voi.lut);
+  else y = voi.max > voi.min ? (x - voi.min) / (voi.max - voi.min) : 0;
+  return img.photometric === "MONOCHROME1" ? 1 - y : y;
+}
+
+/** Presentation value in [0, 1] (as a Float32Array holds it) -> 16-bit: >= 1 -> 65535, <= 0 or NaN -> 0, else round(v x 65535). */
+export function presentationToUint16(v: number): number {
+  return v >= 1 ? 65535 : v > 0 ? Math.round(v * 65535) : 0;
+}
+
+/**
+ * How many pixels hold each stored value: index = the stored value's 16 bits (a negative signed
+ * value at 65536 + value). One pass over the pixels; toPresentationUint16 takes it so that two
+ * presentations of one image (window, min-max) share it.
+ */
+export function storedValueHistogram(img: DicomImage): Uint32Array {
+  const px = img.pixels;
+  const u = px instanceof Uint16Array ? px : new Uint16Array(px.buffer, px.byteOffset, px.length);
+  // four interleaved partial histograms: runs of one value (the background) would otherwise
+  // make every increment wait for the one before
+  const part = new Uint32Array(4 * 65536);
+  const n4 = u.length & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    part[u[i]]++;
+    part[65536 + u[i + 1]]++;
+    part[131072 + u[i + 2]]++;
+    part[196608 + u[i + 3]]++;
   }
+  const hist = new Uint32Array(65536);
+  for (let k = 0; k < 65536; k++) hist[k] = part[k] + part[65536 + k] + part[131072 + k] + part[196608 + k];
+  for (let i = n4; i < u.length; i++) hist[u[i]]++;
+  return hist;
+}
+
+/**
+ * toPresentation as 16-bit values: presentationToUint16 of the Float32 value toPresentation
+ * gives for each pixel (the same numbers, bit for bit). A pixel's value depends on its stored
+ * value alone (padding is a range of stored values; min-max comes from the histogram), so the
+ * value is worked out once per stored value present and the pixels are mapped through that
+ * table: two passes over the pixels (the histogram, shareable, and the mapping) instead of the
+ * VOI arithmetic per pixel.
+ */
+export function toPresentationUint16(img: DicomImage, opts: PresentationOptions = {}, histogram?: Uint32Array): Uint16Array {
+  const hist = histogram ?? storedValueHistogram(img);
+  if (hist.length !== 65536) throw new Error(`toPresentationUint16: histogram has ${hist.length} bins, expected 65536`);
+  const signed = img.pixels instanceof Int16Array;
+  const valueOf = (k: number): number => (signed && k > 32767 ? k - 65536 : k);
+  // range of stored values present (as toPresentation's padding rule sees them)
+  let minStored = Infinity;
+  let maxStored = -Infinity;
+  for (let k = 0; k < 65536; k++) {
+    if (!hist[k]) continue;
+    const v = valueOf(k);
+    if (v < minStored) minStored = v;
+    if (v > maxStored) maxStored = v;
+  }
+  const pad = paddingRange(img, minStored, maxStored);
+  const isPad = (v: number): boolean => pad !== null && v >= pad[0] && v <= pad[1];
+  let voi = lutOrWindow(img, opts);
+  if (!voi) {
+    let min = Infinity;
+    let max = -Infinity;
+    for (let k = 0; k < 65536; k++) {
+      if (!hist[k]) continue;
+      const s = valueOf(k);
+      if (isPad(s)) continue;
+      const v = s * img.rescaleSlope + img.rescaleIntercept;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    if (min === Infinity) {
+      min = 0;
+      max = 0;
+    }
+    voi = { kind: "minmax", min, max };
+  }
+  const zeroPadding = (opts.padding ?? "zero") === "zero";
+  const table = new Uint16Array(65536);
+  const f32 = new Float32Array(1);
+  for (let k = 0; k < 65536; k++) {
+    if (!hist[k]) continue;
+    const s = valueOf(k);
+    f32[0] = zeroPadding && isPad(s) ? 0 : presentValue(img, voi, s);
+    table[k] = presentationToUint16(f32[0]);
+  }
+  const px = img.pixels;
+  const u = px instanceof Uint16Array ? px : new Uint16Array(px.buffer, px.byteOffset, px.length);
+  const out = new Uint16Array(u.length);
+  for (let i = 0; i < u.length; i++) out[i] = table[u[i]];
   return out;
 }
 
@@ -153,22 +246,27 @@ export function toPresentation(img: DicomImage, opts: PresentationOptions = {}):
 export function paddingMask(img: DicomImage): Uint8Array {
   const px = img.pixels;
   const mask = new Uint8Array(px.length);
-  let lo: number;
-  let hi: number;
-  if (img.pixelPaddingValue !== null) {
-    lo = img.pixelPaddingValue;
-    hi = img.pixelPaddingRangeLimit ?? lo;
-    if (hi < lo) [lo, hi] = [hi, lo];
-  } else {
-    const v = dominantBorderValue(img);
-    if (v === null) return mask;
-    lo = hi = v;
-  }
+  const range = paddingRange(img);
+  if (!range) return mask;
+  const [lo, hi] = range;
   for (let i = 0; i < px.length; i++) if (px[i] >= lo && px[i] <= hi) mask[i] = 1;
   return mask;
 }
 
-function dominantBorderValue(img: DicomImage): number | null {
+/** The stored values that are padding, [lo, hi] inclusive, or null (see paddingMask). `min`/`max`:
+ * the image's stored value range when the caller knows it (else it is scanned when needed). */
+function paddingRange(img: DicomImage, min?: number, max?: number): [number, number] | null {
+  if (img.pixelPaddingValue !== null) {
+    let lo = img.pixelPaddingValue;
+    let hi = img.pixelPaddingRangeLimit ?? lo;
+    if (hi < lo) [lo, hi] = [hi, lo];
+    return [lo, hi];
+  }
+  const v = dominantBorderValue(img, min, max);
+  return v === null ? null : [v, v];
+}
+
+function dominantBorderValue(img: DicomImage, knownMin?: number, knownMax?: number): number | null {
   const { rows, columns, pixels: px } = img;
   const counts = new Map<number, number>();
   let total = 0;
@@ -188,11 +286,13 @@ function dominantBorderValue(img: DicomImage): number | null {
   let bestCount = 0;
   for (const [v, n] of counts) if (n > bestCount) [best, bestCount] = [v, n];
   if (best === null || bestCount * 2 < total) return null;
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < px.length; i++) {
-    if (px[i] < min) min = px[i];
-    if (px[i] > max) max = px[i];
+  let min = knownMin ?? Infinity;
+  let max = knownMax ?? -Infinity;
+  if (knownMin === undefined || knownMax === undefined) {
+    for (let i = 0; i < px.length; i++) {
+      if (px[i] < min) min = px[i];
+      if (px[i] > max) max = px[i];
+    }
   }
   return best === min || best === max ? best : null;
 }

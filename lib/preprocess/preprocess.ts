@@ -1,5 +1,6 @@
 import type { ImageTransform, Laterality } from "../types";
-import { resizeGrey16, type ResizeKernel } from "./grey16";
+import { presentationToUint16 } from "../dicom/voi";
+import { resizeGrey16, resizeGrey16Window, type ResizeKernel } from "./grey16";
 import { breastMask, DEFAULT_MASK_PARAMS, type MaskParams } from "./mask";
 import { maskBoundingBox } from "./morphology";
 import { decideOrientation, type OrientationDecision } from "./orient";
@@ -76,32 +77,24 @@ export interface PreprocessResult {
 function toUint16(pixels: Float32Array | Uint16Array): Uint16Array {
   if (pixels instanceof Uint16Array) return pixels;
   const out = new Uint16Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) {
-    const v = pixels[i];
-    out[i] = v >= 1 ? 65535 : v > 0 ? Math.round(v * 65535) : 0; // NaN -> 0
-  }
+  for (let i = 0; i < pixels.length; i++) out[i] = presentationToUint16(pixels[i]); // NaN -> 0
   return out;
 }
 
-/** Bilinear sample of a 0/1 mask at continuous (x, y) in its pixel frame (centres at i + 0.5). */
-function sampleMask(mask: Uint8Array, w: number, h: number, x: number, y: number): number {
-  const fx = x - 0.5;
-  const fy = y - 0.5;
-  let x0 = Math.floor(fx);
-  let y0 = Math.floor(fy);
-  const ax = fx - x0;
-  const ay = fy - y0;
-  let x1 = x0 + 1;
-  let y1 = y0 + 1;
-  if (x0 < 0) x0 = 0;
-  if (y0 < 0) y0 = 0;
-  if (x1 > w - 1) x1 = w - 1;
-  if (y1 > h - 1) y1 = h - 1;
-  if (x0 > w - 1) x0 = w - 1;
-  if (y0 > h - 1) y0 = h - 1;
-  const top = mask[y0 * w + x0] * (1 - ax) + mask[y0 * w + x1] * ax;
-  const bot = mask[y1 * w + x0] * (1 - ax) + mask[y1 * w + x1] * ax;
-  return top * (1 - ay) + bot * ay;
+/**
+ * Bilinear taps at continuous position `pos` along an axis of `size` pixels (centres at i + 0.5):
+ * the two neighbouring indices (clamped to the axis) and the weight of the second. A 0/1 mask
+ * sampled at (x, y) is then (m[y0][x0] (1 - ax) + m[y0][x1] ax) (1 - ay) + (m[y1][x0] (1 - ax) + m[y1][x1] ax) ay.
+ */
+function bilinearTaps(pos: number, size: number): { i0: number; i1: number; a: number } {
+  const f = pos - 0.5;
+  let i0 = Math.floor(f);
+  const a = f - i0;
+  let i1 = i0 + 1;
+  if (i0 < 0) i0 = 0;
+  if (i1 > size - 1) i1 = size - 1;
+  if (i0 > size - 1) i0 = size - 1;
+  return { i0, i1, a };
 }
 
 export async function preprocessPixels(img: PresentationImage, opts: PreprocessOptions): Promise<PreprocessResult> {
@@ -165,37 +158,102 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
   if (maxV === offset) throw new Error(`${what}: the breast region is constant (${maxV})`);
   const gain = 65535 / (maxV - offset);
 
-  // 6. Flip + crop + pad into the square (padding = 0 = background).
+  // 6. Flip + crop + pad into the square (padding = 0 = background). The scaling is a function
+  // of the 16-bit value alone: worked out once per value (a table) rather than per pixel.
+  const scaled = new Uint16Array(65536);
+  for (let v0 = minV; v0 <= maxV; v0++) {
+    const v = Math.round((v0 - offset) * gain);
+    scaled[v0] = v > 65535 ? 65535 : v < 0 ? 0 : v;
+  }
   const square = new Uint16Array(S * S);
   for (let yc = 0; yc < ch; yc++) {
     const srcRow = (crop.y0 + yc) * W;
     const dstRow = (yc + transform.padYPx) * S + transform.padXPx;
-    for (let xc = 0; xc < cw; xc++) {
-      const xf = crop.x0 + xc;
-      const xo = flipped ? W - 1 - xf : xf;
-      const v = Math.round((full[srcRow + xo] - offset) * gain);
-      square[dstRow + xc] = v > 65535 ? 65535 : v < 0 ? 0 : v;
+    if (flipped) {
+      const end = srcRow + W - 1 - crop.x0;
+      for (let xc = 0; xc < cw; xc++) square[dstRow + xc] = scaled[full[end - xc]];
+    } else {
+      const start = srcRow + crop.x0;
+      for (let xc = 0; xc < cw; xc++) square[dstRow + xc] = scaled[full[start + xc]];
     }
   }
 
-  // 7. Working image (sharp).
-  const working = await resizeGrey16({ pixels: square, widthPx: S, heightPx: S }, N, N, kernel);
+  // 7. Working image (sharp). When enlarging with the linear kernel (two taps per axis), output
+  // pixels whose taps fall in the square's zero padding are 0: only the window around the crop
+  // (with a margin of a few pixels beyond the taps' reach) is computed.
+  let working: Uint16Array;
+  if (S < N && kernel === "linear") {
+    const scale = N / S;
+    const margin = Math.ceil(2 * scale) + 2;
+    const window = {
+      x0: transform.padXPx * scale - margin,
+      y0: transform.padYPx * scale - margin,
+      x1: (transform.padXPx + cw) * scale + margin,
+      y1: (transform.padYPx + ch) * scale + margin,
+    };
+    working = await resizeGrey16Window({ pixels: square, widthPx: S, heightPx: S }, N, N, window, kernel);
+  } else working = await resizeGrey16({ pixels: square, widthPx: S, heightPx: S }, N, N, kernel);
 
-  // 8. Mask in the working frame: each working pixel centre mapped back to the small copy.
+  // 8. Mask in the working frame: each working pixel centre mapped back to the small copy and
+  // sampled bilinearly there (>= 0.5 is inside). The mapping is separable: the taps of every
+  // column are worked out once, and columns are grouped in runs that share their two taps, so
+  // that a run whose four taps agree (inside or outside the breast: most of them) is set at once.
   const mask = new Uint8Array(N * N);
   let inside = 0;
   const inv = 1 / transform.scale;
+  const colX0 = new Int32Array(N);
+  const colX1 = new Int32Array(N);
+  const colA = new Float64Array(N);
+  // runs [runStart[k], runEnd[k]) of in-crop columns with the same (x0, x1)
+  const runStart: number[] = [];
+  const runEnd: number[] = [];
+  for (let xw = 0; xw < N; xw++) {
+    const xf = (xw + 0.5) * inv - transform.padXPx + crop.x0;
+    if (xf < crop.x0 || xf >= crop.x1) continue;
+    const xOrig = flipped ? W - xf : xf;
+    const t = bilinearTaps(xOrig / sx, lw);
+    colX0[xw] = t.i0;
+    colX1[xw] = t.i1;
+    colA[xw] = t.a;
+    const k = runStart.length - 1;
+    if (k >= 0 && runEnd[k] === xw && colX0[xw - 1] === t.i0 && colX1[xw - 1] === t.i1) runEnd[k] = xw + 1;
+    else {
+      runStart.push(xw);
+      runEnd.push(xw + 1);
+    }
+  }
   for (let yw = 0; yw < N; yw++) {
     const yOrig = (yw + 0.5) * inv - transform.padYPx + crop.y0;
     if (yOrig < crop.y0 || yOrig >= crop.y1) continue;
-    const yl = yOrig / sy;
-    for (let xw = 0; xw < N; xw++) {
-      const xf = (xw + 0.5) * inv - transform.padXPx + crop.x0;
-      if (xf < crop.x0 || xf >= crop.x1) continue;
-      const xOrig = flipped ? W - xf : xf;
-      if (sampleMask(lowMask, lw, lh, xOrig / sx, yl) >= 0.5) {
-        mask[yw * N + xw] = 1;
-        inside++;
+    const { i0: y0, i1: y1, a: ay } = bilinearTaps(yOrig / sy, lh);
+    const r0 = y0 * lw;
+    const r1 = y1 * lw;
+    const out = yw * N;
+    for (let k = 0; k < runStart.length; k++) {
+      const a = runStart[k];
+      const b = runEnd[k];
+      const x0 = colX0[a];
+      const x1 = colX1[a];
+      const m00 = lowMask[r0 + x0];
+      const m01 = lowMask[r0 + x1];
+      const m10 = lowMask[r1 + x0];
+      const m11 = lowMask[r1 + x1];
+      // four equal taps: every sample of the run is that value (0, or 1 up to rounding), whichever the weights
+      if (m00 === m01 && m10 === m11 && m00 === m10) {
+        if (m00 !== 0) {
+          mask.fill(1, out + a, out + b);
+          inside += b - a;
+        }
+        continue;
+      }
+      for (let xw = a; xw < b; xw++) {
+        const ax = colA[xw];
+        const top = m00 * (1 - ax) + m01 * ax;
+        const bot = m10 * (1 - ax) + m11 * ax;
+        if (top * (1 - ay) + bot * ay >= 0.5) {
+          mask[out + xw] = 1;
+          inside++;
+        }
       }
     }
   }

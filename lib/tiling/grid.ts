@@ -55,6 +55,24 @@ export function rectSum(ii: Float64Array, widthPx: number, heightPx: number, x0:
   return ii[d * w1 + c] - ii[b * w1 + c] - ii[d * w1 + a] + ii[b * w1 + a];
 }
 
+/**
+ * Set pixels of a 0/1 mask (square, side n) in the tile [x, x + T) x [y, y + T), clipped to the
+ * image. Counted directly: the tiles of a grid cover the image about once, so this reads each
+ * mask byte about once, where an integral image would be a float64 pass over every pixel.
+ */
+function maskCount(mask: Uint8Array, n: number, xPx: number, yPx: number, T: number): number {
+  const x0 = Math.max(0, xPx);
+  const x1 = Math.min(n, xPx + T);
+  const y0 = Math.max(0, yPx);
+  const y1 = Math.min(n, yPx + T);
+  let count = 0;
+  for (let y = y0; y < y1; y++) {
+    const row = y * n;
+    for (let i = row + x0; i < row + x1; i++) count += mask[i];
+  }
+  return count;
+}
+
 export type TileSelectParams = Pick<TilingParams, "tileSizePx" | "overlap" | "tissueRule" | "minTissueFraction" | "meanIntensityFactor">;
 
 /**
@@ -72,7 +90,6 @@ export function selectTiles(working: Uint16Array, mask: Uint8Array, params: Tile
   if (mask.length !== working.length) throw new Error(`selectTiles: mask has ${mask.length} pixels, image ${working.length}`);
   const T = params.tileSizePx;
   const area = T * T;
-  const maskII = integralImage(mask, n, n);
   let intensityII: Float64Array | null = null;
   let maxV = 0;
   if (params.tissueRule === "meanIntensity") {
@@ -83,7 +100,7 @@ export function selectTiles(working: Uint16Array, mask: Uint8Array, params: Tile
   }
   const out: TileRecord[] = [];
   for (const { xPx, yPx } of gridTiles(n, T, params.overlap)) {
-    const tissueFraction = rectSum(maskII, n, n, xPx, yPx, xPx + T, yPx + T) / area;
+    const tissueFraction = maskCount(mask, n, xPx, yPx, T) / area;
     let keep: boolean;
     if (intensityII) {
       const mean = rectSum(intensityII, n, n, xPx, yPx, xPx + T, yPx + T) / area;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DicomError, applyWindow, chooseVoi, paddingMask, toPresentation, type DicomImage } from "../../lib/dicom";
+import { DicomError, applyWindow, chooseVoi, paddingMask, presentationToUint16, storedValueHistogram, toPresentation, toPresentationUint16, type DicomImage } from "../../lib/dicom";
 
 /** A DicomImage built in memory (1 row) for checking the presentation maths. */
 function image(stored: number[], over: Partial<DicomImage> = {}): DicomImage {
@@ -131,5 +131,41 @@ describe("paddingMask", () => {
     const px2 = [...px];
     px2[5] = 3;
     expect(Array.from(paddingMask(image(px2, { rows: 4, columns: 4 })))).toEqual(new Array(16).fill(0));
+  });
+});
+
+describe("toPresentationUint16", () => {
+  // 8 x 8 images of pseudo-random stored values with a border of `border` (padding candidates)
+  function random(seed: number, lo: number, hi: number, border: number | null, signed = false): number[] {
+    let x = seed;
+    const out: number[] = [];
+    for (let i = 0; i < 64; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const r = i % 8 === 0 || i % 8 === 7 || i < 8 || i >= 56;
+      out.push(r && border !== null ? border : lo + (x % (hi - lo + 1)));
+    }
+    return signed ? out : out.map((v) => Math.max(0, v));
+  }
+  const cases: [string, DicomImage, Parameters<typeof toPresentation>[1]][] = [
+    ["window LINEAR", image(random(1, 0, 4095, null), { rows: 8, columns: 8, windows: [{ center: 2000, width: 1501 }] }), {}],
+    ["window LINEAR_EXACT, rescale", image(random(2, 0, 4095, null), { rows: 8, columns: 8, rescaleSlope: 0.7, rescaleIntercept: -30, windows: [{ center: 1000, width: 800 }], voiLutFunction: "LINEAR_EXACT" }), {}],
+    ["window SIGMOID, MONOCHROME1", image(random(3, 0, 4095, null), { rows: 8, columns: 8, photometric: "MONOCHROME1", windows: [{ center: 2048, width: 2000 }], voiLutFunction: "SIGMOID" }), {}],
+    ["minmax, border padding", image(random(4, 100, 16383, 0), { rows: 8, columns: 8, bitsStored: 14 }), { voi: "minmax" }],
+    ["minmax, padding value, negative slope", image(random(5, 0, 4095, 4095), { rows: 8, columns: 8, pixelPaddingValue: 4095, rescaleSlope: -1.5, rescaleIntercept: 7 }), { voi: "minmax" }],
+    ["minmax, padding range kept, MONOCHROME1", image(random(6, 0, 4095, 3), { rows: 8, columns: 8, pixelPaddingValue: 0, pixelPaddingRangeLimit: 5, photometric: "MONOCHROME1" }), { voi: "minmax", padding: "keep" }],
+    ["VOI LUT", image(random(7, 0, 300, null), { rows: 8, columns: 8, voiLut: { firstMapped: 20, bits: 12, data: Uint16Array.from({ length: 200 }, (_, i) => i * 20) } }), {}],
+    ["signed, minmax, border padding", { ...image([], { rows: 8, columns: 8 }), pixelRepresentation: 1, pixels: Int16Array.from(random(8, -2000, 2000, -2048, true)) }, { voi: "minmax" }],
+    ["signed, window", { ...image([], { rows: 8, columns: 8 }), pixelRepresentation: 1, pixels: Int16Array.from(random(9, -1000, 3000, null, true)), windows: [{ center: 40, width: 400 }] }, {}],
+    ["constant", image(new Array(64).fill(7), { rows: 8, columns: 8 }), {}],
+  ];
+  for (const [name, img, opts] of cases) {
+    it(`${name}: the 16-bit values of toPresentation, bit for bit`, () => {
+      const want = Array.from(toPresentation(img, opts), presentationToUint16);
+      expect(Array.from(toPresentationUint16(img, opts))).toEqual(want);
+      expect(Array.from(toPresentationUint16(img, opts, storedValueHistogram(img)))).toEqual(want);
+    });
+  }
+  it("refuses a histogram of the wrong size", () => {
+    expect(() => toPresentationUint16(image([1, 2]), {}, new Uint32Array(10))).toThrow(/histogram has 10 bins, expected 65536/);
   });
 });

@@ -9,6 +9,8 @@ export interface JpegFrameHeader {
   rows: number;
   columns: number;
   components: number;
+  /** JPEG 2000 only: the first component's samples are signed (Ssiz bit 7). */
+  signed?: boolean;
 }
 
 export function readJpegFrameHeader(data: Uint8Array): JpegFrameHeader {
@@ -66,5 +68,5 @@ export function readJ2kSize(data: Uint8Array): JpegFrameHeader {
   const yo = dv.getUint32(s + 18);
   const csiz = dv.getUint16(s + 38);
   const ssiz = data[s + 40];
-  return { marker: 0xff51, precision: (ssiz & 0x7f) + 1, rows: ysiz - yo, columns: xsiz - xo, components: csiz };
+  return { marker: 0xff51, precision: (ssiz & 0x7f) + 1, rows: ysiz - yo, columns: xsiz - xo, components: csiz, signed: (ssiz & 0x80) !== 0 };
 }
