@@ -30,7 +30,8 @@ interface Group {
 
 /**
  * Buffers reused from chunk to chunk: the packed H and dH of the two chunks in flight (slots 0
- * and 1: chunk i uses slot i mod 2), onnxruntime's outputs and the plain copy of dH it reads. A
+ * and 1: chunk i uses slot i mod 2), onnxruntime's outputs and the plain copy of dH it reads
+ * (one plain buffer serves H out of onnxruntime and dH into it). A
  * chunk's buffers are free again two chunks later, when its head and its backward pass are done.
  * Without this each chunk left ~4 x rows x 16R floats of garbage (300 MB per chunk at 324 runs),
  * which the collector let pile up: the grid's peak RSS was 1.8x the float16 store.
@@ -244,7 +245,9 @@ export class Engine {
       if (this.postH !== "js") return this.project(x, w, C);
       const n = x.rows * C;
       if (!this.pool.sharesMemory) return this.project(x, w, C, this.scratch.get(`${key}${slot}`, n, false));
-      const plain = (await this.project(x, w, C, this.scratch.get("h-out", n, false))) as Float32Array;
+      // "plain" also carries dH to the backward pass (gradient()); the two uses never overlap:
+      // this forward pass is awaited before that backward pass starts, and the other way round
+      const plain = (await this.project(x, w, C, this.scratch.get("plain", n, false))) as Float32Array;
       const shared = this.scratch.get(`${key}${slot}`, n, true);
       shared.set(plain);
       return shared;
@@ -310,7 +313,7 @@ export class Engine {
         // onnxruntime-node refuses SharedArrayBuffer-backed inputs: one memcpy to plain memory
         let plain = dH;
         if (dH.buffer instanceof SharedArrayBuffer) {
-          plain = this.scratch.get("dH-plain", dH.length, false);
+          plain = this.scratch.get("plain", dH.length, false);
           plain.set(dH);
         }
         const d = await this.kernel.gradient(x, plain, C, this.scratch.get("dW-out", x.dim * C, false));
