@@ -564,7 +564,25 @@ function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 
-function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean): { logits: Float32Array; grads: GroupGrads } {
+/**
+ * Arrays a slice job reuses from job to job (its padded H and dH, zeroed on every use), one set
+ * per thread: runSlice unpads dH into the shared packed array before it returns, so nothing
+ * outlives the job. Without this every job left ~2 x runs x rows x 16 floats of garbage per
+ * stream in its worker.
+ */
+const sliceScratch = new Map<string, Float32Array>();
+
+function sliceArray(key: string, n: number): Float32Array {
+  let b = sliceScratch.get(key);
+  if (!b || b.length < n) {
+    sliceScratch.delete(key);
+    b = new Float32Array(n);
+    sliceScratch.set(key, b);
+  }
+  return b.subarray(0, n).fill(0);
+}
+
+function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean, reuse = false): { logits: Float32Array; grads: GroupGrads } {
   const c: HeadConfig = g.config;
   const R = g.runs;
   const B = layout.bags;
@@ -575,8 +593,8 @@ function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean): { logits:
   const logits = new Float32Array(instance ? R * B * Lg : R * B);
   const grads: GroupGrads = {
     loss: new Float32Array(R),
-    dGlobal: g.hGlobal && withGrads ? new Float32Array(g.hGlobal.length) : null,
-    dTile: g.hTile && withGrads ? new Float32Array(g.hTile.length) : null,
+    dGlobal: g.hGlobal && withGrads ? (reuse ? sliceArray("dGlobal", g.hGlobal.length) : new Float32Array(g.hGlobal.length)) : null,
+    dTile: g.hTile && withGrads ? (reuse ? sliceArray("dTile", g.hTile.length) : new Float32Array(g.hTile.length)) : null,
     params: withGrads ? zerosLike(p) : {},
   };
   const sg = new BagScratch(Lg);
@@ -690,8 +708,7 @@ function copyPadded(packed: Float32Array, padded: Float32Array, toPadded: boolea
  * Copy the 16-column blocks of R runs (columns [c0, c0 + 16 R) of packed rows, n x C) into the
  * padded, run-major layout the head after H takes: [R, bags x L, 16], bag b at rows [b L, b L + count).
  */
-export function padColumns(h: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number): Float32Array {
-  const out = new Float32Array(runs * (starts.length - 1) * L * HIDDEN1);
+export function padColumns(h: Float32Array, C: number, c0: number, runs: number, starts: Int32Array, L: number, out = new Float32Array(runs * (starts.length - 1) * L * HIDDEN1)): Float32Array {
   copyPadded(h, out, true, C, c0, runs, starts, L);
   return out;
 }
@@ -742,11 +759,11 @@ export function runSlice(job: SliceJob): SliceResult {
   const group: GroupArrays = {
     config: c,
     runs: job.runs,
-    hGlobal: hasGlobalStream(c) && job.hg ? padColumns(job.hg, job.cg, job.gCol, job.runs, job.gStarts, L.lGlobal) : null,
-    hTile: hasLocalStream(c) && job.ht ? padColumns(job.ht, job.ct, job.tCol, job.runs, job.tStarts, L.lTile) : null,
+    hGlobal: hasGlobalStream(c) && job.hg ? padColumns(job.hg, job.cg, job.gCol, job.runs, job.gStarts, L.lGlobal, sliceArray("hGlobal", job.runs * L.bags * L.lGlobal * HIDDEN1)) : null,
+    hTile: hasLocalStream(c) && job.ht ? padColumns(job.ht, job.ct, job.tCol, job.runs, job.tStarts, L.lTile, sliceArray("hTile", job.runs * L.bags * L.lTile * HIDDEN1)) : null,
     params: job.params,
   };
-  const r = run(L, group, job.withGrads);
+  const r = run(L, group, job.withGrads, true);
   if (!job.withGrads) return { loss: null, params: null, logits: r.logits };
   if (r.grads.dGlobal && job.dHg) unpadColumns(r.grads.dGlobal, job.dHg, job.cg, job.gCol, job.runs, job.gStarts, L.lGlobal);
   if (r.grads.dTile && job.dHt) unpadColumns(r.grads.dTile, job.dHt, job.ct, job.tCol, job.runs, job.tStarts, L.lTile);
