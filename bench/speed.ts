@@ -110,7 +110,8 @@ function ours(dir: string, runs: number, epochs: number): SideResult {
   return child(process.execPath, [path.join(__dirname, "oursHead.js"), "--store", dir, "--runs", String(runs), "--epochs", String(epochs)]);
 }
 
-const PYTHON = "/usr/bin/python3";
+/** Debian's python (its python3-torch, -pydicom, -opencv), not a pyenv shim on the PATH. */
+export const PYTHON = "/usr/bin/python3";
 
 function torchAvailable(): string | null {
   const r = spawnSync(PYTHON, ["-c", "import torch, numpy; print(torch.__version__)"], { encoding: "utf8" });

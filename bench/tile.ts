@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Benchmark, BenchResult } from "./harness";
-import { loadavg, machine, median } from "./speed";
+import { loadavg, machine, median, PYTHON } from "./speed";
 import type { ImageRecord } from "../lib/types";
 import { projectRoot } from "../lib/util/paths";
 import { opjDecompressPath } from "../lib/dicom/codecs/native";
@@ -69,7 +69,6 @@ export const tileBenchmark: Benchmark = {
   },
 };
 
-const PYTHON = "/usr/bin/python3";
 
 /** What /usr/bin/python3 lacks for bench/tile_python.py (null: nothing), and whether Pillow reads JPEG 2000. */
 function pythonReady(): { missing: string | null; j2k: boolean; versions: string } {

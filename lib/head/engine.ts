@@ -8,6 +8,7 @@ import { padColumns, unpadColumns, type SliceJob, type SliceResult } from "./row
 import { RowgradPool } from "./rowgradPool";
 import { stackParams, stackW1, type RunState } from "./runState";
 import type { EmbeddingSource, XChunk } from "./source";
+import { ReusedArrays } from "../util/arrays";
 import type { TrainTiming } from "./train";
 
 /** A chunk's packed H of all runs (global and tile streams, Cg and Ct columns) and where dH goes (null: no gradients). */
@@ -37,18 +38,15 @@ interface Group {
  * which the collector let pile up: the grid's peak RSS was 1.8x the float16 store.
  */
 class Scratch {
-  private readonly bufs = new Map<string, Float32Array>();
-  constructor(private readonly pool: RowgradPool) {}
+  private readonly plain = new ReusedArrays();
+  private readonly sharedMem: ReusedArrays;
+  constructor(pool: RowgradPool) {
+    this.sharedMem = new ReusedArrays((n) => pool.shared(n));
+  }
 
-  /** n floats of buffer `key` (grown when too small; shared memory when `shared` and the pool's jobs cross threads). */
+  /** n floats of buffer `key` (shared memory when `shared` and the pool's jobs cross threads). */
   get(key: string, n: number, shared: boolean): Float32Array {
-    let b = this.bufs.get(key);
-    if (!b || b.length < n) {
-      this.bufs.delete(key); // let the smaller one go before allocating
-      b = shared ? this.pool.shared(n) : new Float32Array(n);
-      this.bufs.set(key, b);
-    }
-    return b.subarray(0, n);
+    return (shared ? this.sharedMem : this.plain).get(key, n);
   }
 }
 

@@ -2,6 +2,7 @@ import { hasGlobalStream, hasLocalStream, type Aggregator, type HeadConfig } fro
 import type { ChunkLayout } from "./chunks";
 import type { GroupArrays, GroupGrads } from "./postH";
 import { HIDDEN1, HIDDEN2 } from "./params";
+import { ReusedArrays } from "../util/arrays";
 
 /**
  * The head after H, forward and backward, written out by hand for R runs: the same maths and the
@@ -570,16 +571,10 @@ function sigmoid(x: number): number {
  * outlives the job. Without this every job left ~2 x runs x rows x 16 floats of garbage per
  * stream in its worker.
  */
-const sliceScratch = new Map<string, Float32Array>();
+const sliceScratch = new ReusedArrays();
 
 function sliceArray(key: string, n: number): Float32Array {
-  let b = sliceScratch.get(key);
-  if (!b || b.length < n) {
-    sliceScratch.delete(key);
-    b = new Float32Array(n);
-    sliceScratch.set(key, b);
-  }
-  return b.subarray(0, n).fill(0);
+  return sliceScratch.get(key, n).fill(0);
 }
 
 function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean, reuse = false): { logits: Float32Array; grads: GroupGrads } {
