@@ -255,6 +255,27 @@ export class Engine {
     return { chunk, slot, xg, xt, hg, ht };
   }
 
+  /** The backward X pass of a chunk whose head is done: dW1 += X^T dH for both streams (sums in chunk order). */
+  private async backwardX(done: { f: { xg: XChunk | null; xt: XChunk | null }; dHg: Float32Array | null; dHt: Float32Array | null }, Cg: number, Ct: number, dWg: Float32Array, dWt: Float32Array): Promise<void> {
+    for (const [x, dH, C, acc] of [
+      [done.f.xg, done.dHg, Cg, dWg],
+      [done.f.xt, done.dHt, Ct, dWt],
+    ] as const) {
+      if (!x || !dH || C === 0) continue;
+      const t1 = performance.now();
+      // onnxruntime-node refuses SharedArrayBuffer-backed inputs: one memcpy to plain memory
+      let plain = dH;
+      if (dH.buffer instanceof SharedArrayBuffer) {
+        plain = this.scratch.get("plain", dH.length, false);
+        plain.set(dH);
+      }
+      const d = await this.kernel.gradient(x, plain, C, this.scratch.get("dW-out", x.dim * C, false));
+      this.timing.xPassSeconds += (performance.now() - t1) / 1000;
+      this.timing.xPassFlops += 2 * x.rows * x.dim * C;
+      for (let k = 0; k < d.length; k++) acc[k] += d[k];
+    }
+  }
+
   /**
    * One full-batch gradient over the training chunks; fills run.grad and run.loss. Pipelined:
    * while the workers compute the head after H of chunk i, the main thread runs the forward X
@@ -302,23 +323,7 @@ export class Engine {
       this.timing.headSeconds += (performance.now() - t0) / 1000;
       const done = cur;
       cur = next ? start(next) : null;
-      for (const [x, dH, C, acc] of [
-        [done.f.xg, done.dHg, Cg, dWg],
-        [done.f.xt, done.dHt, Ct, dWt],
-      ] as const) {
-        if (!x || !dH || C === 0) continue;
-        const t1 = performance.now();
-        // onnxruntime-node refuses SharedArrayBuffer-backed inputs: one memcpy to plain memory
-        let plain = dH;
-        if (dH.buffer instanceof SharedArrayBuffer) {
-          plain = this.scratch.get("plain", dH.length, false);
-          plain.set(dH);
-        }
-        const d = await this.kernel.gradient(x, plain, C, this.scratch.get("dW-out", x.dim * C, false));
-        this.timing.xPassSeconds += (performance.now() - t1) / 1000;
-        this.timing.xPassFlops += 2 * x.rows * x.dim * C;
-        for (let k = 0; k < d.length; k++) acc[k] += d[k];
-      }
+      await this.backwardX(done, Cg, Ct, dWg, dWt);
     }
     for (const [list, name, acc] of [
       [gRuns, "g1w", dWg],

@@ -1,35 +1,38 @@
 import { hasGlobalStream, hasLocalStream, type Aggregator, type HeadConfig } from "./config";
 import type { ChunkLayout } from "./chunks";
-import type { GroupArrays, GroupGrads } from "./postH";
 import { HIDDEN1, HIDDEN2 } from "./params";
-import { ReusedArrays } from "../util/arrays";
 
 /**
- * The head after H, forward and backward, written out by hand for R runs: the same maths and the
- * same padded [R, bags x L, 16] layout as the tfjs version in internal/tfjsHeadOracle.ts, which
- * stays as the autodiff oracle (the tests check both against float64 finite differences and each other).
+ * The head after H, forward and backward, written out by hand for R runs: the same maths as the
+ * tfjs version in internal/tfjsHeadOracle.ts, which stays as the autodiff oracle (the tests check
+ * both against float64 finite differences and each other). It reads H, and writes dH, in place in a
+ * chunk's packed rows (no padded copy; the oracle takes the padded [R, bags x L, 16] layout that
+ * padColumns makes).
  *
  * Why by hand: the per-row layers are 16 -> 8 and 8 -> 8 matrices. tfjs-wasm runs them as
  * batched matMuls with tiny inner dimensions at ~0.2 GMAC/s, and every elementwise op is another
  * pass over a [R, rows, 16] tensor: measured ~2 s per 8k-row chunk at R = 36, i.e. ~100 s per
  * epoch on the 10,000-bag benchmark, 3x the X passes themselves. Fused loops keep each row's
  * 16 + 8 values in registers and take ~10x less (see bench/train.ts and lib/head/README.md).
+ * How the loops are made fast (each measured; lib/head/README.md): the latent-query attention is
+ * computed from bag sums (no per-row keys and values), ReLU is a multiplication by a 0/1 mask (no
+ * mispredicted branches), the parameters are read and the gradients summed in float64.
  */
 const S8 = Math.sqrt(HIDDEN2);
 
 /** One stream's arrays (parameters or their gradients), stacked over runs. */
 interface StreamArrays {
-  b1: Float32Array;
-  w2: Float32Array;
-  b2: Float32Array;
+  b1: Float64Array;
+  w2: Float64Array;
+  b2: Float64Array;
   /** Query projection of "selfattn" (Q = h qw + qb). */
-  qw?: Float32Array;
-  qb?: Float32Array;
-  kw?: Float32Array;
-  kb?: Float32Array;
-  vw?: Float32Array;
-  vb?: Float32Array;
-  q?: Float32Array;
+  qw?: Float64Array;
+  qb?: Float64Array;
+  kw?: Float64Array;
+  kb?: Float64Array;
+  vw?: Float64Array;
+  vb?: Float64Array;
+  q?: Float64Array;
 }
 
 /** The gradient arrays of one stream (same offsets as StreamParams). */
@@ -39,15 +42,15 @@ interface StreamParams extends StreamArrays {
   o: { b1: number; w2: number; b2: number; k8: number; b8: number };
 }
 
-function streamArrays(a: Record<string, Float32Array>, prefix: "g" | "l"): StreamArrays {
+function streamArrays(a: Record<string, Float64Array>, prefix: "g" | "l"): StreamArrays {
   return { b1: a[`${prefix}1b`], w2: a[`${prefix}2w`], b2: a[`${prefix}2b`], qw: a[`${prefix}qw`], qb: a[`${prefix}qb`], kw: a[`${prefix}kw`], kb: a[`${prefix}kb`], vw: a[`${prefix}vw`], vb: a[`${prefix}vb`], q: a[`${prefix}q`] };
 }
 
-function streamParams(p: Record<string, Float32Array>, prefix: "g" | "l", r: number): StreamParams {
+function streamParams(p: Record<string, Float64Array>, prefix: "g" | "l", r: number): StreamParams {
   return { ...streamArrays(p, prefix), o: { b1: r * HIDDEN1, w2: r * HIDDEN1 * HIDDEN2, b2: r * HIDDEN2, k8: r * HIDDEN2 * HIDDEN2, b8: r * HIDDEN2 } };
 }
 
-function streamGrads(g: Record<string, Float32Array>, prefix: "g" | "l"): StreamGrads {
+function streamGrads(g: Record<string, Float64Array>, prefix: "g" | "l"): StreamGrads {
   return streamArrays(g, prefix);
 }
 
@@ -55,9 +58,13 @@ function streamGrads(g: Record<string, Float32Array>, prefix: "g" | "l"): Stream
 class BagScratch {
   h1: Float32Array;
   h2: Float32Array;
-  k: Float32Array;
-  v: Float32Array;
   a: Float64Array;
+  /** "attn": u = Wk q, sa = sum_i a_i h2_i and its weight sum_i a_i (forward); t = Wv dz, sd = sum_i ds_i h2_i (backward). */
+  u = new Float64Array(HIDDEN2);
+  sa = new Float64Array(HIDDEN2);
+  asum = 0;
+  t = new Float64Array(HIDDEN2);
+  sd = new Float64Array(HIDDEN2);
   arg = new Int32Array(HIDDEN2);
   z = new Float64Array(HIDDEN2);
   dh2: Float64Array;
@@ -74,8 +81,6 @@ class BagScratch {
     this.da = new Float64Array(L);
     this.h1 = new Float32Array(L * HIDDEN1);
     this.h2 = new Float32Array(L * HIDDEN2);
-    this.k = new Float32Array(L * HIDDEN2);
-    this.v = new Float32Array(L * HIDDEN2);
     this.a = new Float64Array(L);
     this.dh2 = new Float64Array(L * HIDDEN2);
   }
@@ -94,7 +99,7 @@ class BagScratch {
  * out[oo + c] = b[bo + c] + sum_j x[xo + j] w[wo + 8 j + c], summed in float64 in j order.
  * Zero inputs (ReLU zeros, about half) are skipped: they contribute nothing.
  */
-function affine8(x: Float32Array, xo: number, nIn: number, w: Float32Array, wo: number, b: Float32Array, bo: number, out: Float64Array, oo: number): void {
+function affine8(x: Float32Array, xo: number, nIn: number, w: Float64Array, wo: number, b: Float64Array, bo: number, out: Float64Array, oo: number): void {
   for (let c = 0; c < HIDDEN2; c++) out[oo + c] = b[bo + c];
   for (let j = 0; j < nIn; j++) {
     const h = x[xo + j];
@@ -255,176 +260,172 @@ function selfAttnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float6
 }
 
 /**
- * "attn" (latent-query) pooling of the bag's rows s.h2[0, n): k, v = h2 W + b (float64, kept in
- * s.k, s.v as float32), a = softmax(k q / sqrt 8) in s.a, z = sum_i a_i v_i.
+ * "attn" (latent-query) pooling of the bag's rows s.h2[0, n), computed without the per-row keys
+ * and values: with u = Wk q, the score k_i . q = h2_i . u + bk . q, and since z = sum_i a_i v_i is
+ * linear in h2, z = (sum_i a_i h2_i) Wv + (sum_i a_i) bv. That is 16 multiply-adds per row instead
+ * of 136 (the same maths as the float64 reference; the sums are taken in another order). Keeps
+ * a in s.a, u in s.u, sa = sum_i a_i h2_i in s.sa and sum_i a_i in s.asum for the backward pass.
  */
 function attnForward(n: number, sp: StreamParams, s: BagScratch): void {
-  const q = sp.q as Float32Array;
+  const q = sp.q as Float64Array;
   const { kw, kb, vw, vb } = sp as Required<StreamParams>;
   const { k8, b8 } = sp.o;
-  const { h2, k: ks, v: vs, a, z } = s;
-  // keyValue8 and the score written out for the 8 columns (locals stay in registers; V8 neither
-  // unrolls nor hoists these): the same operations in the same order, so the same bits
-  const q0 = q[b8], q1 = q[b8 + 1], q2 = q[b8 + 2], q3 = q[b8 + 3], q4 = q[b8 + 4], q5 = q[b8 + 5], q6 = q[b8 + 6], q7 = q[b8 + 7];
+  const { h2, a, z, u, sa } = s;
+  let bkq = 0;
+  for (let c = 0; c < HIDDEN2; c++) bkq += kb[b8 + c] * q[b8 + c];
+  for (let j = 0; j < HIDDEN2; j++) {
+    let d = 0;
+    for (let c = 0; c < HIDDEN2; c++) d += kw[k8 + j * HIDDEN2 + c] * q[b8 + c];
+    u[j] = d;
+  }
+  const u0 = u[0], u1 = u[1], u2 = u[2], u3 = u[3], u4 = u[4], u5 = u[5], u6 = u[6], u7 = u[7];
   for (let i = 0; i < n; i++) {
     const ho = i * HIDDEN2;
-    let k0 = kb[b8], k1 = kb[b8 + 1], k2 = kb[b8 + 2], k3 = kb[b8 + 3], k4 = kb[b8 + 4], k5 = kb[b8 + 5], k6 = kb[b8 + 6], k7 = kb[b8 + 7];
-    let v0 = vb[b8], v1 = vb[b8 + 1], v2 = vb[b8 + 2], v3 = vb[b8 + 3], v4 = vb[b8 + 4], v5 = vb[b8 + 5], v6 = vb[b8 + 6], v7 = vb[b8 + 7];
-    for (let j = 0; j < HIDDEN2; j++) {
-      const h = h2[ho + j];
-      if (h === 0) continue;
-      const w = k8 + j * HIDDEN2;
-      k0 += h * kw[w];
-      v0 += h * vw[w];
-      k1 += h * kw[w + 1];
-      v1 += h * vw[w + 1];
-      k2 += h * kw[w + 2];
-      v2 += h * vw[w + 2];
-      k3 += h * kw[w + 3];
-      v3 += h * vw[w + 3];
-      k4 += h * kw[w + 4];
-      v4 += h * vw[w + 4];
-      k5 += h * kw[w + 5];
-      v5 += h * vw[w + 5];
-      k6 += h * kw[w + 6];
-      v6 += h * vw[w + 6];
-      k7 += h * kw[w + 7];
-      v7 += h * vw[w + 7];
-    }
-    ks[ho] = k0;
-    ks[ho + 1] = k1;
-    ks[ho + 2] = k2;
-    ks[ho + 3] = k3;
-    ks[ho + 4] = k4;
-    ks[ho + 5] = k5;
-    ks[ho + 6] = k6;
-    ks[ho + 7] = k7;
-    vs[ho] = v0;
-    vs[ho + 1] = v1;
-    vs[ho + 2] = v2;
-    vs[ho + 3] = v3;
-    vs[ho + 4] = v4;
-    vs[ho + 5] = v5;
-    vs[ho + 6] = v6;
-    vs[ho + 7] = v7;
-    let sc = 0;
-    sc += k0 * q0;
-    sc += k1 * q1;
-    sc += k2 * q2;
-    sc += k3 * q3;
-    sc += k4 * q4;
-    sc += k5 * q5;
-    sc += k6 * q6;
-    sc += k7 * q7;
+    const sc = bkq + h2[ho] * u0 + h2[ho + 1] * u1 + h2[ho + 2] * u2 + h2[ho + 3] * u3 + h2[ho + 4] * u4 + h2[ho + 5] * u5 + h2[ho + 6] * u6 + h2[ho + 7] * u7;
     a[i] = sc / S8;
   }
   softmaxInPlace(a, 0, n);
-  addWeightedRows(z, a, vs, n);
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, asum = 0;
+  for (let i = 0; i < n; i++) {
+    const ho = i * HIDDEN2;
+    const ai = a[i];
+    asum += ai;
+    s0 += ai * h2[ho];
+    s1 += ai * h2[ho + 1];
+    s2 += ai * h2[ho + 2];
+    s3 += ai * h2[ho + 3];
+    s4 += ai * h2[ho + 4];
+    s5 += ai * h2[ho + 5];
+    s6 += ai * h2[ho + 6];
+    s7 += ai * h2[ho + 7];
+  }
+  sa[0] = s0;
+  sa[1] = s1;
+  sa[2] = s2;
+  sa[3] = s3;
+  sa[4] = s4;
+  sa[5] = s5;
+  sa[6] = s6;
+  sa[7] = s7;
+  s.asum = asum;
+  for (let c = 0; c < HIDDEN2; c++) {
+    let d = asum * vb[b8 + c];
+    for (let j = 0; j < HIDDEN2; j++) d += sa[j] * vw[k8 + j * HIDDEN2 + c];
+    z[c] = d;
+  }
 }
 
-/** Backward of attnForward given dz: adds the key / value / query gradients and sets s.dh2 (zeroed by the caller). */
+/**
+ * Backward of attnForward given dz: adds the key / value / query gradients and sets s.dh2. With
+ * t = Wv dz: da_i = dz . v_i = h2_i . t + bv . dz, ds_i = a_i (da_i - sum_j a_j da_j) / sqrt 8 (the
+ * score gradient), and since dk_i = ds_i q and dv_i = a_i dz, the weight gradients are outer
+ * products of bag sums: dWk = (sum_i ds_i h2_i) q^T, dWv = (sum_i a_i h2_i) dz^T,
+ * dq = (sum_i ds_i h2_i) Wk + (sum_i ds_i) bk, and dh2_i = ds_i u + a_i t.
+ */
 function attnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float64Array, sg: StreamGrads): void {
-  const q = sp.q as Float32Array;
-  const gq = sg.q as Float32Array;
-  const { kw, vw } = sp as Required<StreamParams>;
+  const q = sp.q as Float64Array;
+  const gq = sg.q as Float64Array;
+  const { kw, kb, vw, vb } = sp as Required<StreamParams>;
   const { kw: gkw, kb: gkb, vw: gvw, vb: gvb } = sg as Required<StreamGrads>;
   const { k8, b8 } = sp.o;
-  const { a, da, h2, dh2, k: ks, v: vs } = s;
-  // da_i = dz . v_i ; ds_i = a_i (da_i - sum_j a_j da_j)
+  const { a, da, h2, dh2, u, sa, t } = s;
+  let beta = 0;
+  for (let c = 0; c < HIDDEN2; c++) beta += vb[b8 + c] * dz[c];
+  for (let j = 0; j < HIDDEN2; j++) {
+    let d = 0;
+    for (let c = 0; c < HIDDEN2; c++) d += vw[k8 + j * HIDDEN2 + c] * dz[c];
+    t[j] = d;
+  }
+  const t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3], t4 = t[4], t5 = t[5], t6 = t[6], t7 = t[7];
+  const u0 = u[0], u1 = u[1], u2 = u[2], u3 = u[3], u4 = u[4], u5 = u[5], u6 = u[6], u7 = u[7];
   let abar = 0;
   for (let i = 0; i < n; i++) {
-    let d = 0;
-    for (let c = 0; c < HIDDEN2; c++) d += dz[c] * vs[i * HIDDEN2 + c];
+    const ho = i * HIDDEN2;
+    const d = beta + h2[ho] * t0 + h2[ho + 1] * t1 + h2[ho + 2] * t2 + h2[ho + 3] * t3 + h2[ho + 4] * t4 + h2[ho + 5] * t5 + h2[ho + 6] * t6 + h2[ho + 7] * t7;
     da[i] = d;
     abar += a[i] * d;
   }
-  const q0 = q[b8], q1 = q[b8 + 1], q2 = q[b8 + 2], q3 = q[b8 + 3], q4 = q[b8 + 4], q5 = q[b8 + 5], q6 = q[b8 + 6], q7 = q[b8 + 7];
-  const z0 = dz[0], z1 = dz[1], z2 = dz[2], z3 = dz[3], z4 = dz[4], z5 = dz[5], z6 = dz[6], z7 = dz[7];
+  let S = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0, d4 = 0, d5 = 0, d6 = 0, d7 = 0;
   for (let i = 0; i < n; i++) {
     const ho = i * HIDDEN2;
-    const ds = (a[i] * (da[i] - abar)) / S8;
     const ai = a[i];
-    // dk_c = ds q_c, dv_c = a_i dz_c, and the query gradient, as projections8Backward(query = false)
-    // does it, written out: each gradient element gets the same additions in the same order
-    const dk0 = ds * q0, dk1 = ds * q1, dk2 = ds * q2, dk3 = ds * q3, dk4 = ds * q4, dk5 = ds * q5, dk6 = ds * q6, dk7 = ds * q7;
-    const dv0 = ai * z0, dv1 = ai * z1, dv2 = ai * z2, dv3 = ai * z3, dv4 = ai * z4, dv5 = ai * z5, dv6 = ai * z6, dv7 = ai * z7;
-    gq[b8] += ds * ks[ho];
-    gq[b8 + 1] += ds * ks[ho + 1];
-    gq[b8 + 2] += ds * ks[ho + 2];
-    gq[b8 + 3] += ds * ks[ho + 3];
-    gq[b8 + 4] += ds * ks[ho + 4];
-    gq[b8 + 5] += ds * ks[ho + 5];
-    gq[b8 + 6] += ds * ks[ho + 6];
-    gq[b8 + 7] += ds * ks[ho + 7];
-    gkb[b8] += dk0;
-    gvb[b8] += dv0;
-    gkb[b8 + 1] += dk1;
-    gvb[b8 + 1] += dv1;
-    gkb[b8 + 2] += dk2;
-    gvb[b8 + 2] += dv2;
-    gkb[b8 + 3] += dk3;
-    gvb[b8 + 3] += dv3;
-    gkb[b8 + 4] += dk4;
-    gvb[b8 + 4] += dv4;
-    gkb[b8 + 5] += dk5;
-    gvb[b8 + 5] += dv5;
-    gkb[b8 + 6] += dk6;
-    gvb[b8 + 6] += dv6;
-    gkb[b8 + 7] += dk7;
-    gvb[b8 + 7] += dv7;
+    const ds = (ai * (da[i] - abar)) / S8;
+    S += ds;
+    d0 += ds * h2[ho];
+    d1 += ds * h2[ho + 1];
+    d2 += ds * h2[ho + 2];
+    d3 += ds * h2[ho + 3];
+    d4 += ds * h2[ho + 4];
+    d5 += ds * h2[ho + 5];
+    d6 += ds * h2[ho + 6];
+    d7 += ds * h2[ho + 7];
+    dh2[ho] = ds * u0 + ai * t0;
+    dh2[ho + 1] = ds * u1 + ai * t1;
+    dh2[ho + 2] = ds * u2 + ai * t2;
+    dh2[ho + 3] = ds * u3 + ai * t3;
+    dh2[ho + 4] = ds * u4 + ai * t4;
+    dh2[ho + 5] = ds * u5 + ai * t5;
+    dh2[ho + 6] = ds * u6 + ai * t6;
+    dh2[ho + 7] = ds * u7 + ai * t7;
+  }
+  const sd = s.sd;
+  sd[0] = d0;
+  sd[1] = d1;
+  sd[2] = d2;
+  sd[3] = d3;
+  sd[4] = d4;
+  sd[5] = d5;
+  sd[6] = d6;
+  sd[7] = d7;
+  const asum = s.asum;
+  for (let c = 0; c < HIDDEN2; c++) {
+    const qc = q[b8 + c];
+    const dzc = dz[c];
+    let g = S * kb[b8 + c];
     for (let j = 0; j < HIDDEN2; j++) {
-      const h = h2[ho + j];
-      const w = k8 + j * HIDDEN2;
-      gkw[w] += h * dk0;
-      gvw[w] += h * dv0;
-      gkw[w + 1] += h * dk1;
-      gvw[w + 1] += h * dv1;
-      gkw[w + 2] += h * dk2;
-      gvw[w + 2] += h * dv2;
-      gkw[w + 3] += h * dk3;
-      gvw[w + 3] += h * dv3;
-      gkw[w + 4] += h * dk4;
-      gvw[w + 4] += h * dv4;
-      gkw[w + 5] += h * dk5;
-      gvw[w + 5] += h * dv5;
-      gkw[w + 6] += h * dk6;
-      gvw[w + 6] += h * dv6;
-      gkw[w + 7] += h * dk7;
-      gvw[w + 7] += h * dv7;
-      let d = dh2[ho + j];
-      d += dk0 * kw[w] + dv0 * vw[w];
-      d += dk1 * kw[w + 1] + dv1 * vw[w + 1];
-      d += dk2 * kw[w + 2] + dv2 * vw[w + 2];
-      d += dk3 * kw[w + 3] + dv3 * vw[w + 3];
-      d += dk4 * kw[w + 4] + dv4 * vw[w + 4];
-      d += dk5 * kw[w + 5] + dv5 * vw[w + 5];
-      d += dk6 * kw[w + 6] + dv6 * vw[w + 6];
-      d += dk7 * kw[w + 7] + dv7 * vw[w + 7];
-      dh2[ho + j] = d;
+      const w = k8 + j * HIDDEN2 + c;
+      g += sd[j] * kw[w];
+      gkw[w] += sd[j] * qc;
+      gvw[w] += sa[j] * dzc;
     }
+    gq[b8 + c] += g;
+    gkb[b8 + c] += S * qc;
+    gvb[b8 + c] += asum * dzc;
   }
 }
 
-/** Rows i < count of bag b of run r: h1, h2 (and k, v for attention); then pool into s.z. */
-function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamParams, agg: Aggregator | null, s: BagScratch): void {
+/** 1 where x > 0, else 0 (also for NaN), without a branch: V8 turns the comparison into a 0/1 register value. */
+function positive(x: number): number {
+  return ((x > 0) as unknown as number) | 0;
+}
+
+/** max(x, 0) as x times its 0/1 mask (a negative x gives -0, which compares and adds as 0); no branch. */
+function relu(x: number): number {
+  return x * positive(x);
+}
+
+/**
+ * Rows i < count of one bag of one run: h1, h2; then pool into s.z. Row i of the bag's H is
+ * H[base + i stride, + 16) (see StreamIO).
+ */
+function forwardBag(H: Float32Array, base: number, stride: number, count: number, sp: StreamParams, agg: Aggregator | null, s: BagScratch): void {
   // Offsets and arrays hoisted into locals: V8 does not hoist property loads out of these loops.
   const { b1, w2, b2 } = sp;
   const { b1: ob1, w2: ow2, b2: ob2 } = sp.o;
   const { h1: h1s, h2: h2s } = s;
-  // affine8 of the 16 -> 8 layer written out with its 8 outputs in locals (same operations, same
-  // order, so the same bits as affine8; ~2x faster in V8, which neither unrolls nor keeps them in registers)
+  // the 16 -> 8 layer written out with its 8 outputs in locals (~2x faster in V8, which neither
+  // unrolls these loops nor keeps the outputs in registers)
   for (let i = 0; i < count; i++) {
-    const hr = (rowBase + i) * HIDDEN1;
+    const hr = base + i * stride;
     const h1o = i * HIDDEN1;
     let a0 = b2[ob2], a1 = b2[ob2 + 1], a2 = b2[ob2 + 2], a3 = b2[ob2 + 3], a4 = b2[ob2 + 4], a5 = b2[ob2 + 5], a6 = b2[ob2 + 6], a7 = b2[ob2 + 7];
     for (let j = 0; j < HIDDEN1; j++) {
-      const x = H[hr + j] + b1[ob1 + j];
-      if (!(x > 0)) {
-        h1s[h1o + j] = 0;
-        continue;
-      }
-      h1s[h1o + j] = x;
-      const h = h1s[h1o + j]; // rounded to float32, as affine8 reads it back
+      // ReLU as a multiplication by the 0/1 mask, not a branch: the signs of H + b1 are random, so
+      // a branch is mispredicted half the time (~1.8x slower measured). h is rounded to float32,
+      // as h1 is stored and read back by the backward pass.
+      const x = Math.fround(H[hr + j] + b1[ob1 + j]);
+      const h = relu(x);
+      h1s[h1o + j] = h;
       const w = ow2 + j * HIDDEN2;
       a0 += h * w2[w];
       a1 += h * w2[w + 1];
@@ -436,14 +437,14 @@ function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamP
       a7 += h * w2[w + 7];
     }
     const h2o = i * HIDDEN2;
-    h2s[h2o] = a0 > 0 ? a0 : 0;
-    h2s[h2o + 1] = a1 > 0 ? a1 : 0;
-    h2s[h2o + 2] = a2 > 0 ? a2 : 0;
-    h2s[h2o + 3] = a3 > 0 ? a3 : 0;
-    h2s[h2o + 4] = a4 > 0 ? a4 : 0;
-    h2s[h2o + 5] = a5 > 0 ? a5 : 0;
-    h2s[h2o + 6] = a6 > 0 ? a6 : 0;
-    h2s[h2o + 7] = a7 > 0 ? a7 : 0;
+    h2s[h2o] = relu(a0);
+    h2s[h2o + 1] = relu(a1);
+    h2s[h2o + 2] = relu(a2);
+    h2s[h2o + 3] = relu(a3);
+    h2s[h2o + 4] = relu(a4);
+    h2s[h2o + 5] = relu(a5);
+    h2s[h2o + 6] = relu(a6);
+    h2s[h2o + 7] = relu(a7);
   }
   const z = s.z;
   z.fill(0);
@@ -465,10 +466,14 @@ function forwardBag(H: Float32Array, rowBase: number, count: number, sp: StreamP
   }
 }
 
-/** Backward of one bag given dz (pool output gradient) or, for instance rows, s.dh2 preset. Accumulates into grads and dH. */
+/**
+ * Backward of one bag given dz (pool output gradient) or, for instance rows, s.dh2 preset.
+ * Accumulates into grads and writes the bag's rows of dH (same indexing as H in forwardBag).
+ */
 function backwardBag(
   H: Float32Array,
-  rowBase: number,
+  base: number,
+  stride: number,
   count: number,
   sp: StreamParams,
   agg: Aggregator | null,
@@ -498,62 +503,103 @@ function backwardBag(
   const ob1 = o.b1;
   const ob2 = o.b2;
   const ow2 = o.w2;
-  // written out over the 8 outputs of the 16 -> 8 layer (as forwardBag): the same additions in the same order
+  // dpre2 = ReLU'(h2) dh2, in place; the bias gradient summed over the bag in locals
+  let e0 = 0, e1 = 0, e2 = 0, e3 = 0, e4 = 0, e5 = 0, e6 = 0, e7 = 0;
   for (let i = 0; i < count; i++) {
-    const h1o = i * HIDDEN1;
     const h2o = i * HIDDEN2;
-    const d0 = h2s[h2o] > 0 ? dh2[h2o] : 0;
-    const d1 = h2s[h2o + 1] > 0 ? dh2[h2o + 1] : 0;
-    const d2 = h2s[h2o + 2] > 0 ? dh2[h2o + 2] : 0;
-    const d3 = h2s[h2o + 3] > 0 ? dh2[h2o + 3] : 0;
-    const d4 = h2s[h2o + 4] > 0 ? dh2[h2o + 4] : 0;
-    const d5 = h2s[h2o + 5] > 0 ? dh2[h2o + 5] : 0;
-    const d6 = h2s[h2o + 6] > 0 ? dh2[h2o + 6] : 0;
-    const d7 = h2s[h2o + 7] > 0 ? dh2[h2o + 7] : 0;
-    gb2[ob2] += d0;
-    gb2[ob2 + 1] += d1;
-    gb2[ob2 + 2] += d2;
-    gb2[ob2 + 3] += d3;
-    gb2[ob2 + 4] += d4;
-    gb2[ob2 + 5] += d5;
-    gb2[ob2 + 6] += d6;
-    gb2[ob2 + 7] += d7;
-    const hr = (rowBase + i) * HIDDEN1;
-    for (let j = 0; j < HIDDEN1; j++) {
-      // ReLU'(H + b1) is 0 where h1 is 0: nothing flows back through those units, and their
-      // contribution to dW2 (h1 x dpre2) is 0 as well
-      if (!(H[hr + j] + b1[ob1 + j] > 0)) {
-        dH[hr + j] = 0;
-        continue;
-      }
-      const h1 = h1s[h1o + j];
-      const wo = ow2 + j * HIDDEN2;
-      gw2[wo] += h1 * d0;
-      gw2[wo + 1] += h1 * d1;
-      gw2[wo + 2] += h1 * d2;
-      gw2[wo + 3] += h1 * d3;
-      gw2[wo + 4] += h1 * d4;
-      gw2[wo + 5] += h1 * d5;
-      gw2[wo + 6] += h1 * d6;
-      gw2[wo + 7] += h1 * d7;
-      let g = 0;
-      g += d0 * w2[wo];
-      g += d1 * w2[wo + 1];
-      g += d2 * w2[wo + 2];
-      g += d3 * w2[wo + 3];
-      g += d4 * w2[wo + 4];
-      g += d5 * w2[wo + 5];
-      g += d6 * w2[wo + 6];
-      g += d7 * w2[wo + 7];
-      gb1[ob1 + j] += g;
-      dH[hr + j] = g;
+    const d0 = dh2[h2o] * positive(h2s[h2o]);
+    const d1 = dh2[h2o + 1] * positive(h2s[h2o + 1]);
+    const d2 = dh2[h2o + 2] * positive(h2s[h2o + 2]);
+    const d3 = dh2[h2o + 3] * positive(h2s[h2o + 3]);
+    const d4 = dh2[h2o + 4] * positive(h2s[h2o + 4]);
+    const d5 = dh2[h2o + 5] * positive(h2s[h2o + 5]);
+    const d6 = dh2[h2o + 6] * positive(h2s[h2o + 6]);
+    const d7 = dh2[h2o + 7] * positive(h2s[h2o + 7]);
+    dh2[h2o] = d0;
+    dh2[h2o + 1] = d1;
+    dh2[h2o + 2] = d2;
+    dh2[h2o + 3] = d3;
+    dh2[h2o + 4] = d4;
+    dh2[h2o + 5] = d5;
+    dh2[h2o + 6] = d6;
+    dh2[h2o + 7] = d7;
+    e0 += d0;
+    e1 += d1;
+    e2 += d2;
+    e3 += d3;
+    e4 += d4;
+    e5 += d5;
+    e6 += d6;
+    e7 += d7;
+  }
+  gb2[ob2] += e0;
+  gb2[ob2 + 1] += e1;
+  gb2[ob2 + 2] += e2;
+  gb2[ob2 + 3] += e3;
+  gb2[ob2 + 4] += e4;
+  gb2[ob2 + 5] += e5;
+  gb2[ob2 + 6] += e6;
+  gb2[ob2 + 7] += e7;
+  // Per input unit j of the 16 -> 8 layer, over the bag's rows: dW2[j] = sum_i h1_ij dpre2_i and
+  // dH_ij = dpre2_i . W2[j] (= the gradient of b1_j, summed over rows), with W2[j] and the
+  // sums in locals. ReLU'(H + b1) is 0 where h1 is 0: nothing flows back through those units,
+  // and they add nothing to dW2.
+  for (let j = 0; j < HIDDEN1; j++) {
+    const wo = ow2 + j * HIDDEN2;
+    const w0 = w2[wo], w1 = w2[wo + 1], w2_ = w2[wo + 2], w3 = w2[wo + 3], w4 = w2[wo + 4], w5 = w2[wo + 5], w6 = w2[wo + 6], w7 = w2[wo + 7];
+    const bj = b1[ob1 + j];
+    let g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, gb = 0;
+    for (let i = 0; i < count; i++) {
+      const hr = base + i * stride + j;
+      // branch-free (see forwardBag): an inactive unit has h1 = 0 and its dH is multiplied by 0
+      const m = positive(H[hr] + bj);
+      const h1 = h1s[i * HIDDEN1 + j];
+      const h2o = i * HIDDEN2;
+      const d0 = dh2[h2o], d1 = dh2[h2o + 1], d2 = dh2[h2o + 2], d3 = dh2[h2o + 3], d4 = dh2[h2o + 4], d5 = dh2[h2o + 5], d6 = dh2[h2o + 6], d7 = dh2[h2o + 7];
+      g0 += h1 * d0;
+      g1 += h1 * d1;
+      g2 += h1 * d2;
+      g3 += h1 * d3;
+      g4 += h1 * d4;
+      g5 += h1 * d5;
+      g6 += h1 * d6;
+      g7 += h1 * d7;
+      const g = m * (d0 * w0 + d1 * w1 + d2 * w2_ + d3 * w3 + d4 * w4 + d5 * w5 + d6 * w6 + d7 * w7);
+      gb += g;
+      dH[hr] = g;
     }
+    gw2[wo] += g0;
+    gw2[wo + 1] += g1;
+    gw2[wo + 2] += g2;
+    gw2[wo + 3] += g3;
+    gw2[wo + 4] += g4;
+    gw2[wo + 5] += g5;
+    gw2[wo + 6] += g6;
+    gw2[wo + 7] += g7;
+    gb1[ob1 + j] += gb;
   }
 }
 
-function zerosLike(p: Record<string, Float32Array>): Record<string, Float32Array> {
+/**
+ * The parameters widened to float64 (exact), and float64 gradient accumulators: the loops then read
+ * and add without a float32 <-> float64 conversion per element, and the gradient sums are rounded
+ * to float32 once, at the end of the job.
+ */
+function widened(p: Record<string, Float32Array>): Record<string, Float64Array> {
+  const o: Record<string, Float64Array> = {};
+  for (const [k, v] of Object.entries(p)) o[k] = Float64Array.from(v);
+  return o;
+}
+
+function zerosLike(p: Record<string, Float32Array>): Record<string, Float64Array> {
+  const o: Record<string, Float64Array> = {};
+  for (const [k, v] of Object.entries(p)) o[k] = new Float64Array(v.length);
+  return o;
+}
+
+function narrowed(p: Record<string, Float64Array>): Record<string, Float32Array> {
   const o: Record<string, Float32Array> = {};
-  for (const [k, v] of Object.entries(p)) o[k] = new Float32Array(v.length);
+  for (const [k, v] of Object.entries(p)) o[k] = Float32Array.from(v);
   return o;
 }
 
@@ -566,32 +612,32 @@ function sigmoid(x: number): number {
 }
 
 /**
- * Arrays a slice job reuses from job to job (its padded H and dH, zeroed on every use), one set
- * per thread: runSlice unpads dH into the shared packed array before it returns, so nothing
- * outlives the job. Without this every job left ~2 x runs x rows x 16 floats of garbage per
- * stream in its worker.
+ * Where one stream's H and dH live for `run`: row i of bag b of run r starts at at(r, b) + i stride.
+ * A slice job reads a chunk's packed rows x C (each run's 16 columns side by side; stride C) and
+ * writes dH there in place, without a padded copy.
  */
-const sliceScratch = new ReusedArrays();
-
-function sliceArray(key: string, n: number): Float32Array {
-  return sliceScratch.get(key, n).fill(0);
+interface StreamIO {
+  h: Float32Array;
+  /** dH, same layout as h; null when scoring. Rows of bags with no loss weight are not written. */
+  dh: Float32Array | null;
+  stride: number;
+  at(r: number, b: number): number;
 }
 
-function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean, reuse = false): { logits: Float32Array; grads: GroupGrads } {
-  const c: HeadConfig = g.config;
-  const R = g.runs;
+function packedIO(h: Float32Array, dh: Float32Array | null, C: number, c0: number, starts: Int32Array): StreamIO {
+  return { h, dh, stride: C, at: (r, b) => starts[b] * C + c0 + r * HIDDEN1 };
+}
+
+/** The head after H for a group's R runs on one chunk: logits, and with `withGrads` the loss, the small-parameter gradients and dH (into io.dh). */
+function run(layout: ChunkLayout, c: HeadConfig, R: number, p32: Record<string, Float32Array>, gio: StreamIO | null, tio: StreamIO | null, withGrads: boolean): { logits: Float32Array; loss: Float32Array; params: Record<string, Float32Array> } {
   const B = layout.bags;
   const Lg = layout.lGlobal;
   const Lt = layout.lTile;
-  const p = g.params;
   const instance = c.instance !== null;
   const logits = new Float32Array(instance ? R * B * Lg : R * B);
-  const grads: GroupGrads = {
-    loss: new Float32Array(R),
-    dGlobal: g.hGlobal && withGrads ? (reuse ? sliceArray("dGlobal", g.hGlobal.length) : new Float32Array(g.hGlobal.length)) : null,
-    dTile: g.hTile && withGrads ? (reuse ? sliceArray("dTile", g.hTile.length) : new Float32Array(g.hTile.length)) : null,
-    params: withGrads ? zerosLike(p) : {},
-  };
+  const lossAcc = new Float64Array(R);
+  const p = widened(p32);
+  const gparams = withGrads ? zerosLike(p32) : {};
   const sg = new BagScratch(Lg);
   const st = new BagScratch(Lt);
   const fw = p.fw;
@@ -599,83 +645,79 @@ function run(layout: ChunkLayout, g: GroupArrays, withGrads: boolean, reuse = fa
   const F = fw.length / R;
   const dzg = new Float64Array(HIDDEN2);
   const dzl = new Float64Array(HIDDEN2);
-  const gg = withGrads ? streamGrads(grads.params, "g") : null;
-  const lg = withGrads ? streamGrads(grads.params, "l") : null;
-  for (let r = 0; r < R; r++) {
-    const gp = instance || c.global !== null ? streamParams(p, "g", r) : null;
-    const lp = c.local !== null ? streamParams(p, "l", r) : null;
-    let loss = 0;
-    for (let b = 0; b < B; b++) {
-      const y = layout.labels[b];
+  const gg = withGrads ? streamGrads(gparams, "g") : null;
+  const lg = withGrads ? streamGrads(gparams, "l") : null;
+  // Bags outer, runs inner: a bag's rows of every run's columns are then read while in the cache
+  // (packed H). Each run's sums still go over the bags in order, so the loop order changes no bit.
+  const gps = Array.from({ length: R }, (_, r) => (instance || c.global !== null ? streamParams(p, "g", r) : null));
+  const lps = Array.from({ length: R }, (_, r) => (c.local !== null ? streamParams(p, "l", r) : null));
+  for (let b = 0; b < B; b++) {
+    const y = layout.labels[b];
+    for (let r = 0; r < R; r++) {
+      const gp = gps[r];
+      const lp = lps[r];
       if (instance) {
+        const io = gio as StreamIO;
         const nG = layout.countGlobal[b];
-        const base = r * B * Lg + b * Lg;
-        forwardBag(g.hGlobal as Float32Array, base, nG, gp as StreamParams, null, sg);
+        const base = io.at(r, b);
+        const lo = r * B * Lg + b * Lg;
+        forwardBag(io.h, base, io.stride, nG, gp as StreamParams, null, sg);
         for (let i = 0; i < nG; i++) {
           let x = fb[r];
           for (let k = 0; k < HIDDEN2; k++) x += sg.h2[i * HIDDEN2 + k] * fw[r * F + k];
-          logits[base + i] = x;
+          logits[lo + i] = x;
           const w = layout.rowWeights[b * Lg + i];
-          loss += w * (softplus(x) - x * y);
+          lossAcc[r] += w * (softplus(x) - x * y);
           if (withGrads) {
             const dl = w * (sigmoid(x) - y);
-            grads.params.fb[r] += dl;
+            gparams.fb[r] += dl;
             for (let k = 0; k < HIDDEN2; k++) {
-              grads.params.fw[r * F + k] += dl * sg.h2[i * HIDDEN2 + k];
+              gparams.fw[r * F + k] += dl * sg.h2[i * HIDDEN2 + k];
               sg.dh2[i * HIDDEN2 + k] = dl * fw[r * F + k];
             }
           }
         }
-        if (withGrads) backwardBag(g.hGlobal as Float32Array, base, nG, gp as StreamParams, null, sg, null, gg as StreamGrads, grads.dGlobal as Float32Array);
+        if (withGrads) backwardBag(io.h, base, io.stride, nG, gp as StreamParams, null, sg, null, gg as StreamGrads, io.dh as Float32Array);
         continue;
       }
       let x = fb[r];
       let off = 0;
-      const gBase = r * B * Lg + b * Lg;
-      const tBase = r * B * Lt + b * Lt;
+      const gBase = gio && c.global !== null ? gio.at(r, b) : 0;
+      const tBase = tio && c.local !== null ? tio.at(r, b) : 0;
       if (c.global !== null) {
-        forwardBag(g.hGlobal as Float32Array, gBase, layout.countGlobal[b], gp as StreamParams, c.global, sg);
+        forwardBag((gio as StreamIO).h, gBase, (gio as StreamIO).stride, layout.countGlobal[b], gp as StreamParams, c.global, sg);
         for (let k = 0; k < HIDDEN2; k++) x += sg.z[k] * fw[r * F + k];
         off = HIDDEN2;
       }
       if (c.local !== null) {
-        forwardBag(g.hTile as Float32Array, tBase, layout.countTile[b], lp as StreamParams, c.local, st);
+        forwardBag((tio as StreamIO).h, tBase, (tio as StreamIO).stride, layout.countTile[b], lp as StreamParams, c.local, st);
         for (let k = 0; k < HIDDEN2; k++) x += st.z[k] * fw[r * F + off + k];
       }
       logits[r * B + b] = x;
       const w = layout.bagWeights[b];
-      loss += w * (softplus(x) - x * y);
+      lossAcc[r] += w * (softplus(x) - x * y);
       if (!withGrads || w === 0) continue;
       const dl = w * (sigmoid(x) - y);
-      grads.params.fb[r] += dl;
+      gparams.fb[r] += dl;
       if (c.global !== null) {
+        const io = gio as StreamIO;
         for (let k = 0; k < HIDDEN2; k++) {
-          grads.params.fw[r * F + k] += dl * sg.z[k];
+          gparams.fw[r * F + k] += dl * sg.z[k];
           dzg[k] = dl * fw[r * F + k];
         }
-        backwardBag(g.hGlobal as Float32Array, gBase, layout.countGlobal[b], gp as StreamParams, c.global, sg, dzg, gg as StreamGrads, grads.dGlobal as Float32Array);
+        backwardBag(io.h, gBase, io.stride, layout.countGlobal[b], gp as StreamParams, c.global, sg, dzg, gg as StreamGrads, io.dh as Float32Array);
       }
       if (c.local !== null) {
+        const io = tio as StreamIO;
         for (let k = 0; k < HIDDEN2; k++) {
-          grads.params.fw[r * F + off + k] += dl * st.z[k];
+          gparams.fw[r * F + off + k] += dl * st.z[k];
           dzl[k] = dl * fw[r * F + off + k];
         }
-        backwardBag(g.hTile as Float32Array, tBase, layout.countTile[b], lp as StreamParams, c.local, st, dzl, lg as StreamGrads, grads.dTile as Float32Array);
+        backwardBag(io.h, tBase, io.stride, layout.countTile[b], lp as StreamParams, c.local, st, dzl, lg as StreamGrads, io.dh as Float32Array);
       }
     }
-    grads.loss[r] = loss;
   }
-  return { logits, grads };
-}
-
-/** Hand-written counterpart of groupsLossAndGrads (same inputs and outputs). */
-export function groupsLossAndGradsJs(layout: ChunkLayout, groups: GroupArrays[]): GroupGrads[] {
-  return groups.map((g) => run(layout, g, true).grads);
-}
-
-/** Hand-written counterpart of groupsLogits. */
-export function groupsLogitsJs(layout: ChunkLayout, groups: GroupArrays[]): Float32Array[] {
-  return groups.map((g) => run(layout, g, false).logits);
+  return { logits, loss: Float32Array.from(lossAcc), params: narrowed(gparams) };
 }
 
 /**
@@ -716,9 +758,9 @@ export function unpadColumns(p: Float32Array, into: Float32Array, C: number, c0:
 /**
  * One contiguous slice of runs of one config group on one chunk, as a worker thread takes it:
  * the PACKED H of the chunk (rows x C, every run's 16 columns side by side; a SharedArrayBuffer
- * when it crosses threads, so nothing is copied) and the slice's first column. The slice pads
- * its own columns, runs the fused forward/backward, and writes its columns of the packed dH in
- * place (slices own disjoint columns, so threads never write the same element).
+ * when it crosses threads, so nothing is copied) and the slice's first column. The slice reads
+ * its own columns in place, runs the fused forward/backward, and writes its columns of the packed
+ * dH (slices own disjoint columns, so threads never write the same element).
  */
 export interface SliceJob {
   withGrads: boolean;
@@ -750,17 +792,9 @@ export interface SliceResult {
 
 export function runSlice(job: SliceJob): SliceResult {
   const c = job.config;
-  const L = job.layout;
-  const group: GroupArrays = {
-    config: c,
-    runs: job.runs,
-    hGlobal: hasGlobalStream(c) && job.hg ? padColumns(job.hg, job.cg, job.gCol, job.runs, job.gStarts, L.lGlobal, sliceArray("hGlobal", job.runs * L.bags * L.lGlobal * HIDDEN1)) : null,
-    hTile: hasLocalStream(c) && job.ht ? padColumns(job.ht, job.ct, job.tCol, job.runs, job.tStarts, L.lTile, sliceArray("hTile", job.runs * L.bags * L.lTile * HIDDEN1)) : null,
-    params: job.params,
-  };
-  const r = run(L, group, job.withGrads, true);
+  const gio = hasGlobalStream(c) && job.hg ? packedIO(job.hg, job.withGrads ? job.dHg : null, job.cg, job.gCol, job.gStarts) : null;
+  const tio = hasLocalStream(c) && job.ht ? packedIO(job.ht, job.withGrads ? job.dHt : null, job.ct, job.tCol, job.tStarts) : null;
+  const r = run(job.layout, c, job.runs, job.params, gio, tio, job.withGrads);
   if (!job.withGrads) return { loss: null, params: null, logits: r.logits };
-  if (r.grads.dGlobal && job.dHg) unpadColumns(r.grads.dGlobal, job.dHg, job.cg, job.gCol, job.runs, job.gStarts, L.lGlobal);
-  if (r.grads.dTile && job.dHt) unpadColumns(r.grads.dTile, job.dHt, job.ct, job.tCol, job.runs, job.tStarts, L.lTile);
-  return { loss: r.grads.loss, params: r.grads.params, logits: null };
+  return { loss: r.loss, params: r.params, logits: null };
 }

@@ -7,7 +7,7 @@ import { runSlice, type SliceJob, type SliceResult } from "./rowgrad";
  * The hand-written head after H on several threads. The caller cuts each config group's runs into
  * slices (`runSlice` jobs); the packed H and dH of a chunk live in SharedArrayBuffers (`shared`),
  * so a job message carries only the slice's small parameters and the chunk layout: each worker
- * pads its own columns of H, computes, and writes its columns of dH in place. Jobs are posted
+ * reads its own columns of H in place, computes, and writes its columns of dH. Jobs are posted
  * without blocking, so the caller can run the next X pass (onnxruntime, on the main thread)
  * while the workers compute. Needs the compiled worker (dist/lib/head/rowgradWorker.js); where
  * it does not exist (tests run the TypeScript sources) the jobs run in the calling thread.
