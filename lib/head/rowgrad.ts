@@ -618,7 +618,7 @@ function sigmoid(x: number): number {
  */
 interface StreamIO {
   h: Float32Array;
-  /** dH, same layout as h; null when scoring. Rows of bags with no loss weight are not written. */
+  /** dH, same layout as h; null when scoring. Rows of bags with no loss weight are not written (the engine hands dH zeroed). */
   dh: Float32Array | null;
   stride: number;
   at(r: number, b: number): number;
