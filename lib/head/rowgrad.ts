@@ -259,6 +259,42 @@ function selfAttnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float6
   }
 }
 
+/** out[i] = bias + rows_i . v for the n rows of 8 (v's 8 values in locals). */
+function rowDots8(rows: Float32Array, n: number, v: Float64Array, bias: number, out: Float64Array): void {
+  const v0 = v[0], v1 = v[1], v2 = v[2], v3 = v[3], v4 = v[4], v5 = v[5], v6 = v[6], v7 = v[7];
+  for (let i = 0; i < n; i++) {
+    const o = i * HIDDEN2;
+    out[i] = bias + rows[o] * v0 + rows[o + 1] * v1 + rows[o + 2] * v2 + rows[o + 3] * v3 + rows[o + 4] * v4 + rows[o + 5] * v5 + rows[o + 6] * v6 + rows[o + 7] * v7;
+  }
+}
+
+/** out = sum_i w_i rows_i over the n rows of 8, in row order (sums in locals); returns sum_i w_i. */
+function weightedRowSums8(w: Float64Array, rows: Float32Array, n: number, out: Float64Array): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, ws = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * HIDDEN2;
+    const wi = w[i];
+    ws += wi;
+    s0 += wi * rows[o];
+    s1 += wi * rows[o + 1];
+    s2 += wi * rows[o + 2];
+    s3 += wi * rows[o + 3];
+    s4 += wi * rows[o + 4];
+    s5 += wi * rows[o + 5];
+    s6 += wi * rows[o + 6];
+    s7 += wi * rows[o + 7];
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+  out[4] = s4;
+  out[5] = s5;
+  out[6] = s6;
+  out[7] = s7;
+  return ws;
+}
+
 /**
  * "attn" (latent-query) pooling of the bag's rows s.h2[0, n), computed without the per-row keys
  * and values: with u = Wk q, the score k_i . q = h2_i . u + bk . q, and since z = sum_i a_i v_i is
@@ -278,35 +314,10 @@ function attnForward(n: number, sp: StreamParams, s: BagScratch): void {
     for (let c = 0; c < HIDDEN2; c++) d += kw[k8 + j * HIDDEN2 + c] * q[b8 + c];
     u[j] = d;
   }
-  const u0 = u[0], u1 = u[1], u2 = u[2], u3 = u[3], u4 = u[4], u5 = u[5], u6 = u[6], u7 = u[7];
-  for (let i = 0; i < n; i++) {
-    const ho = i * HIDDEN2;
-    const sc = bkq + h2[ho] * u0 + h2[ho + 1] * u1 + h2[ho + 2] * u2 + h2[ho + 3] * u3 + h2[ho + 4] * u4 + h2[ho + 5] * u5 + h2[ho + 6] * u6 + h2[ho + 7] * u7;
-    a[i] = sc / S8;
-  }
+  rowDots8(h2, n, u, bkq, a);
+  for (let i = 0; i < n; i++) a[i] /= S8;
   softmaxInPlace(a, 0, n);
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, asum = 0;
-  for (let i = 0; i < n; i++) {
-    const ho = i * HIDDEN2;
-    const ai = a[i];
-    asum += ai;
-    s0 += ai * h2[ho];
-    s1 += ai * h2[ho + 1];
-    s2 += ai * h2[ho + 2];
-    s3 += ai * h2[ho + 3];
-    s4 += ai * h2[ho + 4];
-    s5 += ai * h2[ho + 5];
-    s6 += ai * h2[ho + 6];
-    s7 += ai * h2[ho + 7];
-  }
-  sa[0] = s0;
-  sa[1] = s1;
-  sa[2] = s2;
-  sa[3] = s3;
-  sa[4] = s4;
-  sa[5] = s5;
-  sa[6] = s6;
-  sa[7] = s7;
+  const asum = weightedRowSums8(a, h2, n, sa);
   s.asum = asum;
   for (let c = 0; c < HIDDEN2; c++) {
     let d = asum * vb[b8 + c];
@@ -336,29 +347,17 @@ function attnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float64Arr
     for (let c = 0; c < HIDDEN2; c++) d += vw[k8 + j * HIDDEN2 + c] * dz[c];
     t[j] = d;
   }
+  rowDots8(h2, n, t, beta, da);
+  let abar = 0;
+  for (let i = 0; i < n; i++) abar += a[i] * da[i];
   const t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3], t4 = t[4], t5 = t[5], t6 = t[6], t7 = t[7];
   const u0 = u[0], u1 = u[1], u2 = u[2], u3 = u[3], u4 = u[4], u5 = u[5], u6 = u[6], u7 = u[7];
-  let abar = 0;
-  for (let i = 0; i < n; i++) {
-    const ho = i * HIDDEN2;
-    const d = beta + h2[ho] * t0 + h2[ho + 1] * t1 + h2[ho + 2] * t2 + h2[ho + 3] * t3 + h2[ho + 4] * t4 + h2[ho + 5] * t5 + h2[ho + 6] * t6 + h2[ho + 7] * t7;
-    da[i] = d;
-    abar += a[i] * d;
-  }
-  let S = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0, d4 = 0, d5 = 0, d6 = 0, d7 = 0;
+  // da_i <- ds_i (da is not read again), and the rows of dh2
   for (let i = 0; i < n; i++) {
     const ho = i * HIDDEN2;
     const ai = a[i];
     const ds = (ai * (da[i] - abar)) / S8;
-    S += ds;
-    d0 += ds * h2[ho];
-    d1 += ds * h2[ho + 1];
-    d2 += ds * h2[ho + 2];
-    d3 += ds * h2[ho + 3];
-    d4 += ds * h2[ho + 4];
-    d5 += ds * h2[ho + 5];
-    d6 += ds * h2[ho + 6];
-    d7 += ds * h2[ho + 7];
+    da[i] = ds;
     dh2[ho] = ds * u0 + ai * t0;
     dh2[ho + 1] = ds * u1 + ai * t1;
     dh2[ho + 2] = ds * u2 + ai * t2;
@@ -369,14 +368,7 @@ function attnBackward(n: number, sp: StreamParams, s: BagScratch, dz: Float64Arr
     dh2[ho + 7] = ds * u7 + ai * t7;
   }
   const sd = s.sd;
-  sd[0] = d0;
-  sd[1] = d1;
-  sd[2] = d2;
-  sd[3] = d3;
-  sd[4] = d4;
-  sd[5] = d5;
-  sd[6] = d6;
-  sd[7] = d7;
+  const S = weightedRowSums8(da, h2, n, sd);
   const asum = s.asum;
   for (let c = 0; c < HIDDEN2; c++) {
     const qc = q[b8 + c];
