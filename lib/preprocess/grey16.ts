@@ -1,4 +1,6 @@
 import sharp from "sharp";
+import { enlargeBilinear16 } from "./bilinear";
+import { encodeGrey8PngZ } from "./png";
 
 /**
  * 16-bit grey image I/O and resampling through sharp (libvips). Pixels are row-major
@@ -12,8 +14,9 @@ export interface Grey16Image {
   heightPx: number;
 }
 
-/** libvips kernel used for resizing. "linear" is a triangle filter widened by the shrink
- * factor when downscaling (an area-like average without the overshoot of lanczos). */
+/** Resampling kernel. "linear" is a triangle filter widened by the shrink factor when shrinking
+ * (libvips: an area-like average without the overshoot of lanczos), and centre-aligned bilinear
+ * interpolation when enlarging both sides (./bilinear.ts). The others are libvips's. */
 export type ResizeKernel = "nearest" | "linear" | "cubic" | "lanczos3";
 
 function toUint16(buf: Buffer): Uint16Array {
@@ -32,7 +35,12 @@ function checkSize(pixels: Uint16Array, widthPx: number, heightPx: number, what:
     throw new Error(`${what}: ${pixels.length} pixels for a ${widthPx} x ${heightPx} image`);
 }
 
-/** Resize a 16-bit grey image with sharp (exact output size, no aspect fitting). */
+/** "linear" enlargement of both sides: ./bilinear.ts, not sharp. */
+function enlargesLinear(img: Grey16Image, outWidthPx: number, outHeightPx: number, kernel: ResizeKernel): boolean {
+  return kernel === "linear" && outWidthPx >= img.widthPx && outHeightPx >= img.heightPx;
+}
+
+/** Resize a 16-bit grey image (exact output size, no aspect fitting): sharp, or ./bilinear.ts for a "linear" enlargement. */
 export async function resizeGrey16(
   img: Grey16Image,
   outWidthPx: number,
@@ -41,6 +49,7 @@ export async function resizeGrey16(
 ): Promise<Uint16Array> {
   checkSize(img.pixels, img.widthPx, img.heightPx, "resizeGrey16");
   if (outWidthPx === img.widthPx && outHeightPx === img.heightPx) return img.pixels.slice();
+  if (enlargesLinear(img, outWidthPx, outHeightPx, kernel)) return enlargeBilinear16(img.pixels, img.widthPx, img.heightPx, outWidthPx, outHeightPx);
   const { data } = await sharp(img.pixels, { raw: { width: img.widthPx, height: img.heightPx, channels: 1 } })
     .resize(outWidthPx, outHeightPx, { fit: "fill", kernel })
     .toColourspace("grey16")
@@ -68,6 +77,7 @@ export async function resizeGrey16Window(
   const x1 = Math.min(outWidthPx, Math.ceil(window.x1));
   const y1 = Math.min(outHeightPx, Math.ceil(window.y1));
   if (x0 === 0 && y0 === 0 && x1 === outWidthPx && y1 === outHeightPx) return resizeGrey16(img, outWidthPx, outHeightPx, kernel);
+  if (enlargesLinear(img, outWidthPx, outHeightPx, kernel)) return enlargeBilinear16(img.pixels, img.widthPx, img.heightPx, outWidthPx, outHeightPx, { x0, y0, x1, y1 });
   const out = new Uint16Array(outWidthPx * outHeightPx);
   if (x1 <= x0 || y1 <= y0) return out;
   const { data } = await sharp(img.pixels, { raw: { width: img.widthPx, height: img.heightPx, channels: 1 } })
@@ -118,8 +128,7 @@ function maskBytes(mask: Uint8Array): Buffer {
 
 /** Encode an 8-bit grey PNG of a 0/1 mask (stored as 0/255). */
 export async function encodeMaskPng(mask: Uint8Array, widthPx: number, heightPx: number): Promise<Buffer> {
-  // level 3: about the size of level 6 on a mask (one edge per row), in less time
-  return sharp(maskBytes(mask), { raw: { width: widthPx, height: heightPx, channels: 1 } }).png({ compressionLevel: 3 }).toBuffer();
+  return encodeGrey8PngZ(maskBytes(mask), widthPx, heightPx);
 }
 
 /** Decode a mask PNG written by encodeMaskPng back to 0/1. */

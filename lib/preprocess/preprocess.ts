@@ -178,7 +178,8 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
     }
   }
 
-  // 7. Working image (sharp). When enlarging with the linear kernel (two taps per axis), output
+  // 7. Working image (grey16.ts: bilinear.ts when enlarging with "linear", else sharp). When
+  // enlarging with the linear kernel (two taps per axis), output
   // pixels whose taps fall in the square's zero padding are 0: only the window around the crop
   // (with a margin of a few pixels beyond the taps' reach) is computed.
   let working: Uint16Array;

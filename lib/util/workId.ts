@@ -15,9 +15,10 @@ import * as fs from "node:fs";
  * record of that stage is then redone. train 2: the head after H sums in another order
  * (lib/head/README.md, "Why the head after H is hand-written"), so trained models differ from
  * version 1's in the last bits, and a run's selected models and tables could differ from those
- * reused ones.
+ * reused ones. tile 3: a "linear" enlargement to the working size is centre-aligned bilinear
+ * (lib/preprocess/bilinear.ts); libvips's sampled half a working pixel off the recorded transform.
  */
-export const CODE_VERSIONS = { tile: 2, embed: 2, train: 2, explain: 1 } as const;
+export const CODE_VERSIONS = { tile: 3, embed: 2, train: 2, explain: 1 } as const;
 
 export type StageName = keyof typeof CODE_VERSIONS;
 
