@@ -7,7 +7,7 @@ export { writeDicom, encodeDicom, formatDs } from "./write";
 export type { DicomWriteInput, DicomWriteTags } from "./write";
 export type { DicomImage } from "./types";
 export { readDicom, readDicomBytes, readDicomTags, readDicomTagsBytes, MAX_PIXELS } from "./read";
-export { applyWindow, applyVoiLut, isValidWindow, modalityValues, chooseVoi, toPresentation, toPresentationUint16, presentationToUint16, storedValueHistogram, paddingMask } from "./voi";
+export { applyWindow, applyVoiLut, isValidWindow, modalityValues, chooseVoi, toPresentation, toPresentationUint16, toPresentationUint16Many, presentationToUint16, storedValueHistogram, paddingMask } from "./voi";
 export type { VoiLutFunction, Window, PresentationOptions, VoiChoice } from "./voi";
 export { encodeNpy, writeNpy } from "./npy";
 export type { NpyArray } from "./npy";

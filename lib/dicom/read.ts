@@ -169,7 +169,10 @@ function storedValues(raw: Uint16Array, bitsStored: number, signed: boolean, mas
   if (!signed) {
     if (mask && bitsStored < 16) {
       const m = (1 << bitsStored) - 1;
-      for (let i = 0; i < raw.length; i++) raw[i] &= m;
+      // a read-only pass first: high bits are almost never set, and writing every pixel back costs more
+      let any = 0;
+      for (let i = 0; i < raw.length; i++) any |= raw[i];
+      if (any & ~m) for (let i = 0; i < raw.length; i++) raw[i] &= m;
     }
     return raw;
   }

@@ -188,6 +188,15 @@ export function storedValueHistogram(img: DicomImage): Uint32Array {
  * VOI arithmetic per pixel.
  */
 export function toPresentationUint16(img: DicomImage, opts: PresentationOptions = {}, histogram?: Uint32Array): Uint16Array {
+  return toPresentationUint16Many(img, [opts], histogram)[0];
+}
+
+/**
+ * toPresentationUint16 for several option sets at once: one table per set, and one pass over the
+ * pixels that maps each stored value through all the tables (two sets: the window and min-max
+ * values tiling reads). Sets whose tables are equal share one output array (read-only use).
+ */
+export function toPresentationUint16Many(img: DicomImage, optsList: readonly PresentationOptions[], histogram?: Uint32Array): Uint16Array[] {
   const hist = histogram ?? storedValueHistogram(img);
   if (hist.length !== 65536) throw new Error(`toPresentationUint16: histogram has ${hist.length} bins, expected 65536`);
   const signed = img.pixels instanceof Int16Array;
@@ -203,38 +212,62 @@ export function toPresentationUint16(img: DicomImage, opts: PresentationOptions 
   }
   const pad = paddingRange(img, minStored, maxStored);
   const isPad = (v: number): boolean => pad !== null && v >= pad[0] && v <= pad[1];
-  let voi = lutOrWindow(img, opts);
-  if (!voi) {
-    let min = Infinity;
-    let max = -Infinity;
+  const tables = optsList.map((opts) => {
+    let voi = lutOrWindow(img, opts);
+    if (!voi) {
+      let min = Infinity;
+      let max = -Infinity;
+      for (let k = 0; k < 65536; k++) {
+        if (!hist[k]) continue;
+        const s = valueOf(k);
+        if (isPad(s)) continue;
+        const v = s * img.rescaleSlope + img.rescaleIntercept;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      if (min === Infinity) {
+        min = 0;
+        max = 0;
+      }
+      voi = { kind: "minmax", min, max };
+    }
+    const zeroPadding = (opts.padding ?? "zero") === "zero";
+    const table = new Uint16Array(65536);
+    const f32 = new Float32Array(1);
     for (let k = 0; k < 65536; k++) {
       if (!hist[k]) continue;
       const s = valueOf(k);
-      if (isPad(s)) continue;
-      const v = s * img.rescaleSlope + img.rescaleIntercept;
-      if (v < min) min = v;
-      if (v > max) max = v;
+      f32[0] = zeroPadding && isPad(s) ? 0 : presentValue(img, voi, s);
+      table[k] = presentationToUint16(f32[0]);
     }
-    if (min === Infinity) {
-      min = 0;
-      max = 0;
-    }
-    voi = { kind: "minmax", min, max };
-  }
-  const zeroPadding = (opts.padding ?? "zero") === "zero";
-  const table = new Uint16Array(65536);
-  const f32 = new Float32Array(1);
-  for (let k = 0; k < 65536; k++) {
-    if (!hist[k]) continue;
-    const s = valueOf(k);
-    f32[0] = zeroPadding && isPad(s) ? 0 : presentValue(img, voi, s);
-    table[k] = presentationToUint16(f32[0]);
-  }
+    return table;
+  });
   const px = img.pixels;
   const u = px instanceof Uint16Array ? px : new Uint16Array(px.buffer, px.byteOffset, px.length);
-  const out = new Uint16Array(u.length);
-  for (let i = 0; i < u.length; i++) out[i] = table[u[i]];
-  return out;
+  // distinct tables (equal ones share an output)
+  const distinct: Uint16Array[] = [];
+  const which = tables.map((t) => {
+    const k = distinct.findIndex((d) => d.every((v, i) => v === t[i]));
+    if (k >= 0) return k;
+    distinct.push(t);
+    return distinct.length - 1;
+  });
+  const outs = distinct.map(() => new Uint16Array(u.length));
+  if (distinct.length === 2) {
+    const [t0, t1] = distinct;
+    const [o0, o1] = outs;
+    for (let i = 0; i < u.length; i++) {
+      const v = u[i];
+      o0[i] = t0[v];
+      o1[i] = t1[v];
+    }
+  } else
+    for (let d = 0; d < distinct.length; d++) {
+      const t = distinct[d];
+      const o = outs[d];
+      for (let i = 0; i < u.length; i++) o[i] = t[u[i]];
+    }
+  return which.map((k) => outs[k]);
 }
 
 /**

@@ -59,40 +59,6 @@ export async function resizeGrey16(
 }
 
 /**
- * resizeGrey16 when only the window [x0, x1) x [y0, y1) of the output can be non-zero (the rest
- * of the input maps to zeros): libvips computes the window alone (the extract after the resize
- * asks only for it) and the rest of the output is left 0. The window's pixels are those of the
- * whole resize; the caller picks a window wide enough for the kernel's reach.
- */
-export async function resizeGrey16Window(
-  img: Grey16Image,
-  outWidthPx: number,
-  outHeightPx: number,
-  window: { x0: number; y0: number; x1: number; y1: number },
-  kernel: ResizeKernel = "linear",
-): Promise<Uint16Array> {
-  checkSize(img.pixels, img.widthPx, img.heightPx, "resizeGrey16Window");
-  const x0 = Math.max(0, Math.floor(window.x0));
-  const y0 = Math.max(0, Math.floor(window.y0));
-  const x1 = Math.min(outWidthPx, Math.ceil(window.x1));
-  const y1 = Math.min(outHeightPx, Math.ceil(window.y1));
-  if (x0 === 0 && y0 === 0 && x1 === outWidthPx && y1 === outHeightPx) return resizeGrey16(img, outWidthPx, outHeightPx, kernel);
-  if (enlargesLinear(img, outWidthPx, outHeightPx, kernel)) return enlargeBilinear16(img.pixels, img.widthPx, img.heightPx, outWidthPx, outHeightPx, { x0, y0, x1, y1 });
-  const out = new Uint16Array(outWidthPx * outHeightPx);
-  if (x1 <= x0 || y1 <= y0) return out;
-  const { data } = await sharp(img.pixels, { raw: { width: img.widthPx, height: img.heightPx, channels: 1 } })
-    .resize(outWidthPx, outHeightPx, { fit: "fill", kernel })
-    .extract({ left: x0, top: y0, width: x1 - x0, height: y1 - y0 })
-    .toColourspace("grey16")
-    .raw({ depth: "ushort" })
-    .toBuffer({ resolveWithObject: true });
-  const part = toUint16(data);
-  const w = x1 - x0;
-  for (let y = y0; y < y1; y++) out.set(part.subarray((y - y0) * w, (y - y0 + 1) * w), y * outWidthPx + x0);
-  return out;
-}
-
-/**
  * Encode a 16-bit grey PNG, no row filter (sharp's default), zlib level `compressionLevel`
  * (default 1). On 16-bit mammograms the noise in the low bits leaves little to compress: a
  * 4096 px working image is ~22 MB at level 1, ~20 MB at level 3 and 33.6 MB at level 0 (stored),

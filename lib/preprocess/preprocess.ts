@@ -1,6 +1,7 @@
 import type { ImageTransform, Laterality } from "../types";
 import { presentationToUint16 } from "../dicom/voi";
-import { resizeGrey16, resizeGrey16Window, type ResizeKernel } from "./grey16";
+import { enlargePlaced } from "./bilinear";
+import { resizeGrey16, type ResizeKernel } from "./grey16";
 import { breastMask, DEFAULT_MASK_PARAMS, type MaskParams } from "./mask";
 import { maskBoundingBox } from "./morphology";
 import { decideOrientation, type OrientationDecision } from "./orient";
@@ -158,30 +159,11 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
   if (maxV === offset) throw new Error(`${what}: the breast region is constant (${maxV})`);
   const gain = 65535 / (maxV - offset);
 
-  // 6. Flip + crop + pad into the square (padding = 0 = background). The scaling is a function
-  // of the 16-bit value alone: worked out once per value (a table) rather than per pixel.
-  const scaled = new Uint16Array(65536);
-  for (let v0 = minV; v0 <= maxV; v0++) {
-    const v = Math.round((v0 - offset) * gain);
-    scaled[v0] = v > 65535 ? 65535 : v < 0 ? 0 : v;
-  }
-  const square = new Uint16Array(S * S);
-  for (let yc = 0; yc < ch; yc++) {
-    const srcRow = (crop.y0 + yc) * W;
-    const dstRow = (yc + transform.padYPx) * S + transform.padXPx;
-    if (flipped) {
-      const end = srcRow + W - 1 - crop.x0;
-      for (let xc = 0; xc < cw; xc++) square[dstRow + xc] = scaled[full[end - xc]];
-    } else {
-      const start = srcRow + crop.x0;
-      for (let xc = 0; xc < cw; xc++) square[dstRow + xc] = scaled[full[start + xc]];
-    }
-  }
-
-  // 7. Working image (grey16.ts: bilinear.ts when enlarging with "linear", else sharp). When
-  // enlarging with the linear kernel (two taps per axis), output
-  // pixels whose taps fall in the square's zero padding are 0: only the window around the crop
-  // (with a margin of a few pixels beyond the taps' reach) is computed.
+  // 6-7. Working image. Enlarging with "linear" (the default), bilinear.ts reads the crop straight
+  // from the image through the flip, the zero padding and the scaling, and computes only the
+  // window around the crop (with a margin beyond the taps' reach): outside it every tap is
+  // padding (0). Otherwise flip + crop + pad into the square (the scaling is a function of the
+  // 16-bit value alone: a table), and resize that with sharp.
   let working: Uint16Array;
   if (S < N && kernel === "linear") {
     const scale = N / S;
@@ -192,8 +174,28 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
       x1: (transform.padXPx + cw) * scale + margin,
       y1: (transform.padYPx + ch) * scale + margin,
     };
-    working = await resizeGrey16Window({ pixels: square, widthPx: S, heightPx: S }, N, N, window, kernel);
-  } else working = await resizeGrey16({ pixels: square, widthPx: S, heightPx: S }, N, N, kernel);
+    const region = { x0: flipped ? W - 1 - crop.x0 : crop.x0, y0: crop.y0, width: cw, height: ch, padX: transform.padXPx, padY: transform.padYPx, flipped };
+    working = enlargePlaced({ source: full, sourceWidthPx: W, widthPx: S, heightPx: S, region, offset, gain }, N, N, window);
+  } else {
+    const scaled = new Uint16Array(65536);
+    for (let v0 = minV; v0 <= maxV; v0++) {
+      const v = Math.round((v0 - offset) * gain);
+      scaled[v0] = v > 65535 ? 65535 : v < 0 ? 0 : v;
+    }
+    const square = new Uint16Array(S * S);
+    for (let yc = 0; yc < ch; yc++) {
+      const srcRow = (crop.y0 + yc) * W;
+      const dstRow = (yc + transform.padYPx) * S + transform.padXPx;
+      if (flipped) {
+        const end = srcRow + W - 1 - crop.x0;
+        for (let xc = 0; xc < cw; xc++) square[dstRow + xc] = scaled[full[end - xc]];
+      } else {
+        const start = srcRow + crop.x0;
+        for (let xc = 0; xc < cw; xc++) square[dstRow + xc] = scaled[full[start + xc]];
+      }
+    }
+    working = await resizeGrey16({ pixels: square, widthPx: S, heightPx: S }, N, N, kernel);
+  }
 
   // 8. Mask in the working frame: each working pixel centre mapped back to the small copy and
   // sampled bilinearly there (>= 0.5 is inside). The mapping is separable: the taps of every
@@ -230,6 +232,9 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
     const r0 = y0 * lw;
     const r1 = y1 * lw;
     const out = yw * N;
+    // adjacent inside runs are filled as one span (a row has a few spans, and ~N/8 runs)
+    let spanA = 0;
+    let spanB = 0;
     for (let k = 0; k < runStart.length; k++) {
       const a = runStart[k];
       const b = runEnd[k];
@@ -242,8 +247,13 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
       // four equal taps: every sample of the run is that value (0, or 1 up to rounding), whichever the weights
       if (m00 === m01 && m10 === m11 && m00 === m10) {
         if (m00 !== 0) {
-          mask.fill(1, out + a, out + b);
-          inside += b - a;
+          if (spanB === a) spanB = b;
+          else {
+            if (spanB > spanA) mask.fill(1, out + spanA, out + spanB);
+            inside += spanB - spanA;
+            spanA = a;
+            spanB = b;
+          }
         }
         continue;
       }
@@ -257,6 +267,8 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
         }
       }
     }
+    if (spanB > spanA) mask.fill(1, out + spanA, out + spanB);
+    inside += spanB - spanA;
   }
   // 9. "authors": keep_only_breast (outside the mask -> 0); then the global view (sharp).
   if (preset === "authors") for (let i = 0; i < N * N; i++) if (mask[i] === 0) working[i] = 0;

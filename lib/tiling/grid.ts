@@ -56,8 +56,8 @@ export function rectSum(ii: Float64Array, widthPx: number, heightPx: number, x0:
 }
 
 /**
- * Set pixels of a 0/1 mask (square, side n) in the tile [x, x + T) x [y, y + T), clipped to the
- * image. Counted directly: the tiles of a grid cover the image about once, so this reads each
+ * Set pixels of a 0/1 mask (square, side n; only 0s and 1s) in the tile [x, x + T) x [y, y + T),
+ * clipped to the image. Counted directly: the tiles of a grid cover the image about once, so this reads each
  * mask byte about once, where an integral image would be a float64 pass over every pixel.
  */
 function maskCount(mask: Uint8Array, n: number, xPx: number, yPx: number, T: number): number {
@@ -66,9 +66,17 @@ function maskCount(mask: Uint8Array, n: number, xPx: number, yPx: number, T: num
   const y0 = Math.max(0, yPx);
   const y1 = Math.min(n, yPx + T);
   let count = 0;
+  // four 0/1 bytes at a time where they are aligned: their sum is the top byte of word x 0x01010101
+  const words = mask.byteOffset % 4 === 0 ? new Uint32Array(mask.buffer, mask.byteOffset, mask.length >> 2) : null;
   for (let y = y0; y < y1; y++) {
     const row = y * n;
-    for (let i = row + x0; i < row + x1; i++) count += mask[i];
+    let i = row + x0;
+    const end = row + x1;
+    if (words) {
+      for (; i < end && i % 4 !== 0; i++) count += mask[i];
+      for (; i + 4 <= end; i += 4) count += Math.imul(words[i >> 2], 0x01010101) >>> 24;
+    }
+    for (; i < end; i++) count += mask[i];
   }
   return count;
 }

@@ -1,5 +1,6 @@
 import type { ImageRecord } from "../types";
-import { readDicom, storedValueHistogram, toPresentationUint16 } from "../dicom";
+import { readDicom } from "../dicom";
+import { presentationAndMaskValues } from "../preprocess/dicomImage";
 import type { PresentationImage } from "../preprocess/preprocess";
 
 /**
@@ -7,15 +8,12 @@ import type { PresentationImage } from "../preprocess/preprocess";
  * inverted, padding set to 0), plus linear min-max values for the mask (the display window may
  * clip the skin line to black). The laterality comes from the dataset table, else the DICOM tag;
  * preprocessing confirms it with column sums either way. (Same as preprocessImage, but the
- * table's laterality wins.) Both as 16-bit values (toPresentationUint16: the numbers
- * preprocessing would make of toPresentation's, through one histogram of the stored values).
+ * table's laterality wins.) Both as 16-bit values (presentationAndMaskValues).
  */
 export async function loadPresentation(record: ImageRecord): Promise<PresentationImage> {
   const img = await readDicom(record.filePath);
-  const hist = storedValueHistogram(img);
   return {
-    pixels: toPresentationUint16(img, {}, hist),
-    maskPixels: toPresentationUint16(img, { voi: "minmax" }, hist),
+    ...presentationAndMaskValues(img),
     widthPx: img.columns,
     heightPx: img.rows,
     laterality: record.laterality ?? img.laterality,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { enlargeBilinear16 } from "../../lib/preprocess/bilinear";
+import { enlargeBilinear16, enlargePlaced } from "../../lib/preprocess/bilinear";
 import { resizeGrey16 } from "../../lib/preprocess/grey16";
 import { preprocessPixels, workingToOriginal } from "../../lib/preprocess";
 import { Rng } from "../../lib/util/rng";
@@ -124,5 +124,38 @@ describe("enlargeBilinear16 (centre-aligned bilinear)", () => {
     const back = workingToOriginal({ xPx: mx / sw, yPx: my / sw }, r.transform);
     expect(Math.abs(back.xPx - sx)).toBeLessThan(0.05);
     expect(Math.abs(back.yPx - sy)).toBeLessThan(0.05);
+  });
+
+  it("enlargePlaced reads a flipped, padded crop of a larger image as the square built from it would be", () => {
+    const rng = new Rng(5);
+    const SW = 70;
+    const SH = 50;
+    const src = Uint16Array.from({ length: SW * SH }, () => 1001 + Math.floor(rng.uniform() * 59000)); // above the offset below, as in a crop (offset = its min)
+    for (const [S, N, x0, y0, cw, ch, padY, flipped] of [
+      [45, 100, 5, 3, 40, 45, 0, false],
+      [45, 131, 60, 2, 31, 29, 8, true],
+      [44, 64, 69, 0, 44, 20, 12, true],
+    ] as const) {
+      // the square built explicitly: breast on the left (padX 0), centred vertically
+      const square = new Uint16Array(S * S);
+      for (let r = 0; r < ch; r++) for (let c = 0; c < cw; c++) square[(r + padY) * S + c] = src[(y0 + r) * SW + (flipped ? x0 - c : x0 + c)];
+      const whole = enlargeBilinear16(square, S, S, N, N);
+      const region = { x0, y0, width: cw, height: ch, padX: 0, padY, flipped };
+      const placed = enlargePlaced({ source: src, sourceWidthPx: SW, widthPx: S, heightPx: S, region, offset: 0, gain: 1 }, N, N);
+      expect(Array.from(placed)).toEqual(Array.from(whole));
+      // a window around the crop (margin beyond the taps' reach) holds every non-zero pixel
+      const scale = N / S;
+      const m = Math.ceil(2 * scale) + 2;
+      const win = { x0: -m, y0: padY * scale - m, x1: cw * scale + m, y1: (padY + ch) * scale + m };
+      const part = enlargePlaced({ source: src, sourceWidthPx: SW, widthPx: S, heightPx: S, region, offset: 0, gain: 1 }, N, N, win);
+      expect(Array.from(part)).toEqual(Array.from(whole));
+      // scaling: (value - offset) x gain per tap, padding stays 0; within rounding of scaling the square first
+      const offset = 1000;
+      const gain = 65535 / 60000;
+      const scaledSquare = square.map((v, i) => (square[i] === 0 ? 0 : Math.min(65535, Math.round((v - offset) * gain))));
+      const ref = enlargeBilinear16(scaledSquare, S, S, N, N);
+      const got = enlargePlaced({ source: src, sourceWidthPx: SW, widthPx: S, heightPx: S, region, offset, gain }, N, N);
+      for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - ref[i])).toBeLessThanOrEqual(1);
+    }
   });
 });
