@@ -68,7 +68,8 @@ export interface PlacedInput {
   widthPx: number;
   heightPx: number;
   region: { x0: number; y0: number; width: number; height: number; padX: number; padY: number; flipped: boolean };
-  /** Output value = round((interpolated - offset) * gain) clamped to [0, 65535], padding -> 0. */
+  /** Output value = round((interpolated - offset) * gain), padding -> 0. Every value read from the
+   * region must lie in [offset, offset + 65535 / gain] (preprocessing: the crop's min and max). */
   offset: number;
   gain: number;
 }
@@ -109,9 +110,14 @@ export function enlargePlaced(
   let rowB = new Float64Array(n);
   let haveA = -1;
   let haveB = -1;
-  const horizontal = (base: number, dst: Float64Array): void => {
-    for (let k = 0; k < n; k++) dst[k] = cw0[k] * source[base + c0[k]] + cw1[k] * source[base + c1[k]] - bias[k];
-  };
+  const horizontal =
+    offset === 0
+      ? (base: number, dst: Float64Array): void => {
+          for (let k = 0; k < n; k++) dst[k] = cw0[k] * source[base + c0[k]] + cw1[k] * source[base + c1[k]];
+        }
+      : (base: number, dst: Float64Array): void => {
+          for (let k = 0; k < n; k++) dst[k] = cw0[k] * source[base + c0[k]] + cw1[k] * source[base + c1[k]] - bias[k];
+        };
   /** The horizontal pass of row `base`, computed into the slot that does not hold `keep`. */
   const row = (base: number, keep: number): Float64Array => {
     if (haveA === base) return rowA;
@@ -125,7 +131,9 @@ export function enlargePlaced(
     haveA = base;
     return rowA;
   };
-  const max = 65535;
+  // No clamping: the weights are >= 0 and sum to at most 1 per axis, so with the caller's values
+  // in [offset, offset + 65535 / gain] every output lies in [0, 65535] (+ 0.5 before the store's
+  // truncation, which rounds half up, stays below 65536).
   for (let k = 0; k < wy1 - wy0; k++) {
     const a = rows.w0[k] * gain;
     const b = rows.w1[k] * gain;
@@ -136,17 +144,11 @@ export function enlargePlaced(
     const A = row(r0, b === 0 ? -1 : r1);
     // Uint16Array stores truncate: + 0.5 rounds half up
     if (b === 0) {
-      for (let j = 0; j < n; j++) {
-        const v = A[j] * a + 0.5;
-        out[o + j] = v > max ? max : v < 0 ? 0 : v;
-      }
+      for (let j = 0; j < n; j++) out[o + j] = A[j] * a + 0.5;
       continue;
     }
     const B = row(r1, r0);
-    for (let j = 0; j < n; j++) {
-      const v = A[j] * a + B[j] * b + 0.5;
-      out[o + j] = v > max ? max : v < 0 ? 0 : v;
-    }
+    for (let j = 0; j < n; j++) out[o + j] = A[j] * a + B[j] * b + 0.5;
   }
   return out;
 }
