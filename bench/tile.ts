@@ -6,7 +6,7 @@ import type { Benchmark, BenchResult } from "./harness";
 import { loadavg, machine, median, PYTHON } from "./speed";
 import type { ImageRecord } from "../lib/types";
 import { projectRoot } from "../lib/util/paths";
-import { opjDecompressPath } from "../lib/dicom/codecs/native";
+import { nativeJ2kDecoder } from "../lib/dicom/codecs/native";
 
 /**
  * Stage 1 throughput: full-size (3328 x 4096) synthetic DICOMs, uncompressed and JPEG 2000,
@@ -225,7 +225,7 @@ export const tileVsPythonBenchmark: Benchmark = {
       rows,
       notes: [
         "3328 x 4096 14-bit DICOMs (bench/tileData.ts); working 4096 px, global 518 px, tiles 518 px, overlap 0, maskFraction rule; ratio > 1: ours faster",
-        `ours: runTilingWithStats, ${workers} worker threads, fresh output folder each round (nothing reused); its seconds include hashing, done-records, atomic writes and the manifest; JPEG 2000 decoded by ${opjDecompressPath() ?? "the OpenJPEG wasm build (no opj_decompress on the PATH)"}`,
+        `ours: runTilingWithStats, ${workers} worker threads, fresh output folder each round (nothing reused); its seconds include hashing, done-records, atomic writes and the manifest; JPEG 2000 decoded by ${nativeJ2kDecoder()?.path ?? "the OpenJPEG wasm build (no grk_decompress or opj_decompress on the PATH)"}`,
         `python: bench/tile_python.py (${py.versions}), ${workers} processes; images/s and "ratio" from its seconds after the imports (numpy, cv2, pydicom: ~0.3-0.6 s, not counted), while ours counts its workers' start (each loads sharp and the library: ~0.2-0.4 s); "ratio incl. imports" counts python's imports too; wall s: the whole process (interpreter start included)`,
         "CPU s/image: user + system seconds of all threads and child processes over the run (ours: the whole run; python: the interpreter with its imports), median over rounds; less moved by other load than images/s",
         `rounds alternate the order; load average at start ${load0}, end ${loadavg()} (the machine may be shared: compare ratios, not absolute rates)`,

@@ -1,12 +1,14 @@
 /**
- * Optional native JPEG 2000 decoding through OpenJPEG's command-line decoder `opj_decompress`
- * (Debian: libopenjp2-tools), used when it is on the PATH, for unsigned frames. It is the same library as the wasm
- * build (codecs/wasm.ts), compiled natively: a 3328 x 4096 14-bit lossless frame decodes in
- * ~2.2 s of CPU instead of ~3.4 s. The samples are the codestream's either way (a lossless
- * decode has one answer); when the tool is missing or fails, the caller decodes with the wasm
- * build, whose checks and error messages stay the ones users see.
+ * Optional native JPEG 2000 decoding through a command-line decoder, used when one is on the PATH,
+ * for unsigned frames: Grok's `grk_decompress` (Debian: grokj2k-tools), else OpenJPEG's
+ * `opj_decompress` (Debian: libopenjp2-tools). On a 3328 x 4096 14-bit lossless frame, CPU time
+ * per frame: the OpenJPEG wasm build (codecs/wasm.ts) ~3.4 s, opj_decompress ~2.3 s, grk_decompress
+ * ~2.0 s (one thread each). The samples are the codestream's either way (a lossless decode has one
+ * answer); when no tool is there or it fails, the caller decodes with the wasm build, whose checks
+ * and error messages stay the ones users see. Grok runs with one thread (-H 1): tiling already runs
+ * one worker per core.
  *
- * MILPF_OPJ_DECOMPRESS: a path to the tool, or "off" to never use it.
+ * MILPF_OPJ_DECOMPRESS: a path to either tool (told apart by its name), or "off" to never use one.
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -15,31 +17,41 @@ import * as path from "node:path";
 import { readJ2kSize } from "./jpegHeader";
 import type { DecodedFrame } from "./wasm";
 
-let found: string | null | undefined;
+/** A native JPEG 2000 decoder: its path and which tool it is. */
+export interface NativeJ2kDecoder {
+  path: string;
+  tool: "grk_decompress" | "opj_decompress";
+}
 
-/** The opj_decompress to use (MILPF_OPJ_DECOMPRESS, else the PATH), or null; looked up once. */
-export function opjDecompressPath(): string | null {
+let found: NativeJ2kDecoder | null | undefined;
+
+function executable(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The native decoder to use (MILPF_OPJ_DECOMPRESS, else grk_decompress, else opj_decompress on the PATH), or null; looked up once. */
+export function nativeJ2kDecoder(): NativeJ2kDecoder | null {
   if (found !== undefined) return found;
   const env = process.env.MILPF_OPJ_DECOMPRESS;
   if (env === "off") return (found = null);
-  const candidates = env ? [env] : (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, "opj_decompress"));
+  const toolOf = (p: string): NativeJ2kDecoder["tool"] => (path.basename(p).startsWith("grk_") ? "grk_decompress" : "opj_decompress");
+  if (env) return (found = executable(env) ? { path: env, tool: toolOf(env) } : null);
+  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
   found = null;
-  for (const c of candidates) {
-    try {
-      fs.accessSync(c, fs.constants.X_OK);
-      if (fs.statSync(c).isFile()) {
-        found = c;
-        break;
-      }
-    } catch {
-      // not there
-    }
+  for (const tool of ["grk_decompress", "opj_decompress"] as const) {
+    const hit = dirs.map((d) => path.join(d, tool)).find(executable);
+    if (hit) return (found = { path: hit, tool });
   }
   return found;
 }
 
 /** Forget the looked-up tool (tests switch MILPF_OPJ_DECOMPRESS). */
-export function resetOpjDecompressPath(): void {
+export function resetNativeJ2kDecoder(): void {
   found = undefined;
 }
 
@@ -50,14 +62,14 @@ function run(bin: string, args: string[]): Promise<void> {
 }
 
 /**
- * Decode a JPEG 2000 frame (codestream or JP2) with opj_decompress, or null when the tool is
+ * Decode a JPEG 2000 frame (codestream or JP2) with the native decoder, or null when the tool is
  * not there, the header is not an unsigned one-component frame of `expect`'s size and at most
  * 16 bits (the wasm path decodes or reports those), or the tool fails. Samples little endian, 1 or 2 bytes each
  * (as the wasm decoder returns them).
  */
 export async function decodeJpeg2000Native(data: Uint8Array, expect: { width: number; height: number }): Promise<DecodedFrame | null> {
-  const bin = opjDecompressPath();
-  if (!bin) return null;
+  const decoder = nativeJ2kDecoder();
+  if (!decoder) return null;
   let siz;
   try {
     siz = readJ2kSize(data);
@@ -65,7 +77,7 @@ export async function decodeJpeg2000Native(data: Uint8Array, expect: { width: nu
     return null;
   }
   if (siz.columns !== expect.width || siz.rows !== expect.height || siz.components !== 1 || siz.precision < 1 || siz.precision > 16) return null;
-  // opj_decompress's raw output shifts signed samples (it does not write them as two's
+  // the tools' raw output shifts signed samples (it does not write them as two's
   // complement): signed frames go to the wasm build
   if (siz.signed) return null;
   const bytesPerSample = siz.precision > 8 ? 2 : 1;
@@ -76,7 +88,7 @@ export async function decodeJpeg2000Native(data: Uint8Array, expect: { width: nu
     const input = path.join(dir, codestream ? "in.j2k" : "in.jp2");
     const output = path.join(dir, "out.rawl");
     await fs.promises.writeFile(input, data);
-    await run(bin, ["-i", input, "-o", output, "-quiet"]);
+    await run(decoder.path, decoder.tool === "grk_decompress" ? ["-i", input, "-o", output, "-H", "1"] : ["-i", input, "-o", output, "-quiet"]);
     const raw = await fs.promises.readFile(output);
     if (raw.length !== expect.width * expect.height * bytesPerSample) return null;
     return {
