@@ -143,7 +143,8 @@ async function oursRun(records: ImageRecord[], dir: string, outDir: string, work
  * Stage 1 against a pydicom + OpenCV pipeline doing the same work (bench/tile_python.py, Debian's
  * python3-pydicom and python3-opencv): the same generated DICOMs, both with one worker per core,
  * alternating in rounds. Sizes from the environment:
- *   MILPF_BENCH_TILEPY_IMAGES 8, MILPF_BENCH_TILEPY_IMAGES_J2K 4, MILPF_BENCH_TILEPY_ROUNDS 2
+ *   MILPF_BENCH_TILEPY_IMAGES 16, MILPF_BENCH_TILEPY_IMAGES_J2K 6, MILPF_BENCH_TILEPY_ROUNDS 3
+ * (enough images that the start of either side is a few % of its time)
  */
 export const tileVsPythonBenchmark: Benchmark = {
   name: "tile-vs-python",
@@ -156,10 +157,10 @@ export const tileVsPythonBenchmark: Benchmark = {
     }
     const { writeBenchDicoms } = await import("./tileData");
     const nImages = {
-      "explicit-le": Number(process.env.MILPF_BENCH_TILEPY_IMAGES ?? 8),
-      "jpeg2000-lossless": Number(process.env.MILPF_BENCH_TILEPY_IMAGES_J2K ?? 4),
+      "explicit-le": Number(process.env.MILPF_BENCH_TILEPY_IMAGES ?? 16),
+      "jpeg2000-lossless": Number(process.env.MILPF_BENCH_TILEPY_IMAGES_J2K ?? 6),
     };
-    const rounds = Number(process.env.MILPF_BENCH_TILEPY_ROUNDS ?? 2);
+    const rounds = Number(process.env.MILPF_BENCH_TILEPY_ROUNDS ?? 3);
     const workers = os.cpus().length;
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "milpf-bench-tilepy-"));
     const rows: Record<string, number | string>[] = [];
