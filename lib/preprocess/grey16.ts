@@ -3,7 +3,8 @@ import { enlargeBilinear16 } from "./bilinear";
 import { encodeGrey8PngZ } from "./png";
 
 /**
- * 16-bit grey image I/O and resampling through sharp (libvips). Pixels are row-major
+ * 16-bit grey image I/O and resampling through sharp (libvips), except a "linear" enlargement
+ * (./bilinear.ts) and writing masks (./png.ts). Pixels are row-major
  * Uint16Array, one channel; [0, 1] intensity = value / 65535.
  */
 
@@ -92,7 +93,7 @@ function maskBytes(mask: Uint8Array): Buffer {
   return bytes;
 }
 
-/** Encode an 8-bit grey PNG of a 0/1 mask (stored as 0/255). */
+/** Encode an 8-bit grey PNG of a 0/1 mask (stored as 0/255; ./png.ts, zlib run-length strategy). */
 export async function encodeMaskPng(mask: Uint8Array, widthPx: number, heightPx: number): Promise<Buffer> {
   return encodeGrey8PngZ(maskBytes(mask), widthPx, heightPx);
 }
