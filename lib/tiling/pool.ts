@@ -17,12 +17,14 @@ export function workerScriptPath(): string {
 
 export type JobOutcome = { ok: true; image: ProcessedImage } | { ok: false; error: string };
 
-/** Peak memory seen per worker (process-wide RSS as the worker saw it, and its own V8 heap). */
+/** Peak memory seen per worker (process-wide RSS as the worker saw it, and its own V8 heap), and its start. */
 export interface WorkerMemory {
   peakRssBytes: number;
   peakHeapBytes: number;
   /** This worker's ArrayBuffer memory (pixel buffers live here, outside the V8 heap). */
   peakArrayBuffersBytes: number;
+  /** Seconds from creating the worker to its modules being loaded (sharp and the library), when it answered at least once. */
+  startS?: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function runPool(
 ): Promise<WorkerMemory[]> {
   const script = workerScriptPath();
   const n = Math.max(1, Math.min(workers, jobs.length));
-  const memory: WorkerMemory[] = Array.from({ length: n }, () => ({ peakRssBytes: 0, peakHeapBytes: 0, peakArrayBuffersBytes: 0 }));
+  const memory: WorkerMemory[] = Array.from({ length: n }, (): WorkerMemory => ({ peakRssBytes: 0, peakHeapBytes: 0, peakArrayBuffersBytes: 0 }));
   if (jobs.length === 0) return memory;
   let next = 0;
   const pool: Worker[] = [];
@@ -52,11 +54,13 @@ export async function runPool(
         }
       };
       for (let k = 0; k < n; k++) {
+        const createdAtMs = Date.now();
         const w = new Worker(script);
         pool.push(w);
         w.on("message", (msg: WorkerReply) => {
           if (failed) return;
           const mem = memory[k];
+          mem.startS ??= Math.max(0, (msg.loadedAtMs - createdAtMs) / 1000);
           mem.peakRssBytes = Math.max(mem.peakRssBytes, msg.rssBytes);
           mem.peakHeapBytes = Math.max(mem.peakHeapBytes, msg.heapBytes);
           mem.peakArrayBuffersBytes = Math.max(mem.peakArrayBuffersBytes, msg.arrayBuffersBytes);

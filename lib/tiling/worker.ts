@@ -6,15 +6,19 @@ import { parentPort } from "node:worker_threads";
 import sharp from "sharp";
 import { memoryCheckpoint, memoryPeak, processImage, type ProcessedImage, type TileJob } from "./process";
 
+/** When this worker's modules were loaded (Date.now()), sent with every reply. */
+const loadedAtMs = Date.now();
+
 export interface WorkerRequest {
   id: number;
   job: TileJob;
 }
-/** Peak memory of the job: process RSS, this worker's V8 heap and its ArrayBuffers. */
+/** Peak memory of the job: process RSS, this worker's V8 heap and its ArrayBuffers; and when the worker was ready. */
 export interface WorkerMemorySample {
   rssBytes: number;
   heapBytes: number;
   arrayBuffersBytes: number;
+  loadedAtMs: number;
 }
 export type WorkerReply =
   | ({ id: number; ok: true; image: ProcessedImage } & WorkerMemorySample)
@@ -30,7 +34,7 @@ if (parentPort) {
     memoryPeak.arrayBuffersBytes = 0;
     const sample = (): WorkerMemorySample => {
       memoryCheckpoint();
-      return { ...memoryPeak };
+      return { ...memoryPeak, loadedAtMs };
     };
     processImage(msg.job).then(
       (image) => port.postMessage({ id: msg.id, ok: true, image, ...sample() } satisfies WorkerReply),

@@ -113,6 +113,11 @@ describe("tile stage on the synthetic DICOM set", () => {
     const a = await runTilingWithStats({ datasetDir: dataDir, adapter: "test", outDir: path.join(root, "tilesA"), splitsFile: path.join(root, "s.csv"), params, workers: 0, records, progress: false });
     const b = await runTilingWithStats({ datasetDir: dataDir, adapter: "test", outDir: path.join(root, "tilesB"), splitsFile: path.join(root, "s.csv"), params, workers: 2, records, progress: false });
     expect(b.stats.workerMemory).toHaveLength(2);
+    // each worker's start (module loading) is within the run
+    for (const m of b.stats.workerMemory) {
+      expect(m.startS).toBeGreaterThanOrEqual(0);
+      expect(m.startS).toBeLessThan(b.stats.seconds);
+    }
     expect({ ...b.manifest, createdAt: 0 }).toEqual({ ...a.manifest, createdAt: 0 });
     // Interrupted with workers busy, then resumed on workers: same manifest again.
     const outC = path.join(root, "tilesC");
