@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../lib/util/paths";
+import { nativeJ2kDecoder, resetNativeJ2kDecoder } from "../lib/dicom/codecs/native";
 import { resolvedPackageName, selectTfBackend } from "../lib/util/backend";
 
 /** One line of `milpf doctor`. */
@@ -194,9 +195,24 @@ function checkDcmtk(): Check {
   return { name: "dcmtk", ok: Boolean(p), required: false, detail: p ? `${p} (cross-checks DICOM parsing)` : "dcmdump not found", fix: p ? undefined : "optional: apt-get install -y dcmtk" };
 }
 
+/** The native JPEG 2000 decoder (lib/dicom/codecs/native.ts), looked up afresh. */
+export function checkJpeg2000(): Check {
+  resetNativeJ2kDecoder();
+  const d = nativeJ2kDecoder();
+  return d
+    ? { name: "jpeg 2000", ok: true, required: false, detail: `${d.path} decodes JPEG 2000 DICOMs natively` }
+    : {
+        name: "jpeg 2000",
+        ok: false,
+        required: false,
+        detail: "no grk_decompress or opj_decompress (or MILPF_OPJ_DECOMPRESS=off): the bundled wasm build decodes JPEG 2000, ~1.7x slower",
+        fix: "optional: apt-get install -y grokj2k-tools (or libopenjp2-tools)",
+      };
+}
+
 /** Every check, in report order. */
 export async function runDoctor(): Promise<Check[]> {
-  return [checkNode(), checkTslab(), checkBuild(), await checkTfjs(), ...checkOnnxruntime(), await checkChromium(), ...checkJupyter(), checkDcmtk()];
+  return [checkNode(), checkTslab(), checkBuild(), await checkTfjs(), ...checkOnnxruntime(), await checkChromium(), ...checkJupyter(), checkDcmtk(), checkJpeg2000()];
 }
 
 /** Printable report; `ok` = every required check passed (the pipeline can run). */

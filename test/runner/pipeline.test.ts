@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { formatDoctor, type Check } from "../../runner/doctor";
+import { checkJpeg2000, formatDoctor, type Check } from "../../runner/doctor";
 import type { CodeCell, Notebook } from "../../runner/nbformat";
 import { PIPELINE_NOTEBOOKS, pipelineOutputs, runPipeline } from "../../runner/pipeline";
 import { makeNotebook, readJsonFile, requireBuild, tempDir, writeNb } from "./helpers";
@@ -73,6 +73,28 @@ describe("milpf doctor report", () => {
     expect(r.ok).toBe(true);
     expect(r.text).toContain("fix: fix chromium");
     expect(r.text).toMatch(/^missing\s+chromium/m);
+  });
+
+  it("names the native JPEG 2000 decoder, or says how to get one", () => {
+    const saved = process.env.MILPF_OPJ_DECOMPRESS;
+    try {
+      process.env.MILPF_OPJ_DECOMPRESS = "off";
+      const off = checkJpeg2000();
+      expect(off.ok).toBe(false);
+      expect(off.required).toBe(false);
+      expect(off.fix).toContain("grokj2k-tools");
+      const tool = ["/usr/bin/grk_decompress", "/usr/bin/opj_decompress"].find((t) => fs.existsSync(t));
+      if (tool) {
+        process.env.MILPF_OPJ_DECOMPRESS = tool;
+        const on = checkJpeg2000();
+        expect(on.ok).toBe(true);
+        expect(on.detail).toContain(tool);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.MILPF_OPJ_DECOMPRESS;
+      else process.env.MILPF_OPJ_DECOMPRESS = saved;
+      checkJpeg2000(); // look the decoder up again with the environment restored
+    }
   });
 
   it("fails when a required piece is missing", () => {
