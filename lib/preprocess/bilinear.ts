@@ -141,12 +141,15 @@ export function enlargePlaced(
     const o = (wy0 + k) * outWidthPx + wx0;
     const r0 = rows.off0[k];
     const r1 = rows.off1[k];
-    const A = row(r0, b === 0 ? -1 : r1);
     // Uint16Array stores truncate: + 0.5 rounds half up
-    if (b === 0) {
-      for (let j = 0; j < n; j++) out[o + j] = A[j] * a + 0.5;
+    if (a === 0 || b === 0) {
+      // one row (an edge, or the other tap in the padding): only that row is interpolated
+      const only = row(a === 0 ? r1 : r0, -1);
+      const w = a === 0 ? b : a;
+      for (let j = 0; j < n; j++) out[o + j] = only[j] * w + 0.5;
       continue;
     }
+    const A = row(r0, r1);
     const B = row(r1, r0);
     for (let j = 0; j < n; j++) out[o + j] = A[j] * a + B[j] * b + 0.5;
   }

@@ -21,12 +21,12 @@ function chunk(type: string, data: Buffer): Buffer {
   return out;
 }
 
-/** A grey PNG (colour type 0) from its filtered rows (each: a 0 filter byte, then the samples). */
-function greyPng(widthPx: number, heightPx: number, bitDepth: 8, rows: Buffer): Buffer {
+/** An 8-bit grey PNG (colour type 0) from its filtered rows (each: a 0 filter byte, then the samples). */
+function greyPng(widthPx: number, heightPx: number, rows: Buffer): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(widthPx, 0);
   ihdr.writeUInt32BE(heightPx, 4);
-  ihdr[8] = bitDepth;
+  ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // grey
   ihdr[10] = 0; // deflate
   ihdr[11] = 0; // adaptive filtering (each row says its filter: here 0)
@@ -50,5 +50,5 @@ export function encodeGrey8PngZ(bytes: Uint8Array, widthPx: number, heightPx: nu
     rows[y * stride] = 0;
     rows.set(bytes.subarray(y * widthPx, (y + 1) * widthPx), y * stride + 1);
   }
-  return greyPng(widthPx, heightPx, 8, rows);
+  return greyPng(widthPx, heightPx, rows);
 }
