@@ -165,14 +165,22 @@ function samplesFromLeBytes(bytes: Uint8Array, n: number, bytesPerSample: number
 }
 
 /** Keep the BitsStored low bits (unsigned) or sign-extend them (signed). */
+/** Whether any sample has a bit outside `m` set; two samples per 32-bit word where aligned (half the iterations). */
+function highBitsSet(raw: Uint16Array, m: number): boolean {
+  const words = raw.byteOffset % 4 === 0 ? raw.length >> 1 : 0;
+  const w = new Int32Array(raw.buffer, raw.byteOffset, words);
+  let any = 0;
+  for (let k = 0; k < words; k++) any |= w[k];
+  for (let i = 2 * words; i < raw.length; i++) any |= raw[i];
+  return ((any | (any >>> 16)) & ~m & 0xffff) !== 0;
+}
+
 function storedValues(raw: Uint16Array, bitsStored: number, signed: boolean, mask: boolean): Uint16Array | Int16Array {
   if (!signed) {
     if (mask && bitsStored < 16) {
       const m = (1 << bitsStored) - 1;
       // a read-only pass first: high bits are almost never set, and writing every pixel back costs more
-      let any = 0;
-      for (let i = 0; i < raw.length; i++) any |= raw[i];
-      if (any & ~m) for (let i = 0; i < raw.length; i++) raw[i] &= m;
+      if (highBitsSet(raw, m)) for (let i = 0; i < raw.length; i++) raw[i] &= m;
     }
     return raw;
   }

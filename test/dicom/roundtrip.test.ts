@@ -34,6 +34,40 @@ describe("round trip: pixels -> writeDicom -> readDicom is bit-exact", () => {
     }
   }
 
+  it("bits above Bits Stored (e.g. overlay bits in the pixel words) are cleared on reading; words without them come back as stored", async () => {
+    // written with Bits Stored 16, then the header patched to Bits Stored 12 / High Bit 11
+    const patch = (bytes: Uint8Array): Uint8Array => {
+      const out = Uint8Array.from(bytes);
+      const set = (group: number, element: number, value: number): void => {
+        const tag = [group & 255, group >> 8, element & 255, element >> 8, 0x55, 0x53, 2, 0]; // (gggg,eeee) US, length 2
+        for (let i = 0; i + 10 <= out.length; i++)
+          if (tag.every((b, k) => out[i + k] === b)) {
+            out[i + 8] = value & 255;
+            out[i + 9] = value >> 8;
+            return;
+          }
+        throw new Error(`tag (${group.toString(16)},${element.toString(16)}) not found`);
+      };
+      set(0x0028, 0x0101, 12);
+      set(0x0028, 0x0102, 11);
+      return out;
+    };
+    for (const [rows, columns] of [[37, 29], [4, 4], [1, 1]]) {
+      const low = texturedPixels(rows, columns, 12, rows + columns);
+      for (const high of [false, true]) {
+        // with `high`, one pixel (the last: also the tail of the two-pixels-a-word scan) gets bit 13 set
+        const px = Uint16Array.from(low, (v, i) => (high && i === low.length - 1 ? v | 0x2000 : v));
+        const img = await readDicomBytes(patch(await encodeDicom(baseInput(px, rows, columns, 16, "explicit-le"))), `high-${rows}x${columns}.dcm`);
+        expect(img.bitsStored).toBe(12);
+        expect(Array.from(img.pixels), `${rows} x ${columns}, high bits ${high}`).toEqual(Array.from(low));
+      }
+      // a high bit in a pixel of the word loop (the first)
+      const first = Uint16Array.from(low, (v, i) => (i === 0 ? v | 0x8000 : v));
+      const img = await readDicomBytes(patch(await encodeDicom(baseInput(first, rows, columns, 16, "explicit-le"))), `high0-${rows}x${columns}.dcm`);
+      expect(Array.from(img.pixels)).toEqual(Array.from(low));
+    }
+  });
+
   it("signed (pixelRepresentation 1) pixels survive every syntax", async () => {
     const rows = 23;
     const columns = 31;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DicomError, applyWindow, chooseVoi, paddingMask, presentationToUint16, storedValueHistogram, toPresentation, toPresentationUint16, type DicomImage } from "../../lib/dicom";
+import { DicomError, applyWindow, chooseVoi, paddingMask, presentationToUint16, storedValueHistogram, toPresentation, toPresentationUint16, toPresentationUint16Many, type DicomImage } from "../../lib/dicom";
 
 /** A DicomImage built in memory (1 row) for checking the presentation maths. */
 function image(stored: number[], over: Partial<DicomImage> = {}): DicomImage {
@@ -165,6 +165,30 @@ describe("toPresentationUint16", () => {
       expect(Array.from(toPresentationUint16(img, opts, storedValueHistogram(img)))).toEqual(want);
     });
   }
+  it("several tables at once: each output is the value per pixel of toPresentation (odd sizes, pixels at a 2-byte offset, equal tables sharing one array)", () => {
+    // the word loop takes two pixels at a time: an odd count leaves one for the tail, and pixels
+    // that start 2 bytes into their buffer take the loop per pixel
+    for (const n of [1, 2, 63, 64, 65]) {
+      for (const shifted of [false, true]) {
+        const values = random(10 + n, 100, 16383, 0).concat(random(11 + n, 0, 16383, 0)).slice(0, n);
+        const base = new Uint16Array(n + 1);
+        base.set(values, shifted ? 1 : 0);
+        const pixels = shifted ? base.subarray(1) : base.subarray(0, n);
+        const img = { ...image([], { rows: 1, columns: n, bitsStored: 14, windows: [{ center: 9000, width: 6001 }] }), pixels };
+        const window = {};
+        const minmax = { voi: "minmax" as const };
+        const shiftedWindow = { windowIndex: 1 };
+        const img3 = { ...img, windows: [{ center: 9000, width: 6001 }, { center: 4000, width: 3001 }] };
+        // one table, two (one repeated: it shares its array) and three
+        for (const [im, optsList] of [[img, [window]], [img, [window, minmax, window]], [img3, [window, minmax, shiftedWindow]]] as const) {
+          const outs = toPresentationUint16Many(im, optsList);
+          optsList.forEach((opts, k) => expect(Array.from(outs[k]), `n ${n}, shifted ${shifted}, ${optsList.length} tables, opts ${k}`).toEqual(Array.from(toPresentation(im, opts), presentationToUint16)));
+          if (optsList.length === 3 && optsList[2] === window) expect(outs[2]).toBe(outs[0]);
+        }
+        expect(toPresentationUint16Many(img, [])).toEqual([]);
+      }
+    }
+  });
   it("refuses a histogram of the wrong size", () => {
     expect(() => toPresentationUint16(image([1, 2]), {}, new Uint32Array(10))).toThrow(/histogram has 10 bins, expected 65536/);
   });
