@@ -167,10 +167,13 @@ function samplesFromLeBytes(bytes: Uint8Array, n: number, bytesPerSample: number
 /** Keep the BitsStored low bits (unsigned) or sign-extend them (signed). */
 /** Whether any sample has a bit outside `m` set; two samples per 32-bit word where aligned (half the iterations). */
 function highBitsSet(raw: Uint16Array, m: number): boolean {
+  // (an Int32Array view needs a 4-byte aligned start even when empty: none is made otherwise)
   const words = raw.byteOffset % 4 === 0 ? raw.length >> 1 : 0;
-  const w = new Int32Array(raw.buffer, raw.byteOffset, words);
   let any = 0;
-  for (let k = 0; k < words; k++) any |= w[k];
+  if (words > 0) {
+    const w = new Int32Array(raw.buffer, raw.byteOffset, words);
+    for (let k = 0; k < words; k++) any |= w[k];
+  }
   for (let i = 2 * words; i < raw.length; i++) any |= raw[i];
   return ((any | (any >>> 16)) & ~m & 0xffff) !== 0;
 }
