@@ -11,7 +11,9 @@ import { projectRoot } from "../lib/util/paths";
  * Speed of head training against what a user would pick instead, and the whole Table 4 grid:
  *   float16         float16 -> float32 decoding rate (GB/s of float16 read)
  *   train-vs-torch  s/epoch of trainGrid vs a PyTorch-CPU port of the same head (bench/torch_head.py,
- *                   Debian's python3-torch), alternating, on generated float16 stores
+ *                   Debian's python3-torch), alternating, on generated float16 stores; with, for
+ *                   the stacked cases, the X passes alone (bench/oursHead.ts --x-passes-only), the
+ *                   floor of ours / torch on the machine
  *   grid            the 9-config x 36-seed grid with the real early stopping, wall time measured
  * Sizes come from the environment (defaults = the paper-scale settings of issue 14), so that a
  * reduced run can validate the set-up on a shared machine:
