@@ -74,28 +74,30 @@ export async function encodeGrey16Png(img: Grey16Image, opts: { compressionLevel
     .toBuffer();
 }
 
-/** 0/1 (any non-zero) -> 0/255, four bytes at a time where the words are aligned and hold only 0s and 1s. */
-function maskBytes(mask: Uint8Array): Buffer {
-  const bytes = Buffer.alloc(mask.length);
+/**
+ * Row y of a 0/1 (any non-zero) mask as 0/255 bytes into `dst`, four bytes at a time where the
+ * row's words are aligned and hold only 0s and 1s.
+ */
+function maskRowBytes(mask: Uint8Array, start: number, n: number, dst: Uint8Array): void {
   let i = 0;
-  if (mask.byteOffset % 4 === 0 && bytes.byteOffset % 4 === 0) {
-    const words = mask.length >> 2;
-    const src = new Uint32Array(mask.buffer, mask.byteOffset, words);
-    const dst = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
+  if ((mask.byteOffset + start) % 4 === 0 && dst.byteOffset % 4 === 0) {
+    const words = n >> 2;
+    const src = new Uint32Array(mask.buffer, mask.byteOffset + start, words);
+    const out = new Uint32Array(dst.buffer, dst.byteOffset, words);
     for (let w = 0; w < words; w++) {
       const v = src[w];
-      if ((v & 0xfefefefe) === 0) dst[w] = Math.imul(v, 255);
-      else for (let k = 4 * w; k < 4 * w + 4; k++) bytes[k] = mask[k] ? 255 : 0;
+      if ((v & 0xfefefefe) === 0) out[w] = Math.imul(v, 255);
+      else for (let k = 4 * w; k < 4 * w + 4; k++) dst[k] = mask[start + k] ? 255 : 0;
     }
     i = words << 2;
   }
-  for (; i < mask.length; i++) bytes[i] = mask[i] ? 255 : 0;
-  return bytes;
+  for (; i < n; i++) dst[i] = mask[start + i] ? 255 : 0;
 }
 
 /** Encode an 8-bit grey PNG of a 0/1 mask (stored as 0/255; ./png.ts, zlib run-length strategy). */
 export async function encodeMaskPng(mask: Uint8Array, widthPx: number, heightPx: number): Promise<Buffer> {
-  return encodeGrey8PngZ(maskBytes(mask), widthPx, heightPx);
+  if (mask.length !== widthPx * heightPx) throw new Error(`encodeMaskPng: ${mask.length} values for a ${widthPx} x ${heightPx} mask`);
+  return encodeGrey8PngZ(widthPx, heightPx, (y, dst) => maskRowBytes(mask, y * widthPx, widthPx, dst));
 }
 
 /** Decode a mask PNG written by encodeMaskPng back to 0/1. */

@@ -41,14 +41,20 @@ function checkDims(widthPx: number, heightPx: number, n: number, what: string): 
   if (n !== widthPx * heightPx) throw new Error(`${what}: ${n} pixels for a ${widthPx} x ${heightPx} image`);
 }
 
-/** 8-bit grey PNG of row-major bytes. */
-export function encodeGrey8PngZ(bytes: Uint8Array, widthPx: number, heightPx: number): Buffer {
-  checkDims(widthPx, heightPx, bytes.length, "encodeGrey8Png");
+/**
+ * 8-bit grey PNG whose row y (widthPx bytes) `fillRow(y, dst)` writes into `dst`: one row buffer,
+ * reused (4-byte aligned, still in the cache when it is copied after the filter byte), instead of
+ * a whole image of bytes before the rows.
+ */
+export function encodeGrey8PngZ(widthPx: number, heightPx: number, fillRow: (y: number, dst: Uint8Array) => void): Buffer {
+  checkDims(widthPx, heightPx, widthPx * heightPx, "encodeGrey8Png");
   const stride = 1 + widthPx;
   const rows = Buffer.allocUnsafe(stride * heightPx);
+  const row = new Uint8Array(widthPx);
   for (let y = 0; y < heightPx; y++) {
+    fillRow(y, row);
     rows[y * stride] = 0;
-    rows.set(bytes.subarray(y * widthPx, (y + 1) * widthPx), y * stride + 1);
+    rows.set(row, y * stride + 1);
   }
   return greyPng(widthPx, heightPx, rows);
 }
