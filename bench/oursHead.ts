@@ -1,6 +1,7 @@
-import { FULL_CONFIG, createKernel, openEmbeddingSource, trainGrid, type XChunk } from "../lib/head";
+import { DEFAULT_TRAIN_SETTINGS, FULL_CONFIG, createKernel, openEmbeddingSource, trainGrid, type XChunk } from "../lib/head";
 import { makeChunks, splitBagIndices } from "../lib/head/chunks";
 import { HIDDEN1 } from "../lib/head/params";
+import { Rng } from "../lib/util/rng";
 
 /**
  * Child process of `npm run bench -- train-vs-torch` (bench/speed.ts), the counterpart of
@@ -29,17 +30,12 @@ async function xPassesOnly(store: string, runs: number, epochs: number): Promise
     const kernel = createKernel("ort");
     const C = HIDDEN1 * runs;
     const rand = (n: number, seed: number): Float32Array => {
-      const a = new Float32Array(n);
-      let s = seed;
-      for (let i = 0; i < n; i++) {
-        s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-        a[i] = (s / 2 ** 32 - 0.5) * 0.05;
-      }
-      return a;
+      const rng = new Rng(seed);
+      return Float32Array.from({ length: n }, () => rng.range(-0.025, 0.025));
     };
     const w = rand(src.dim * C, 1);
     const read = (bags: number[], mode: "train" | "score"): { g: XChunk; t: XChunk }[] =>
-      makeChunks(src, bags, 8192, mode).map((c) => ({ g: src.readGlobals(c.bagIndices), t: src.readTiles(c.bagIndices) }));
+      makeChunks(src, bags, DEFAULT_TRAIN_SETTINGS.chunkRows, mode).map((c) => ({ g: src.readGlobals(c.bagIndices), t: src.readTiles(c.bagIndices) }));
     const train = read(splitBagIndices(src.bags, "train"), "train");
     const val = read(splitBagIndices(src.bags, "val"), "score");
     const maxRows = Math.max(...[...train, ...val].flatMap((x) => [x.g.rows, x.t.rows]));

@@ -106,21 +106,20 @@ export function enlargePlaced(
   // Horizontal pass of a source row into a float row of the window's width; the two rows an
   // output row reads are kept, and each source row is interpolated once (rows only advance
   // when enlarging).
-  let rowA = new Float64Array(n);
-  let rowB = new Float64Array(n);
+  const rowA = new Float64Array(n);
+  const rowB = new Float64Array(n);
   let haveA = -1;
   let haveB = -1;
-  const horizontal = (base: number, dst: Float64Array): void => horizontalPass(source, base, c0, c1, cw0, cw1, bias, dst, n);
   /** The horizontal pass of row `base`, computed into the slot that does not hold `keep`. */
   const row = (base: number, keep: number): Float64Array => {
     if (haveA === base) return rowA;
     if (haveB === base) return rowB;
     if (haveA === keep) {
-      horizontal(base, rowB);
+      horizontalPass(source, base, c0, c1, cw0, cw1, bias, rowB, n);
       haveB = base;
       return rowB;
     }
-    horizontal(base, rowA);
+    horizontalPass(source, base, c0, c1, cw0, cw1, bias, rowA, n);
     haveA = base;
     return rowA;
   };
